@@ -1,0 +1,381 @@
+//! Errors and their HTTP answers (RFC 6750 for APIs).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum_core::body::Body;
+use axum_core::response::{IntoResponse, Response};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderValue, StatusCode};
+
+/// Why a token was not accepted.
+///
+/// The variants are precise so that logs and tests can tell failures apart; what reaches the
+/// client is only the coarse [`TokenError::public_description`], which reveals nothing useful to
+/// an attacker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The token is longer than the configured maximum (checked before any decoding).
+    TooLarge {
+        /// Length of the presented token in bytes.
+        len: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The token is not a well-formed compact JWS (segments, base64url, JSON).
+    Malformed(&'static str),
+    /// The header's `alg` is not in the allow-list (this covers `none` in any casing and HMAC).
+    DisallowedAlgorithm,
+    /// The header lists a `crit` extension this crate does not understand.
+    UnsupportedCritical,
+    /// The `iss` claim names no registered tenant.
+    UnknownIssuer,
+    /// No key in the issuer's key set matches the token's `kid` (after one refetch).
+    UnknownKey,
+    /// The token has no `kid` and several keys of its algorithm are published.
+    AmbiguousKey,
+    /// The key named by `kid` belongs to another algorithm than the token's `alg`.
+    KeyAlgorithmMismatch,
+    /// The signature does not verify.
+    InvalidSignature,
+    /// `exp` is in the past (beyond the leeway).
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    NotYetValid,
+    /// `iat` is in the future (beyond the leeway).
+    IssuedInFuture,
+    /// A required claim is missing.
+    MissingClaim(&'static str),
+    /// A claim has the wrong type or an unusable value.
+    InvalidClaim(&'static str),
+    /// `aud` holds none of the tenant's accepted audiences.
+    AudienceMismatch,
+    /// Several audiences, and `azp` is missing or not the tenant's client id.
+    AuthorizedPartyMismatch,
+    /// The header `typ` is not one the tenant accepts for this kind of token.
+    TypeMismatch,
+    /// Okta's `cid` claim is not the tenant's client id.
+    ClientIdMismatch,
+    /// The token's `nonce` is not the one sent at login.
+    NonceMismatch,
+    /// The ID token's `at_hash` does not match the access token.
+    AccessTokenHashMismatch,
+    /// Introspection said the token is not active (revoked, expired or unknown to the issuer).
+    Inactive,
+    /// The session cookie could not be decrypted or has expired.
+    InvalidSession,
+    /// The validated identity does not carry the claims the handler asked for.
+    ClaimsShape,
+}
+
+impl TokenError {
+    /// A short description that is safe to send to the client in `error_description`.
+    ///
+    /// Only expiry is distinguished (clients act on it by refreshing); every other failure reads
+    /// the same, so a probing attacker learns nothing about keys, issuers or rules.
+    pub fn public_description(&self) -> &'static str {
+        match self {
+            TokenError::Expired => "The access token expired",
+            _ => "The access token is invalid",
+        }
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenError::TooLarge { len, max } => {
+                write!(f, "token is {len} bytes, more than the maximum of {max}")
+            }
+            TokenError::Malformed(why) => write!(f, "malformed token: {why}"),
+            TokenError::DisallowedAlgorithm => f.write_str("algorithm not allowed"),
+            TokenError::UnsupportedCritical => f.write_str("unsupported critical header"),
+            TokenError::UnknownIssuer => f.write_str("issuer is not a registered tenant"),
+            TokenError::UnknownKey => f.write_str("no key matches the token's kid"),
+            TokenError::AmbiguousKey => f.write_str("token has no kid and several keys match"),
+            TokenError::KeyAlgorithmMismatch => f.write_str("key is not for the token's algorithm"),
+            TokenError::InvalidSignature => f.write_str("signature does not verify"),
+            TokenError::Expired => f.write_str("token expired"),
+            TokenError::NotYetValid => f.write_str("token not valid yet (nbf)"),
+            TokenError::IssuedInFuture => f.write_str("token issued in the future (iat)"),
+            TokenError::MissingClaim(c) => write!(f, "missing claim `{c}`"),
+            TokenError::InvalidClaim(c) => write!(f, "invalid claims: {c}"),
+            TokenError::AudienceMismatch => f.write_str("audience not accepted"),
+            TokenError::AuthorizedPartyMismatch => {
+                f.write_str("several audiences and azp is not the client id")
+            }
+            TokenError::TypeMismatch => f.write_str("typ header not accepted"),
+            TokenError::ClientIdMismatch => f.write_str("cid is not the client id"),
+            TokenError::NonceMismatch => f.write_str("nonce does not match"),
+            TokenError::AccessTokenHashMismatch => f.write_str("at_hash does not match"),
+            TokenError::Inactive => f.write_str("token is not active (introspection)"),
+            TokenError::InvalidSession => f.write_str("session cookie is invalid or expired"),
+            TokenError::ClaimsShape => f.write_str("claims do not have the expected shape"),
+        }
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+/// Why a request was not authenticated or authorized.
+///
+/// Converts into an HTTP response following RFC 6750: 401 for a missing or invalid credential
+/// (with `WWW-Authenticate`), 403 for a missing scope, 400 for a malformed request, 503 when
+/// keys or introspection are unavailable.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No credential in the request.
+    MissingCredential,
+    /// The request is malformed (for example two `Authorization` headers).
+    InvalidRequest(&'static str),
+    /// The credential was presented and rejected.
+    InvalidToken(TokenError),
+    /// The tenant's signing keys could not be loaded (never loaded, or its discovery failed).
+    KeysUnavailable {
+        /// Issuer whose keys are unavailable.
+        issuer: Arc<str>,
+    },
+    /// The identity lacks a required scope.
+    InsufficientScope {
+        /// The scopes the route requires (all of them).
+        required: Arc<[String]>,
+    },
+    /// A remote check (introspection) cannot be made now.
+    TemporarilyUnavailable {
+        /// When to try again, if known.
+        retry_after: Option<Duration>,
+    },
+}
+
+impl AuthError {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AuthError::MissingCredential | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            AuthError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            AuthError::KeysUnavailable { .. } | AuthError::TemporarilyUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        }
+    }
+
+    /// The RFC 6750 error code, if any.
+    pub fn error_code(&self) -> Option<&'static str> {
+        match self {
+            AuthError::MissingCredential => None,
+            AuthError::InvalidRequest(_) => Some("invalid_request"),
+            AuthError::InvalidToken(_) => Some("invalid_token"),
+            AuthError::InsufficientScope { .. } => Some("insufficient_scope"),
+            AuthError::KeysUnavailable { .. } | AuthError::TemporarilyUnavailable { .. } => {
+                Some("temporarily_unavailable")
+            }
+        }
+    }
+
+    /// A description safe to show to the client.
+    pub fn public_description(&self) -> &'static str {
+        match self {
+            AuthError::MissingCredential => "Authentication is required",
+            AuthError::InvalidRequest(why) => why,
+            AuthError::InvalidToken(e) => e.public_description(),
+            AuthError::InsufficientScope { .. } => "The access token lacks a required scope",
+            AuthError::KeysUnavailable { .. } => "Token verification keys are unavailable",
+            AuthError::TemporarilyUnavailable { .. } => "Token verification is unavailable",
+        }
+    }
+
+    /// Builds the RFC 6750 response for this error, with `realm` in the challenge.
+    pub fn to_response(&self, realm: &str) -> Response {
+        let status = self.status();
+        let mut challenge = format!("Bearer realm=\"{}\"", quote_safe(realm));
+        if let Some(code) = self.error_code() {
+            if status != StatusCode::SERVICE_UNAVAILABLE {
+                challenge.push_str(&format!(
+                    ", error=\"{code}\", error_description=\"{}\"",
+                    self.public_description()
+                ));
+            }
+        }
+        if let AuthError::InsufficientScope { required } = self {
+            challenge.push_str(&format!(", scope=\"{}\"", quote_safe(&required.join(" "))));
+        }
+        let body = serde_json::json!({
+            "error": self.error_code().unwrap_or("unauthorized"),
+            "error_description": self.public_description(),
+        })
+        .to_string();
+        let mut response = Response::new(Body::from(body));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if status != StatusCode::SERVICE_UNAVAILABLE {
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                headers.insert(WWW_AUTHENTICATE, v);
+            }
+        }
+        let retry = match self {
+            AuthError::TemporarilyUnavailable { retry_after } => *retry_after,
+            AuthError::KeysUnavailable { .. } => Some(Duration::from_secs(5)),
+            _ => None,
+        };
+        if let Some(retry) = retry {
+            let secs = retry.as_secs().max(1);
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthError::MissingCredential => f.write_str("no credential presented"),
+            AuthError::InvalidRequest(why) => write!(f, "invalid request: {why}"),
+            AuthError::InvalidToken(e) => write!(f, "invalid token: {e}"),
+            AuthError::KeysUnavailable { issuer } => {
+                write!(f, "signing keys of {issuer} are unavailable")
+            }
+            AuthError::InsufficientScope { required } => {
+                write!(f, "missing scope (requires: {})", required.join(" "))
+            }
+            AuthError::TemporarilyUnavailable { .. } => {
+                f.write_str("token verification temporarily unavailable")
+            }
+        }
+    }
+}
+
+impl std::error::Error for AuthError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AuthError::InvalidToken(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<TokenError> for AuthError {
+    fn from(e: TokenError) -> Self {
+        AuthError::InvalidToken(e)
+    }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        self.to_response(crate::layer::DEFAULT_REALM)
+    }
+}
+
+/// Keeps a value usable inside a quoted-string of a header (drops `"` and `\` and controls).
+fn quote_safe(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+        .collect()
+}
+
+/// A configuration error, found when building or changing the configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The issuer is not an absolute `https://` URL (or `http://` on a loopback host).
+    InvalidIssuer {
+        /// The configured issuer.
+        issuer: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A redirect or base URL is not acceptable.
+    InvalidUrl {
+        /// The configured URL.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Two tenants share an id, or the same (issuer, client id).
+    DuplicateTenant(String),
+    /// A setting has an unusable value.
+    Invalid(&'static str),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::InvalidIssuer { issuer, reason } => {
+                write!(f, "invalid issuer {issuer:?}: {reason}")
+            }
+            ConfigError::InvalidUrl { url, reason } => write!(f, "invalid URL {url:?}: {reason}"),
+            ConfigError::DuplicateTenant(id) => write!(f, "duplicate tenant {id:?}"),
+            ConfigError::Invalid(why) => write!(f, "invalid configuration: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Why loading a tenant's provider metadata or keys failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The HTTP request failed (connection, timeout, status).
+    Http(String),
+    /// The document was not the expected JSON, or too large.
+    Document(String),
+    /// Discovery returned another issuer than the configured one.
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// What the discovery document said.
+        found: String,
+    },
+    /// The key set holds no key this crate can use.
+    NoUsableKeys,
+    /// A refresh was not attempted because the last one was too recent.
+    CoolingDown,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Http(e) => write!(f, "HTTP error: {e}"),
+            LoadError::Document(e) => write!(f, "bad document: {e}"),
+            LoadError::IssuerMismatch { expected, found } => write!(
+                f,
+                "discovery document names issuer {found:?}, expected {expected:?}"
+            ),
+            LoadError::NoUsableKeys => f.write_str("key set holds no usable key"),
+            LoadError::CoolingDown => f.write_str("refresh cooling down"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// A tenant could not be made ready at start-up.
+#[derive(Clone, Debug)]
+pub struct WarmUpError {
+    /// The tenants that failed, with why.
+    pub failures: Vec<(String, LoadError)>,
+}
+
+impl fmt::Display for WarmUpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("tenants not ready: ")?;
+        for (i, (id, e)) in self.failures.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{id}: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for WarmUpError {}

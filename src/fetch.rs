@@ -1,0 +1,203 @@
+//! Outbound HTTP: bounded reads, no redirects, clear errors.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::StatusCode;
+use http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
+
+use crate::error::{ConfigError, LoadError};
+
+/// Largest provider document (discovery, key set, token response) read, in bytes.
+pub(crate) const DEFAULT_MAX_BODY: usize = 256 * 1024;
+
+/// The HTTP client the crate uses for discovery, keys, token and introspection calls.
+#[derive(Clone, Debug)]
+pub(crate) struct Fetcher {
+    pub(crate) client: reqwest::Client,
+    pub(crate) max_body: usize,
+}
+
+/// A successful GET.
+#[derive(Debug)]
+pub(crate) enum Fetched {
+    /// 304 after `If-None-Match`.
+    NotModified { cache_control: Option<String> },
+    /// 200 with a body.
+    Body {
+        body: Bytes,
+        etag: Option<String>,
+        cache_control: Option<String>,
+    },
+}
+
+impl Fetcher {
+    /// The default client: rustls, 10 s overall timeout, 5 s connect timeout, no redirects.
+    pub(crate) fn default_client(timeout: Duration) -> Result<reqwest::Client, ConfigError> {
+        reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("okta-oidc/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|_| ConfigError::Invalid("the HTTP client could not be built"))
+    }
+
+    /// GET a JSON document, optionally conditional on an ETag.
+    pub(crate) async fn get(
+        &self,
+        url: &str,
+        if_none_match: Option<&str>,
+    ) -> Result<Fetched, LoadError> {
+        let mut request = self
+            .client
+            .get(url)
+            .header(http::header::ACCEPT, "application/json");
+        if let Some(tag) = if_none_match {
+            request = request.header(IF_NONE_MATCH, tag);
+        }
+        let response = request.send().await.map_err(describe)?;
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &http::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let cache_control = header(CACHE_CONTROL);
+        let etag = header(ETAG);
+        match response.status() {
+            StatusCode::NOT_MODIFIED if if_none_match.is_some() => {
+                Ok(Fetched::NotModified { cache_control })
+            }
+            StatusCode::OK => {
+                let body = read_limited(response, self.max_body).await?;
+                Ok(Fetched::Body {
+                    body,
+                    etag,
+                    cache_control,
+                })
+            }
+            status => Err(LoadError::Http(format!("{url} answered {status}"))),
+        }
+    }
+}
+
+/// Reads a response body, failing once it exceeds `max` bytes (never buffering more).
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Bytes, LoadError> {
+    if response.content_length().is_some_and(|len| len > max as u64) {
+        return Err(LoadError::Document(format!(
+            "response larger than {max} bytes"
+        )));
+    }
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(describe)? {
+        if buf.len() + chunk.len() > max {
+            return Err(LoadError::Document(format!(
+                "response larger than {max} bytes"
+            )));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// A short description of a transport error, without query strings (which may hold secrets).
+pub(crate) fn describe(e: reqwest::Error) -> LoadError {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "body could not be read"
+    } else {
+        "request failed"
+    };
+    let url = e
+        .url()
+        .map(|u| format!("{}://{}{}", u.scheme(), u.authority(), u.path()))
+        .unwrap_or_default();
+    LoadError::Http(format!("{url} {kind}"))
+}
+
+/// The `max-age` of a `Cache-Control` value; `no-cache`/`no-store` give zero.
+pub(crate) fn max_age(cache_control: Option<&str>) -> Option<Duration> {
+    let value = cache_control?;
+    let mut age = None;
+    for directive in value.split(',') {
+        let directive = directive.trim();
+        let (name, arg) = match directive.split_once('=') {
+            Some((n, a)) => (n.trim(), Some(a.trim().trim_matches('"'))),
+            None => (directive, None),
+        };
+        if name.eq_ignore_ascii_case("no-cache") || name.eq_ignore_ascii_case("no-store") {
+            return Some(Duration::ZERO);
+        }
+        if name.eq_ignore_ascii_case("max-age") {
+            age = arg.and_then(|a| a.parse::<u64>().ok()).map(Duration::from_secs);
+        }
+    }
+    age
+}
+
+/// Checks that a URL is absolute `https://`, or `http://` on a loopback host.
+pub(crate) fn check_secure_url(url: &str) -> Result<reqwest::Url, &'static str> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| "not an absolute URL")?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("must not hold credentials");
+    }
+    match parsed.scheme() {
+        "https" => {}
+        "http" if is_loopback(&parsed) => {}
+        "http" => return Err("http:// is only allowed for loopback hosts"),
+        _ => return Err("scheme must be https"),
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("has no host");
+    }
+    Ok(parsed)
+}
+
+/// Whether the URL's host is a loopback address or `localhost`.
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_control() {
+        assert_eq!(
+            max_age(Some("max-age=3832304, must-revalidate")),
+            Some(Duration::from_secs(3_832_304))
+        );
+        assert_eq!(max_age(Some("public, no-cache")), Some(Duration::ZERO));
+        assert_eq!(max_age(Some("private")), None);
+        assert_eq!(max_age(Some("max-age=abc")), None);
+        assert_eq!(max_age(None), None);
+    }
+
+    #[test]
+    fn secure_urls() {
+        assert!(check_secure_url("https://acme.okta.com").is_ok());
+        assert!(check_secure_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_secure_url("http://127.9.9.9").is_ok());
+        assert!(check_secure_url("http://[::1]:3000").is_ok());
+        assert!(check_secure_url("http://localhost:3000").is_ok());
+        assert!(check_secure_url("http://acme.okta.com").is_err());
+        assert!(check_secure_url("http://10.0.0.1").is_err());
+        assert!(check_secure_url("ftp://acme.okta.com").is_err());
+        assert!(check_secure_url("https://user:pw@acme.okta.com").is_err());
+        assert!(check_secure_url("acme.okta.com").is_err());
+    }
+}

@@ -1,0 +1,373 @@
+//! `OktaOidcLayer`: reads the request's credential, validates it, and puts the identity in the
+//! request extensions.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum_core::response::Response;
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, Request};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::claims::Identity;
+use crate::error::{AuthError, TokenError};
+use crate::oidc::OktaOidc;
+
+/// The realm named in `WWW-Authenticate` unless configured.
+pub(crate) const DEFAULT_REALM: &str = "api";
+
+/// What the layer leaves in the request extensions, so extractors can tell "no layer" from
+/// "no identity".
+#[derive(Clone, Debug)]
+pub(crate) struct AuthContext {
+    pub(crate) identity: Option<Arc<Identity>>,
+    pub(crate) realm: Arc<str>,
+}
+
+type ErrorHandler = Arc<dyn Fn(&AuthError) -> Response + Send + Sync>;
+
+#[derive(Clone)]
+struct LayerConfig {
+    oidc: OktaOidc,
+    optional: bool,
+    required_scopes: Arc<[String]>,
+    realm: Arc<str>,
+    on_error: Option<ErrorHandler>,
+}
+
+/// A Tower layer that authenticates requests with Okta (or any OpenID Connect provider).
+///
+/// For each request it reads `Authorization: Bearer <token>` (scheme case-insensitive), validates
+/// the token against the tenant named by its `iss`, and stores the identity for the
+/// [`Claims`](crate::Claims) extractor. Failures answer per RFC 6750: 401 with
+/// `WWW-Authenticate: Bearer realm="api"` when no credential is given, 401 with
+/// `error="invalid_token"` when it is rejected, 403 with `error="insufficient_scope"` when a
+/// required scope is missing, 400 for two `Authorization` headers, 503 when the tenant's keys
+/// are unavailable.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use okta_oidc::{Claims, OktaOidc, OktaOidcLayer, Tenant};
+///
+/// # fn app() -> Result<Router, okta_oidc::ConfigError> {
+/// let oidc = OktaOidc::builder()
+///     .tenant(Tenant::new("acme", "https://acme.okta.com").client_id("0oa1acme"))
+///     .build_lazy()?;
+/// let app = Router::new()
+///     .route("/api/me", get(|claims: Claims| async move { claims.sub.clone() }))
+///     .layer(OktaOidcLayer::new(oidc));
+/// # Ok(app) }
+/// ```
+#[derive(Clone)]
+pub struct OktaOidcLayer {
+    config: Arc<LayerConfig>,
+}
+
+impl fmt::Debug for OktaOidcLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OktaOidcLayer")
+            .field("optional", &self.config.optional)
+            .field("required_scopes", &self.config.required_scopes)
+            .field("realm", &self.config.realm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OktaOidcLayer {
+    /// A layer that requires a valid credential on every request.
+    pub fn new(oidc: OktaOidc) -> Self {
+        OktaOidcLayer {
+            config: Arc::new(LayerConfig {
+                oidc,
+                optional: false,
+                required_scopes: Arc::from(Vec::new()),
+                realm: Arc::from(DEFAULT_REALM),
+                on_error: None,
+            }),
+        }
+    }
+
+    fn with(mut self, f: impl FnOnce(&mut LayerConfig)) -> Self {
+        f(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// Lets requests without a credential through (handlers take `Option<Claims>`). A
+    /// credential that is presented must still be valid.
+    pub fn optional(self) -> Self {
+        self.with(|c| c.optional = true)
+    }
+
+    /// Requires every one of these scopes (403 `insufficient_scope` otherwise).
+    pub fn require_scopes<I, S>(self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
+        self.with(|c| c.required_scopes = Arc::from(scopes))
+    }
+
+    /// The realm named in `WWW-Authenticate` (default `api`).
+    pub fn realm(self, realm: impl Into<String>) -> Self {
+        let realm: String = realm.into();
+        self.with(|c| c.realm = Arc::from(realm))
+    }
+
+    /// Builds error responses with this function instead of the RFC 6750 default.
+    pub fn on_error<F>(self, handler: F) -> Self
+    where
+        F: Fn(&AuthError) -> Response + Send + Sync + 'static,
+    {
+        self.with(|c| c.on_error = Some(Arc::new(handler)))
+    }
+}
+
+impl<S> Layer<S> for OktaOidcLayer {
+    type Service = OktaOidcService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        OktaOidcService {
+            inner,
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+/// The service made by [`OktaOidcLayer`].
+#[derive(Clone)]
+pub struct OktaOidcService<S> {
+    inner: S,
+    config: Arc<LayerConfig>,
+}
+
+impl<S> fmt::Debug for OktaOidcService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OktaOidcService").finish_non_exhaustive()
+    }
+}
+
+/// The response future of [`OktaOidcService`].
+pub type ResponseFuture<E> = Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>;
+
+impl<S, B> Service<Request<B>> for OktaOidcService<S>
+where
+    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let config = Arc::clone(&self.config);
+        Box::pin(async move {
+            let identity = match config.authenticate(request.headers()).await {
+                Ok(identity) => identity,
+                Err(error) => return Ok(config.reject(&error)),
+            };
+            match &identity {
+                None if !config.optional => {
+                    return Ok(config.reject(&AuthError::MissingCredential));
+                }
+                Some(id) if !config.required_scopes.is_empty() => {
+                    if let Err(error) = check_scopes(id, &config.required_scopes) {
+                        return Ok(config.reject(&error));
+                    }
+                }
+                _ => {}
+            }
+            request.extensions_mut().insert(AuthContext {
+                identity,
+                realm: Arc::clone(&config.realm),
+            });
+            inner.call(request).await
+        })
+    }
+}
+
+impl LayerConfig {
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Arc<Identity>>, AuthError> {
+        let Some(token) = bearer_token(headers)? else {
+            return Ok(None);
+        };
+        self.oidc.authenticate_bearer(token).await.map(Some)
+    }
+
+    fn reject(&self, error: &AuthError) -> Response {
+        match error {
+            AuthError::MissingCredential => tracing::debug!("request without credential"),
+            AuthError::KeysUnavailable { .. } | AuthError::TemporarilyUnavailable { .. } => {
+                tracing::warn!(reason = %error, "credential could not be checked")
+            }
+            _ => tracing::debug!(reason = %error, "credential rejected"),
+        }
+        match &self.on_error {
+            Some(handler) => handler(error),
+            None => error.to_response(&self.realm),
+        }
+    }
+}
+
+/// Checks that an identity holds every required scope.
+pub(crate) fn check_scopes(identity: &Identity, required: &Arc<[String]>) -> Result<(), AuthError> {
+    if required.iter().all(|s| identity.claims.has_scope(s)) {
+        Ok(())
+    } else {
+        Err(AuthError::InsufficientScope {
+            required: Arc::clone(required),
+        })
+    }
+}
+
+/// The bearer token of a request: `Ok(None)` when there is no `Authorization` header or it uses
+/// another scheme.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::InvalidRequest("Several Authorization headers"));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::InvalidRequest("Malformed Authorization header"))?
+        .trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    let token = token.trim_start_matches(' ');
+    let token68 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+    let body = token.trim_end_matches('=');
+    if body.is_empty() || !body.bytes().all(token68) {
+        return Err(TokenError::Malformed("bearer token is not token68").into());
+    }
+    Ok(Some(token))
+}
+
+/// A layer for a route or group of routes that requires scopes of an already authenticated
+/// identity (put [`OktaOidcLayer`] outside it). Answers 403 `insufficient_scope` naming the
+/// scopes, or 401 when the request is not authenticated.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use okta_oidc::RequireScopes;
+///
+/// let admin: Router = Router::new()
+///     .route("/admin", get(|| async { "ok" }))
+///     .route_layer(RequireScopes::new(["admin"]));
+/// # let _ = admin;
+/// ```
+#[derive(Clone, Debug)]
+pub struct RequireScopes {
+    scopes: Arc<[String]>,
+}
+
+impl RequireScopes {
+    /// Requires every one of `scopes`.
+    pub fn new<I, S>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RequireScopes {
+            scopes: scopes.into_iter().map(Into::into).collect::<Vec<_>>().into(),
+        }
+    }
+}
+
+impl<S> Layer<S> for RequireScopes {
+    type Service = RequireScopesService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireScopesService {
+            inner,
+            scopes: Arc::clone(&self.scopes),
+        }
+    }
+}
+
+/// The service made by [`RequireScopes`].
+#[derive(Clone, Debug)]
+pub struct RequireScopesService<S> {
+    inner: S,
+    scopes: Arc<[String]>,
+}
+
+impl<S, B> Service<Request<B>> for RequireScopesService<S>
+where
+    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let context = request.extensions().get::<AuthContext>();
+        let realm = context.map_or_else(|| Arc::from(DEFAULT_REALM), |c| Arc::clone(&c.realm));
+        let verdict = match context.and_then(|c| c.identity.as_deref()) {
+            None => Err(AuthError::MissingCredential),
+            Some(identity) => check_scopes(identity, &self.scopes),
+        };
+        match verdict {
+            Ok(()) => Box::pin(self.inner.call(request)),
+            Err(error) => {
+                tracing::debug!(reason = %error, "request lacks scope");
+                let response = error.to_response(&realm);
+                Box::pin(async move { Ok(response) })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(AUTHORIZATION, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(bearer_token(&headers(&[])).unwrap(), None);
+        assert_eq!(bearer_token(&headers(&["Bearer abc.def"])).unwrap(), Some("abc.def"));
+        assert_eq!(bearer_token(&headers(&["bEaReR abc"])).unwrap(), Some("abc"));
+        assert_eq!(bearer_token(&headers(&["Basic dXNlcjpwdw=="])).unwrap(), None);
+        assert!(matches!(
+            bearer_token(&headers(&["Bearer a", "Bearer b"])),
+            Err(AuthError::InvalidRequest(_))
+        ));
+        assert!(matches!(
+            bearer_token(&headers(&["Bearer"])),
+            Err(AuthError::InvalidToken(_))
+        ));
+        assert!(matches!(
+            bearer_token(&headers(&["Bearer a b"])),
+            Err(AuthError::InvalidToken(_))
+        ));
+    }
+}

@@ -1,0 +1,72 @@
+//! # okta-oidc
+//!
+//! Okta sign-in and token validation for [axum](https://docs.rs/axum) and any
+//! [Tower](https://docs.rs/tower) service, built for SaaS apps in the Okta Integration Network
+//! (OIN), where every customer is its own Okta org.
+//!
+//! - [`OktaOidcLayer`] validates bearer tokens against each tenant's key set, kept in a
+//!   lock-free cache refreshed off the request path, and puts typed [`Claims`] in the request.
+//! - Tenants ([`Tenant`]) come and go at runtime, or load lazily through a [`TenantLoader`].
+//! - The [`testing`] module (feature `test-util`) runs a mock Okta org in process.
+//!
+//! ## Quick start
+//!
+//! ```no_run
+//! use axum::{Json, Router, routing::get};
+//! use okta_oidc::{Claims, OktaOidc, OktaOidcLayer, Tenant};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let oidc = OktaOidc::builder()
+//!         .tenant(Tenant::new("acme", "https://acme.okta.com").client_id("0oa1acme"))
+//!         .build()
+//!         .await?; // discovery + key set loaded, or a clear error
+//!     let app = Router::new()
+//!         .route("/api/me", get(|claims: Claims| async move { Json(claims) }))
+//!         .layer(OktaOidcLayer::new(oidc));
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## Security
+//!
+//! - Keys come only from the tenant's discovery `jwks_uri`; header `jku`, `x5u`, `jwk` and
+//!   `x5c` are never used, and the issuer of an unregistered tenant is never contacted.
+//! - The algorithm allow-list (default RS256) is checked before anything else; `none` and HMAC
+//!   are never accepted, and a key is used only with its own algorithm.
+//! - Tokens, secrets and cookies never reach logs; `Debug` redacts them.
+//! - `http://` issuers and endpoints are refused except on loopback hosts.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod claims;
+mod clock;
+mod discovery;
+mod error;
+mod extract;
+mod fetch;
+mod jwks;
+mod layer;
+mod oidc;
+mod tenant;
+mod validate;
+
+#[cfg(feature = "test-util")]
+pub mod testing;
+
+pub use claims::{Audience, Claims, CredentialSource, StandardClaims, TenantRef};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use discovery::ProviderMetadata;
+pub use error::{AuthError, ConfigError, LoadError, TokenError, WarmUpError};
+pub use extract::ClaimsRejection;
+pub use jsonwebtoken::Algorithm;
+pub use jwks::KeyRefreshPolicy;
+pub use layer::{
+    OktaOidcLayer, OktaOidcService, RequireScopes, RequireScopesService, ResponseFuture,
+};
+pub use oidc::{BuildError, OktaOidc, OktaOidcBuilder};
+pub use tenant::{BoxError, ClientSecret, LoadFuture, Tenant, TenantLoader};

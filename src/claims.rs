@@ -169,12 +169,10 @@ pub struct StandardClaims {
 impl StandardClaims {
     /// All granted scopes: `scp` entries and the words of `scope`.
     pub fn scope_list(&self) -> impl Iterator<Item = &str> {
-        self.scopes.iter().map(String::as_str).chain(
-            self.scope
-                .as_deref()
-                .unwrap_or("")
-                .split_ascii_whitespace(),
-        )
+        self.scopes
+            .iter()
+            .map(String::as_str)
+            .chain(self.scope.as_deref().unwrap_or("").split_ascii_whitespace())
     }
 
     /// Whether `scope` was granted.

@@ -60,7 +60,10 @@ pub(crate) fn discovery_url(issuer: &str) -> String {
 }
 
 /// Fetches and checks the discovery document of `issuer`.
-pub(crate) async fn discover(fetcher: &Fetcher, issuer: &str) -> Result<ProviderMetadata, LoadError> {
+pub(crate) async fn discover(
+    fetcher: &Fetcher,
+    issuer: &str,
+) -> Result<ProviderMetadata, LoadError> {
     let url = discovery_url(issuer);
     let body = match fetcher.get(&url, None).await? {
         Fetched::Body { body, .. } => body,
@@ -106,7 +109,8 @@ mod tests {
 
     #[test]
     fn issuer_must_match_exactly() {
-        let doc = br#"{"issuer":"https://a.okta.com","jwks_uri":"https://a.okta.com/oauth2/v1/keys"}"#;
+        let doc =
+            br#"{"issuer":"https://a.okta.com","jwks_uri":"https://a.okta.com/oauth2/v1/keys"}"#;
         assert!(parse_metadata(doc, "https://a.okta.com").is_ok());
         assert!(matches!(
             parse_metadata(doc, "https://a.okta.com/"),
@@ -125,7 +129,10 @@ mod tests {
             parse_metadata(doc, "https://a.okta.com"),
             Err(LoadError::Document(_))
         ));
-        assert!(matches!(parse_metadata(b"[]", "x"), Err(LoadError::Document(_))));
+        assert!(matches!(
+            parse_metadata(b"[]", "x"),
+            Err(LoadError::Document(_))
+        ));
     }
 
     #[test]

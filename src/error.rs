@@ -192,13 +192,13 @@ impl AuthError {
     pub fn to_response(&self, realm: &str) -> Response {
         let status = self.status();
         let mut challenge = format!("Bearer realm=\"{}\"", quote_safe(realm));
-        if let Some(code) = self.error_code() {
-            if status != StatusCode::SERVICE_UNAVAILABLE {
-                challenge.push_str(&format!(
-                    ", error=\"{code}\", error_description=\"{}\"",
-                    self.public_description()
-                ));
-            }
+        if let Some(code) = self.error_code()
+            && status != StatusCode::SERVICE_UNAVAILABLE
+        {
+            challenge.push_str(&format!(
+                ", error=\"{code}\", error_description=\"{}\"",
+                self.public_description()
+            ));
         }
         if let AuthError::InsufficientScope { required } = self {
             challenge.push_str(&format!(", scope=\"{}\"", quote_safe(&required.join(" "))));
@@ -216,10 +216,10 @@ impl AuthError {
             HeaderValue::from_static("application/json; charset=utf-8"),
         );
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if status != StatusCode::SERVICE_UNAVAILABLE {
-            if let Ok(v) = HeaderValue::from_str(&challenge) {
-                headers.insert(WWW_AUTHENTICATE, v);
-            }
+        if status != StatusCode::SERVICE_UNAVAILABLE
+            && let Ok(v) = HeaderValue::from_str(&challenge)
+        {
+            headers.insert(WWW_AUTHENTICATE, v);
         }
         let retry = match self {
             AuthError::TemporarilyUnavailable { retry_after } => *retry_after,

@@ -88,7 +88,10 @@ pub(crate) async fn read_limited(
     mut response: reqwest::Response,
     max: usize,
 ) -> Result<Bytes, LoadError> {
-    if response.content_length().is_some_and(|len| len > max as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > max as u64)
+    {
         return Err(LoadError::Document(format!(
             "response larger than {max} bytes"
         )));
@@ -137,7 +140,9 @@ pub(crate) fn max_age(cache_control: Option<&str>) -> Option<Duration> {
             return Some(Duration::ZERO);
         }
         if name.eq_ignore_ascii_case("max-age") {
-            age = arg.and_then(|a| a.parse::<u64>().ok()).map(Duration::from_secs);
+            age = arg
+                .and_then(|a| a.parse::<u64>().ok())
+                .map(Duration::from_secs);
         }
     }
     age

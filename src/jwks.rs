@@ -65,7 +65,9 @@ impl KeyRefreshPolicy {
 
     /// The delay before retrying after `failures` consecutive failures.
     pub(crate) fn retry_interval(&self, failures: u32) -> Duration {
-        let factor = 1u32.checked_shl(failures.saturating_sub(1).min(16)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(failures.saturating_sub(1).min(16))
+            .unwrap_or(u32::MAX);
         self.retry_after_failure
             .saturating_mul(factor)
             .min(self.min_refresh.max(self.retry_after_failure))
@@ -131,6 +133,7 @@ impl KeySet {
     }
 
     /// Whether a key of this id is in the set.
+    #[allow(dead_code)] // used by the verified-token cache
     pub(crate) fn contains_id(&self, id: u64) -> bool {
         self.keys.iter().any(|k| k.id == id)
     }
@@ -165,8 +168,8 @@ pub(crate) fn parse_jwks(
     previous: Option<&KeySet>,
     issuer: &str,
 ) -> Result<Vec<Arc<VerifyKey>>, LoadError> {
-    let raw: RawJwks = serde_json::from_slice(body)
-        .map_err(|e| LoadError::Document(format!("key set: {e}")))?;
+    let raw: RawJwks =
+        serde_json::from_slice(body).map_err(|e| LoadError::Document(format!("key set: {e}")))?;
     let mut keys: Vec<Arc<VerifyKey>> = Vec::with_capacity(raw.keys.len());
     for (index, value) in raw.keys.into_iter().enumerate() {
         match parse_key(value, allowed) {
@@ -207,10 +210,10 @@ fn parse_key(value: serde_json::Value, allowed: &[Algorithm]) -> Result<ParsedKe
     if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
         return Err("use is not sig");
     }
-    if let Some(ops) = &jwk.key_ops {
-        if !ops.iter().any(|op| op == "verify") {
-            return Err("key_ops lacks verify");
-        }
+    if let Some(ops) = &jwk.key_ops
+        && !ops.iter().any(|op| op == "verify")
+    {
+        return Err("key_ops lacks verify");
     }
     let kty = jwk.kty.as_deref().ok_or("no kty")?;
     let (alg, fingerprint, key) = match kty {
@@ -224,8 +227,12 @@ fn parse_key(value: serde_json::Value, allowed: &[Algorithm]) -> Result<ParsedKe
             };
             let (n, e) = (jwk.n.as_deref(), jwk.e.as_deref());
             let (n, e) = n.zip(e).ok_or("RSA key without n or e")?;
-            let n_bytes = URL_SAFE_NO_PAD.decode(n).map_err(|_| "n is not base64url")?;
-            let e_bytes = URL_SAFE_NO_PAD.decode(e).map_err(|_| "e is not base64url")?;
+            let n_bytes = URL_SAFE_NO_PAD
+                .decode(n)
+                .map_err(|_| "n is not base64url")?;
+            let e_bytes = URL_SAFE_NO_PAD
+                .decode(e)
+                .map_err(|_| "e is not base64url")?;
             let significant = n_bytes.iter().skip_while(|b| **b == 0).count();
             if significant * 8 < 2048 {
                 return Err("RSA key under 2048 bits");
@@ -243,7 +250,11 @@ fn parse_key(value: serde_json::Value, allowed: &[Algorithm]) -> Result<ParsedKe
                 ("P-384", None | Some("ES384")) => Algorithm::ES384,
                 _ => return Err("unsupported EC curve or alg"),
             };
-            let (x, y) = jwk.x.as_deref().zip(jwk.y.as_deref()).ok_or("EC key without x or y")?;
+            let (x, y) = jwk
+                .x
+                .as_deref()
+                .zip(jwk.y.as_deref())
+                .ok_or("EC key without x or y")?;
             let key = DecodingKey::from_ec_components(x, y).map_err(|_| "bad EC coordinates")?;
             (alg, format!("EC|{crv}|{x}|{y}"), key)
         }
@@ -347,7 +358,11 @@ impl KeyCache {
     }
 
     /// Starts a refresh or joins the running one.
-    pub(crate) fn refresh(self: &Arc<Self>, trigger: Trigger, seen_generation: Option<u64>) -> Join {
+    pub(crate) fn refresh(
+        self: &Arc<Self>,
+        trigger: Trigger,
+        seen_generation: Option<u64>,
+    ) -> Join {
         let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(running) = inflight.as_ref() {
             return Join::Wait(running.clone());
@@ -366,7 +381,8 @@ impl KeyCache {
             if last != 0 && now.saturating_sub(last) < cooldown {
                 return Join::CoolingDown;
             }
-            self.last_request_refresh_ms.store(now.max(1), Ordering::SeqCst);
+            self.last_request_refresh_ms
+                .store(now.max(1), Ordering::SeqCst);
         }
         let this = Arc::clone(self);
         let task = tokio::spawn(async move {
@@ -432,7 +448,8 @@ impl KeyCache {
         let etag = current.keys.as_ref().and(current.etag.as_deref());
         let fetched = self.ctx.fetcher.get(&metadata.jwks_uri, etag).await;
         let now = now_millis(self.ctx.clock.as_ref());
-        let delay_ms = |d: Duration| now.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let delay_ms =
+            |d: Duration| now.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         match fetched {
             Ok(Fetched::NotModified { cache_control }) => {
                 let interval = self.ctx.policy.next_interval(cache_control.as_deref());
@@ -452,12 +469,8 @@ impl KeyCache {
                 etag,
                 cache_control,
             }) => {
-                let parsed = parse_jwks(
-                    &body,
-                    &self.ctx.algorithms,
-                    current.keys.as_deref(),
-                    issuer,
-                );
+                let parsed =
+                    parse_jwks(&body, &self.ctx.algorithms, current.keys.as_deref(), issuer);
                 match parsed {
                     Ok(keys) => {
                         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
@@ -514,7 +527,8 @@ impl KeyCache {
             etag: current.etag.clone(),
             last_error: Some(error),
             consecutive_failures: failures,
-            next_refresh_ms: now.saturating_add(u64::try_from(retry.as_millis()).unwrap_or(u64::MAX)),
+            next_refresh_ms: now
+                .saturating_add(u64::try_from(retry.as_millis()).unwrap_or(u64::MAX)),
         }));
     }
 
@@ -600,10 +614,22 @@ mod tests {
             keys: parse_jwks(doc.as_bytes(), &[Algorithm::RS256], None, "x").unwrap(),
             generation: 1,
         };
-        assert!(matches!(set.find(Some("a"), Algorithm::RS256), Lookup::Found(_)));
-        assert!(matches!(set.find(Some("a"), Algorithm::PS256), Lookup::WrongAlgorithm));
-        assert!(matches!(set.find(Some("z"), Algorithm::RS256), Lookup::Unknown));
-        assert!(matches!(set.find(None, Algorithm::RS256), Lookup::Ambiguous));
+        assert!(matches!(
+            set.find(Some("a"), Algorithm::RS256),
+            Lookup::Found(_)
+        ));
+        assert!(matches!(
+            set.find(Some("a"), Algorithm::PS256),
+            Lookup::WrongAlgorithm
+        ));
+        assert!(matches!(
+            set.find(Some("z"), Algorithm::RS256),
+            Lookup::Unknown
+        ));
+        assert!(matches!(
+            set.find(None, Algorithm::RS256),
+            Lookup::Ambiguous
+        ));
         assert!(matches!(set.find(None, Algorithm::ES256), Lookup::Unknown));
     }
 
@@ -613,7 +639,10 @@ mod tests {
         assert_eq!(p.next_interval(Some("max-age=3832304")), p.max_refresh);
         assert_eq!(p.next_interval(Some("no-cache")), p.min_refresh);
         assert_eq!(p.next_interval(None), p.default_refresh);
-        assert_eq!(p.next_interval(Some("max-age=7200")), Duration::from_secs(7200));
+        assert_eq!(
+            p.next_interval(Some("max-age=7200")),
+            Duration::from_secs(7200)
+        );
         assert_eq!(p.retry_interval(1), Duration::from_secs(10));
         assert_eq!(p.retry_interval(2), Duration::from_secs(20));
         assert_eq!(p.retry_interval(30), p.min_refresh);

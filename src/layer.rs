@@ -250,7 +250,8 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthErro
         return Ok(None);
     }
     let token = token.trim_start_matches(' ');
-    let token68 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+    let token68 =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
     let body = token.trim_end_matches('=');
     if body.is_empty() || !body.bytes().all(token68) {
         return Err(TokenError::Malformed("bearer token is not token68").into());
@@ -284,7 +285,11 @@ impl RequireScopes {
         S: Into<String>,
     {
         RequireScopes {
-            scopes: scopes.into_iter().map(Into::into).collect::<Vec<_>>().into(),
+            scopes: scopes
+                .into_iter()
+                .map(Into::into)
+                .collect::<Vec<_>>()
+                .into(),
         }
     }
 }
@@ -354,9 +359,18 @@ mod tests {
     #[test]
     fn bearer_parsing() {
         assert_eq!(bearer_token(&headers(&[])).unwrap(), None);
-        assert_eq!(bearer_token(&headers(&["Bearer abc.def"])).unwrap(), Some("abc.def"));
-        assert_eq!(bearer_token(&headers(&["bEaReR abc"])).unwrap(), Some("abc"));
-        assert_eq!(bearer_token(&headers(&["Basic dXNlcjpwdw=="])).unwrap(), None);
+        assert_eq!(
+            bearer_token(&headers(&["Bearer abc.def"])).unwrap(),
+            Some("abc.def")
+        );
+        assert_eq!(
+            bearer_token(&headers(&["bEaReR abc"])).unwrap(),
+            Some("abc")
+        );
+        assert_eq!(
+            bearer_token(&headers(&["Basic dXNlcjpwdw=="])).unwrap(),
+            None
+        );
         assert!(matches!(
             bearer_token(&headers(&["Bearer a", "Bearer b"])),
             Err(AuthError::InvalidRequest(_))

@@ -234,9 +234,12 @@ impl OktaOidcBuilder {
         if self.validation.algorithms.is_empty() {
             return Err(ConfigError::Invalid("no algorithm allowed"));
         }
-        if self.validation.algorithms.iter().any(|a| {
-            matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
-        }) {
+        if self
+            .validation
+            .algorithms
+            .iter()
+            .any(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
+        {
             return Err(ConfigError::Invalid(
                 "HMAC algorithms cannot be used with published key sets",
             ));
@@ -307,9 +310,12 @@ impl OktaOidc {
     /// background refresh. Await it before serving to start with warm caches.
     pub async fn warm_up(&self) -> Result<(), WarmUpError> {
         let caches = self.inner.registry.key_caches();
-        let results =
-            futures_util::future::join_all(caches.iter().map(|c| async move { (c, c.refresh_now().await) }))
-                .await;
+        let results = futures_util::future::join_all(
+            caches
+                .iter()
+                .map(|c| async move { (c, c.refresh_now().await) }),
+        )
+        .await;
         let mut failures = Vec::new();
         for (cache, result) in results {
             if let Err(e) = result {
@@ -317,7 +323,13 @@ impl OktaOidc {
                     .inner
                     .registry
                     .by_issuer(&cache.issuer)
-                    .map(|e| e.tenants.iter().map(|t| t.id.to_string()).collect::<Vec<_>>().join(","))
+                    .map(|e| {
+                        e.tenants
+                            .iter()
+                            .map(|t| t.id.to_string())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
                     .unwrap_or_default();
                 failures.push((ids, e));
             } else if cache.keys().is_none() {
@@ -338,7 +350,10 @@ impl OktaOidc {
     }
 
     /// Validates a bearer credential: a JWT locally; anything else is rejected.
-    pub(crate) async fn authenticate_bearer(&self, token: &str) -> Result<Arc<Identity>, AuthError> {
+    pub(crate) async fn authenticate_bearer(
+        &self,
+        token: &str,
+    ) -> Result<Arc<Identity>, AuthError> {
         if !validate::looks_like_jwt(token) {
             return Err(TokenError::Malformed("not a JWT").into());
         }
@@ -359,7 +374,10 @@ impl OktaOidc {
     }
 
     /// The registry entry of an issuer, asking the loader when it is not registered.
-    pub(crate) async fn entry_for_issuer(&self, issuer: &str) -> Result<Arc<IssuerEntry>, AuthError> {
+    pub(crate) async fn entry_for_issuer(
+        &self,
+        issuer: &str,
+    ) -> Result<Arc<IssuerEntry>, AuthError> {
         let inner = &self.inner;
         if let Some(entry) = inner.registry.by_issuer(issuer) {
             return Ok(entry);
@@ -371,12 +389,18 @@ impl OktaOidc {
             return Err(TokenError::UnknownIssuer.into());
         }
         let now = now_millis(inner.shared.clock.as_ref());
-        if inner.unknown_issuers.get(issuer).is_some_and(|until| until > now) {
+        if inner
+            .unknown_issuers
+            .get(issuer)
+            .is_some_and(|until| until > now)
+        {
             return Err(TokenError::UnknownIssuer.into());
         }
         let remember_unknown = || {
             let ttl = u64::try_from(inner.negative_ttl.as_millis()).unwrap_or(u64::MAX);
-            inner.unknown_issuers.insert(issuer.to_owned(), now.saturating_add(ttl));
+            inner
+                .unknown_issuers
+                .insert(issuer.to_owned(), now.saturating_add(ttl));
         };
         match loader.load(issuer.to_owned()).await {
             Ok(Some(tenant)) if *tenant.issuer == *issuer => {
@@ -421,7 +445,10 @@ impl OktaOidc {
     }
 
     /// Adds or replaces several tenants in one swap.
-    pub fn add_tenants(&self, tenants: impl IntoIterator<Item = Tenant>) -> Result<(), ConfigError> {
+    pub fn add_tenants(
+        &self,
+        tenants: impl IntoIterator<Item = Tenant>,
+    ) -> Result<(), ConfigError> {
         let tenants: Vec<Tenant> = tenants.into_iter().collect();
         for t in &tenants {
             self.inner.unknown_issuers.remove(&*t.issuer);
@@ -441,7 +468,12 @@ impl OktaOidc {
 
     /// Every registered tenant.
     pub fn tenants(&self) -> Vec<Tenant> {
-        self.inner.registry.all().iter().map(|t| (**t).clone()).collect()
+        self.inner
+            .registry
+            .all()
+            .iter()
+            .map(|t| (**t).clone())
+            .collect()
     }
 
     /// Fetches a tenant's discovery document (if not loaded) and key set now, whatever the

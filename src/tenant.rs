@@ -181,12 +181,8 @@ impl Tenant {
 
     /// Every accepted audience (the client id first when ID tokens are accepted).
     pub fn accepted_audiences(&self) -> impl Iterator<Item = &str> {
-        let id = self
-            .client_id
-            .as_deref()
-            .filter(|_| self.accept_id_tokens);
-        id.into_iter()
-            .chain(self.audiences.iter().map(|a| &**a))
+        let id = self.client_id.as_deref().filter(|_| self.accept_id_tokens);
+        id.into_iter().chain(self.audiences.iter().map(|a| &**a))
     }
 
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
@@ -224,7 +220,8 @@ impl Tenant {
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The future a [`TenantLoader`] returns.
-pub type LoadFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<Tenant>, BoxError>> + Send + 'a>>;
+pub type LoadFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<Tenant>, BoxError>> + Send + 'a>>;
 
 /// Loads tenants the registry does not hold, from the application's own store.
 ///
@@ -330,7 +327,11 @@ impl Registry {
 
     /// Adds tenants or replaces those with the same id. Key caches of issuers that stay are
     /// kept (no refetch).
-    pub(crate) fn upsert(&self, tenants: Vec<Tenant>, ctx: &Arc<Shared>) -> Result<(), ConfigError> {
+    pub(crate) fn upsert(
+        &self,
+        tenants: Vec<Tenant>,
+        ctx: &Arc<Shared>,
+    ) -> Result<(), ConfigError> {
         for t in &tenants {
             t.check()?;
         }

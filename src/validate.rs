@@ -61,12 +61,17 @@ pub(crate) fn looks_like_jwt(token: &str) -> bool {
     let header = parts.next().unwrap_or("");
     parts.clone().count() == 2
         && header.starts_with("eyJ")
-        && token.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Splits, decodes and parses a token, applying the checks that need no key: size, shape,
 /// algorithm allow-list, `crit`.
-pub(crate) fn parse<'t>(token: &'t str, options: &ValidationOptions) -> Result<Parsed<'t>, TokenError> {
+pub(crate) fn parse<'t>(
+    token: &'t str,
+    options: &ValidationOptions,
+) -> Result<Parsed<'t>, TokenError> {
     if token.len() > options.max_token_bytes {
         return Err(TokenError::TooLarge {
             len: token.len(),
@@ -146,7 +151,12 @@ pub(crate) fn verify_signature(parsed: &Parsed<'_>, key: &VerifyKey) -> Result<(
     if key.alg != parsed.alg {
         return Err(TokenError::KeyAlgorithmMismatch);
     }
-    match jsonwebtoken::crypto::verify(parsed.signature, parsed.message.as_bytes(), &key.key, key.alg) {
+    match jsonwebtoken::crypto::verify(
+        parsed.signature,
+        parsed.message.as_bytes(),
+        &key.key,
+        key.alg,
+    ) {
         Ok(true) => Ok(()),
         Ok(false) | Err(_) => Err(TokenError::InvalidSignature),
     }
@@ -186,15 +196,15 @@ pub(crate) fn check_claims(
     if now_secs >= exp.saturating_add(leeway) {
         return Err(TokenError::Expired);
     }
-    if let Some(nbf) = claims.nbf {
-        if nbf > now_secs.saturating_add(leeway) {
-            return Err(TokenError::NotYetValid);
-        }
+    if let Some(nbf) = claims.nbf
+        && nbf > now_secs.saturating_add(leeway)
+    {
+        return Err(TokenError::NotYetValid);
     }
-    if let Some(iat) = claims.iat {
-        if iat > now_secs.saturating_add(leeway) {
-            return Err(TokenError::IssuedInFuture);
-        }
+    if let Some(iat) = claims.iat
+        && iat > now_secs.saturating_add(leeway)
+    {
+        return Err(TokenError::IssuedInFuture);
     }
     if claims.sub.is_empty() {
         return Err(TokenError::MissingClaim("sub"));
@@ -294,7 +304,10 @@ mod tests {
         let ok = token(r#"{"alg":"RS256"}"#, r#"{"iss":"a"}"#);
         assert!(parse(&ok, &o).is_ok());
         for bad in ["", "a", "a.b", "a.b.c.d", "!!.b.c", &format!("{ok}.x")] {
-            assert!(matches!(parse(bad, &o), Err(TokenError::Malformed(_))), "{bad}");
+            assert!(
+                matches!(parse(bad, &o), Err(TokenError::Malformed(_))),
+                "{bad}"
+            );
         }
         let no_sig = ok.rsplit_once('.').unwrap().0.to_owned() + ".";
         assert!(matches!(parse(&no_sig, &o), Err(TokenError::Malformed(_))));
@@ -305,12 +318,23 @@ mod tests {
     #[test]
     fn algorithm_allow_list() {
         let o = ValidationOptions::default();
-        for alg in ["none", "None", "NONE", "nOnE", "HS256", "rs256", "ES256", ""] {
+        for alg in [
+            "none", "None", "NONE", "nOnE", "HS256", "rs256", "ES256", "",
+        ] {
             let t = token(&format!(r#"{{"alg":"{alg}"}}"#), r#"{"iss":"a"}"#);
-            assert!(matches!(parse(&t, &o), Err(TokenError::DisallowedAlgorithm)), "{alg}");
+            assert!(
+                matches!(parse(&t, &o), Err(TokenError::DisallowedAlgorithm)),
+                "{alg}"
+            );
         }
-        let crit = token(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#, r#"{"iss":"a"}"#);
-        assert!(matches!(parse(&crit, &o), Err(TokenError::UnsupportedCritical)));
+        let crit = token(
+            r#"{"alg":"RS256","crit":["exp"],"exp":1}"#,
+            r#"{"iss":"a"}"#,
+        );
+        assert!(matches!(
+            parse(&crit, &o),
+            Err(TokenError::UnsupportedCritical)
+        ));
     }
 
     #[test]
@@ -319,7 +343,10 @@ mod tests {
         let t = token(r#"{"alg":"RS256"}"#, r#"{"iss":"a","exp":"1700000000"}"#);
         assert!(matches!(parse(&t, &o), Err(TokenError::InvalidClaim(_))));
         let t = token(r#"{"alg":"RS256"}"#, r#"[1,2]"#);
-        assert!(matches!(parse(&t, &o), Err(TokenError::InvalidClaim(_) | TokenError::Malformed(_))));
+        assert!(matches!(
+            parse(&t, &o),
+            Err(TokenError::InvalidClaim(_) | TokenError::Malformed(_))
+        ));
         let t = token(r#"{"alg":"RS256"}"#, r#"{"iss":"a","iss":"b"}"#);
         assert!(parse(&t, &o).is_err());
     }

@@ -1,0 +1,585 @@
+//! An in-process mock Okta org for tests and offline examples.
+//!
+//! [`MockOkta`] serves the org authorization server's discovery document and
+//! JWKS over real HTTP on `127.0.0.1`, mints tokens signed with embedded keys
+//! ([`TokenBuilder`]), counts requests per [`Endpoint`] and injects [`Fault`]s.
+
+mod keys;
+mod server;
+mod token;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use self::keys::Material;
+pub use self::token::TokenBuilder;
+
+const DEFAULT_CLIENT_ID: &str = "0oa1mockclient";
+const DEFAULT_CLIENT_SECRET: &str = "mock-client-secret";
+const DEFAULT_KEYS_CACHE_CONTROL: &str = "max-age=3600, must-revalidate";
+/// At most this many RSA keys are published at once.
+const MAX_PUBLISHED_RSA: usize = 3;
+
+/// An endpoint of the mock org, for hit counters and faults.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `GET /.well-known/openid-configuration`
+    Discovery,
+    /// `GET /oauth2/v1/keys`
+    Keys,
+    /// `/oauth2/v1/authorize`
+    Authorize,
+    /// `/oauth2/v1/token`
+    Token,
+    /// `/oauth2/v1/userinfo`
+    Userinfo,
+    /// `/oauth2/v1/introspect`
+    Introspect,
+    /// `/oauth2/v1/logout`
+    Logout,
+}
+
+impl Endpoint {
+    const COUNT: usize = 7;
+
+    /// The endpoint's path on the mock, e.g. `"/oauth2/v1/keys"`.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Discovery => "/.well-known/openid-configuration",
+            Endpoint::Keys => "/oauth2/v1/keys",
+            Endpoint::Authorize => "/oauth2/v1/authorize",
+            Endpoint::Token => "/oauth2/v1/token",
+            Endpoint::Userinfo => "/oauth2/v1/userinfo",
+            Endpoint::Introspect => "/oauth2/v1/introspect",
+            Endpoint::Logout => "/oauth2/v1/logout",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Endpoint::Discovery => 0,
+            Endpoint::Keys => 1,
+            Endpoint::Authorize => 2,
+            Endpoint::Token => 3,
+            Endpoint::Userinfo => 4,
+            Endpoint::Introspect => 5,
+            Endpoint::Logout => 6,
+        }
+    }
+}
+
+/// A misbehaviour injected into one endpoint with [`MockOkta::set_fault`].
+#[non_exhaustive]
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer this status (500 if it is not a valid status code) with a small
+    /// Okta-style JSON error body.
+    Status(u16),
+    /// Wait this long, then answer normally.
+    Delay(Duration),
+    /// 200 with `Content-Type: application/json` and a body that is not JSON.
+    Garbage,
+    /// 200 with a body of exactly this many bytes: a JSON prefix, then padding
+    /// (valid JSON when there is room to close it). `Content-Length` is set.
+    Huge(usize),
+    /// 429 with `X-Rate-Limit-Limit`, `X-Rate-Limit-Remaining: 0` and
+    /// `X-Rate-Limit-Reset: reset_epoch_secs`.
+    RateLimited {
+        /// Unix time, in seconds, when the rate limit resets.
+        reset_epoch_secs: u64,
+    },
+    /// Every `every`-th hit of the endpoint (by its hit counter) gets `fault`;
+    /// other hits are answered normally. `every: 0` never applies the fault.
+    Flapping {
+        /// Period, in hits.
+        every: usize,
+        /// The fault applied on those hits.
+        fault: Box<Fault>,
+    },
+}
+
+/// A key the mock can sign with.
+struct HeldKey {
+    kid: String,
+    material: &'static Material,
+}
+
+/// Mutable state, behind one mutex never held across an await.
+struct State {
+    client_id: String,
+    client_secret: String,
+    held: Vec<HeldKey>,
+    /// Kids of the published keys, oldest first.
+    published: Vec<String>,
+    signing_kid: String,
+    /// RSA keys created so far (kid counter).
+    rsa_created: usize,
+    extra_jwks: Vec<Value>,
+    keys_cache_control: Option<String>,
+    /// Discovery overrides; `Value::Null` removes the field.
+    discovery_overrides: Map<String, Value>,
+    faults: HashMap<Endpoint, Fault>,
+}
+
+impl State {
+    fn key(&self, kid: &str) -> Option<&'static Material> {
+        self.held.iter().find(|k| k.kid == kid).map(|k| k.material)
+    }
+
+    fn publish(&mut self, kid: &str) {
+        if !self.published.iter().any(|k| k == kid) {
+            self.published.push(kid.to_owned());
+        }
+    }
+
+    /// Creates and publishes the next RSA key, optionally as the signing key.
+    fn new_rsa_key(&mut self, sign_with_it: bool) -> String {
+        let material = keys::rsa(self.rsa_created);
+        self.rsa_created += 1;
+        let kid = format!("mock-rsa-{}", self.rsa_created);
+        self.held.push(HeldKey {
+            kid: kid.clone(),
+            material,
+        });
+        self.publish(&kid);
+        if sign_with_it {
+            self.signing_kid = kid.clone();
+        }
+        self.drop_excess_rsa();
+        kid
+    }
+
+    /// Unpublishes the oldest RSA keys (never the signing key) over the cap.
+    fn drop_excess_rsa(&mut self) {
+        loop {
+            let rsa: Vec<&String> = self
+                .published
+                .iter()
+                .filter(|kid| self.key(kid).is_some_and(Material::is_rsa))
+                .collect();
+            if rsa.len() <= MAX_PUBLISHED_RSA {
+                return;
+            }
+            let Some(oldest) = rsa
+                .into_iter()
+                .find(|kid| **kid != self.signing_kid)
+                .cloned()
+            else {
+                return;
+            };
+            self.published.retain(|kid| *kid != oldest);
+        }
+    }
+
+    fn jwks(&self) -> Value {
+        let mut keys: Vec<Value> = self
+            .published
+            .iter()
+            .filter_map(|kid| self.key(kid).map(|m| m.public_jwk(kid)))
+            .collect();
+        keys.extend(self.extra_jwks.iter().cloned());
+        json!({ "keys": keys })
+    }
+}
+
+/// Shared between the handle and the server task.
+struct Shared {
+    issuer: String,
+    state: Mutex<State>,
+    hits: [AtomicUsize; Endpoint::COUNT],
+    hit_notify: Notify,
+    /// Counter for token ids.
+    serial: AtomicU64,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a hit and returns the endpoint's new count.
+    fn record_hit(&self, endpoint: Endpoint) -> usize {
+        let n = self.hits[endpoint.index()].fetch_add(1, Ordering::SeqCst) + 1;
+        self.hit_notify.notify_waiters();
+        n
+    }
+
+    fn next_serial(&self) -> u64 {
+        self.serial.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    server: JoinHandle<()>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// An in-process mock Okta org serving HTTP on `127.0.0.1`.
+///
+/// Cheap to clone; the server stops when the last clone is dropped. Needs a
+/// Tokio runtime.
+///
+/// ```
+/// use okta_oidc::testing::{Endpoint, Fault, MockOkta};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let okta = MockOkta::start().await;
+/// let jwks_uri = okta.url("/oauth2/v1/keys");
+/// let id_token = okta.id_token().claim("nonce", "n-0S6_WzA2Mj").build();
+/// assert_eq!(id_token.split('.').count(), 3);
+///
+/// okta.rotate_keys(); // new signing key; the old one stays published
+/// okta.set_fault(Endpoint::Keys, Fault::Status(503));
+/// assert_eq!(okta.hits(Endpoint::Keys), 0);
+/// # let _ = jwks_uri;
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct MockOkta {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for MockOkta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockOkta")
+            .field("issuer", &self.inner.shared.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`MockOkta`] before it starts; see [`MockOkta::builder`].
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct MockOktaBuilder {
+    client_id: String,
+    client_secret: String,
+    keys_cache_control: Option<String>,
+}
+
+impl MockOktaBuilder {
+    /// The OAuth client id (default `"0oa1mockclient"`).
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = client_id.into();
+        self
+    }
+
+    /// The OAuth client secret (default `"mock-client-secret"`).
+    pub fn client_secret(mut self, client_secret: impl Into<String>) -> Self {
+        self.client_secret = client_secret.into();
+        self
+    }
+
+    /// `Cache-Control` of the keys endpoint (default
+    /// `Some("max-age=3600, must-revalidate")`; `None` sends no header).
+    pub fn keys_cache_control(mut self, value: Option<String>) -> Self {
+        self.keys_cache_control = value;
+        self
+    }
+
+    /// Binds `127.0.0.1:0` and starts serving.
+    ///
+    /// # Panics
+    ///
+    /// If the port cannot be bound, or outside a Tokio runtime.
+    pub async fn build(self) -> MockOkta {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("MockOkta: cannot bind 127.0.0.1:0");
+        let port = listener
+            .local_addr()
+            .expect("MockOkta: bound socket has no local address")
+            .port();
+        let first = keys::rsa(0);
+        let signing_kid = "mock-rsa-1".to_owned();
+        let state = State {
+            client_id: self.client_id,
+            client_secret: self.client_secret,
+            held: vec![
+                HeldKey {
+                    kid: signing_kid.clone(),
+                    material: first,
+                },
+                HeldKey {
+                    kid: keys::EC_KID.into(),
+                    material: keys::ec(),
+                },
+                HeldKey {
+                    kid: keys::ED_KID.into(),
+                    material: keys::ed(),
+                },
+            ],
+            published: vec![signing_kid.clone()],
+            signing_kid,
+            rsa_created: 1,
+            extra_jwks: Vec::new(),
+            keys_cache_control: self.keys_cache_control,
+            discovery_overrides: Map::new(),
+            faults: HashMap::new(),
+        };
+        let shared = Arc::new(Shared {
+            issuer: format!("http://127.0.0.1:{port}"),
+            state: Mutex::new(state),
+            hits: Default::default(),
+            hit_notify: Notify::new(),
+            serial: AtomicU64::new(0),
+        });
+        let app = server::router(shared.clone());
+        let server = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                tracing::warn!(%error, "MockOkta server stopped");
+            }
+        });
+        MockOkta {
+            inner: Arc::new(Inner { shared, server }),
+        }
+    }
+}
+
+impl MockOkta {
+    /// Starts a mock org with the defaults.
+    ///
+    /// # Panics
+    ///
+    /// If the port cannot be bound, or outside a Tokio runtime.
+    pub async fn start() -> MockOkta {
+        MockOkta::builder().build().await
+    }
+
+    /// A builder for a mock org with a custom client or cache headers.
+    pub fn builder() -> MockOktaBuilder {
+        MockOktaBuilder {
+            client_id: DEFAULT_CLIENT_ID.into(),
+            client_secret: DEFAULT_CLIENT_SECRET.into(),
+            keys_cache_control: Some(DEFAULT_KEYS_CACHE_CONTROL.into()),
+        }
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared().lock()
+    }
+
+    /// The issuer, `http://127.0.0.1:{port}` (org authorization server form:
+    /// no path, no trailing slash).
+    pub fn issuer(&self) -> String {
+        self.shared().issuer.clone()
+    }
+
+    /// The issuer followed by `path`, e.g. `url("/oauth2/v1/keys")`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.shared().issuer)
+    }
+
+    /// The OAuth client id (default `"0oa1mockclient"`).
+    pub fn client_id(&self) -> String {
+        self.lock().client_id.clone()
+    }
+
+    /// The OAuth client secret (default `"mock-client-secret"`).
+    pub fn client_secret(&self) -> String {
+        self.lock().client_secret.clone()
+    }
+
+    /// The kid that [`id_token`](Self::id_token) and friends sign with.
+    pub fn signing_kid(&self) -> String {
+        self.lock().signing_kid.clone()
+    }
+
+    /// Publishes a new RSA key and makes it the signing key; the previous key
+    /// stays published. At most 3 RSA keys are published: the oldest one that
+    /// is not the signing key is unpublished. Returns the new kid
+    /// (`"mock-rsa-N"`, N always growing; the material wraps over a pool of 6).
+    pub fn rotate_keys(&self) -> String {
+        self.lock().new_rsa_key(true)
+    }
+
+    /// Publishes a new RSA key without signing with it yet; returns its kid.
+    /// The 3-RSA-key cap of [`rotate_keys`](Self::rotate_keys) applies.
+    pub fn publish_next_key(&self) -> String {
+        self.lock().new_rsa_key(false)
+    }
+
+    /// Makes `kid` the default signing key (it need not be published).
+    ///
+    /// # Panics
+    ///
+    /// If the mock holds no private key with that kid.
+    pub fn use_signing_key(&self, kid: &str) {
+        let mut state = self.lock();
+        if state.key(kid).is_none() {
+            drop(state);
+            panic!("MockOkta: no key with kid {kid:?}");
+        }
+        state.signing_kid = kid.to_owned();
+    }
+
+    /// Unpublishes `kid` (also any raw JWK with that kid). The key can still
+    /// sign, to forge tokens with a removed key.
+    pub fn retire_key(&self, kid: &str) {
+        let mut state = self.lock();
+        state.published.retain(|k| k != kid);
+        state
+            .extra_jwks
+            .retain(|jwk| jwk.get("kid") != Some(&Value::from(kid)));
+    }
+
+    /// Publishes the P-256 key (alg ES256); returns its kid, `"mock-ec-1"`.
+    pub fn publish_ec_key(&self) -> String {
+        self.lock().publish(keys::EC_KID);
+        keys::EC_KID.into()
+    }
+
+    /// Publishes the Ed25519 key (alg EdDSA, kty OKP); returns its kid,
+    /// `"mock-ed-1"`.
+    pub fn publish_ed_key(&self) -> String {
+        self.lock().publish(keys::ED_KID);
+        keys::ED_KID.into()
+    }
+
+    /// Appends `jwk` verbatim to the JWKS `keys` array.
+    pub fn add_raw_jwk(&self, jwk: Value) {
+        self.lock().extra_jwks.push(jwk);
+    }
+
+    /// The public JWK of a 1024-bit RSA key (kid `"mock-weak-1"`, alg RS256),
+    /// not published unless passed to [`add_raw_jwk`](Self::add_raw_jwk). The
+    /// mock cannot sign with it (the crypto backend refuses keys that small).
+    pub fn weak_rsa_jwk(&self) -> Value {
+        keys::weak_jwk()
+    }
+
+    /// The SPKI PEM of a key's public half (any held kid, or
+    /// `"mock-weak-1"`), e.g. for the "HS256 keyed with the RSA public key"
+    /// attack.
+    pub fn public_key_pem(&self, kid: &str) -> Option<String> {
+        if kid == keys::WEAK_KID {
+            return Some(keys::weak_public_pem().into());
+        }
+        self.lock().key(kid).map(|m| m.public_pem.to_owned())
+    }
+
+    /// The currently published key set, as served: `{"keys": [...]}`.
+    pub fn jwks(&self) -> Value {
+        self.lock().jwks()
+    }
+
+    /// Sets the keys endpoint's `Cache-Control` (`None`: no header).
+    pub fn set_keys_cache_control(&self, value: Option<&str>) {
+        self.lock().keys_cache_control = value.map(str::to_owned);
+    }
+
+    /// Makes the discovery document claim another `issuer`.
+    pub fn set_discovery_issuer(&self, issuer: &str) {
+        self.set_discovery_field("issuer", issuer.into());
+    }
+
+    /// Overrides or adds a discovery field; `Value::Null` removes it.
+    pub fn set_discovery_field(&self, key: &str, value: Value) {
+        self.lock()
+            .discovery_overrides
+            .insert(key.to_owned(), value);
+    }
+
+    /// Requests received by `endpoint` since start or [`reset_hits`](Self::reset_hits).
+    pub fn hits(&self, endpoint: Endpoint) -> usize {
+        self.shared().hits[endpoint.index()].load(Ordering::SeqCst)
+    }
+
+    /// Sets every hit counter to zero.
+    pub fn reset_hits(&self) {
+        for hits in &self.shared().hits {
+            hits.store(0, Ordering::SeqCst);
+        }
+    }
+
+    /// Returns once `hits(endpoint) >= n` (woken by the server, no polling).
+    pub async fn wait_for_hits(&self, endpoint: Endpoint, n: usize) {
+        let shared = self.shared();
+        loop {
+            let mut notified = std::pin::pin!(shared.hit_notify.notified());
+            notified.as_mut().enable();
+            if self.hits(endpoint) >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Injects `fault` into every later request to `endpoint`.
+    pub fn set_fault(&self, endpoint: Endpoint, fault: Fault) {
+        self.lock().faults.insert(endpoint, fault);
+    }
+
+    /// Makes `endpoint` behave normally again.
+    pub fn clear_fault(&self, endpoint: Endpoint) {
+        self.lock().faults.remove(&endpoint);
+    }
+
+    /// An Okta-shaped ID token for the client, signed with the signing key.
+    pub fn id_token(&self) -> TokenBuilder {
+        let state = self.lock();
+        let now = token::now();
+        let claims = json!({
+            "ver": 1,
+            "jti": format!("ID.{}", self.shared().next_serial()),
+            "iss": self.shared().issuer,
+            "aud": state.client_id,
+            "sub": "00u1mockuser",
+            "iat": now,
+            "exp": now + 3600,
+            "auth_time": now,
+            "amr": ["pwd"],
+            "idp": "00o1mockidp",
+            "name": "Mock User",
+            "email": "mock.user@example.com",
+            "email_verified": true,
+            "preferred_username": "mock.user@example.com",
+        });
+        TokenBuilder::new(self.shared().clone(), &state.signing_kid, claims)
+    }
+
+    /// An Okta-shaped access token (`aud` `"api://default"`), signed with the
+    /// signing key.
+    pub fn access_token(&self) -> TokenBuilder {
+        let state = self.lock();
+        let now = token::now();
+        let claims = json!({
+            "ver": 1,
+            "jti": format!("AT.{}", self.shared().next_serial()),
+            "iss": self.shared().issuer,
+            "aud": "api://default",
+            "sub": "mock.user@example.com",
+            "uid": "00u1mockuser",
+            "cid": state.client_id,
+            "scp": ["openid", "profile", "email"],
+            "iat": now,
+            "exp": now + 3600,
+            "auth_time": now,
+        });
+        TokenBuilder::new(self.shared().clone(), &state.signing_kid, claims)
+    }
+
+    /// A token with no claims and header `{"alg":"RS256","kid":<signing kid>}`.
+    pub fn token(&self) -> TokenBuilder {
+        let signing_kid = self.signing_kid();
+        TokenBuilder::new(self.shared().clone(), &signing_kid, json!({}))
+    }
+}

@@ -133,7 +133,6 @@ impl KeySet {
     }
 
     /// Whether a key of this id is in the set.
-    #[allow(dead_code)] // used by the verified-token cache
     pub(crate) fn contains_id(&self, id: u64) -> bool {
         self.keys.iter().any(|k| k.id == id)
     }

@@ -53,6 +53,7 @@ mod jwks;
 mod layer;
 mod oidc;
 mod tenant;
+mod token_cache;
 mod validate;
 
 #[cfg(feature = "test-util")]

@@ -13,6 +13,7 @@ use crate::error::{AuthError, ConfigError, LoadError, TokenError, WarmUpError};
 use crate::fetch::{DEFAULT_MAX_BODY, Fetcher};
 use crate::jwks::KeyRefreshPolicy;
 use crate::tenant::{IssuerEntry, Registry, Tenant, TenantLoader};
+use crate::token_cache::{TokenCache, TokenCacheConfig};
 use crate::validate::{self, ValidationOptions};
 
 /// What every key cache shares.
@@ -40,6 +41,8 @@ pub(crate) struct Inner {
     loader: Option<Arc<dyn TenantLoader>>,
     unknown_issuers: quick_cache::sync::Cache<String, u64>,
     negative_ttl: Duration,
+    /// Verified tokens (`None` when turned off).
+    token_cache: Option<TokenCache>,
 }
 
 /// The handle to everything the crate knows: tenants, their provider metadata and key sets,
@@ -116,6 +119,7 @@ pub struct OktaOidcBuilder {
     clock: SharedClock,
     background_refresh: bool,
     negative_ttl: Duration,
+    token_cache: TokenCacheConfig,
 }
 
 impl fmt::Debug for OktaOidcBuilder {
@@ -140,6 +144,7 @@ impl Default for OktaOidcBuilder {
             clock: Arc::new(SystemClock),
             background_refresh: true,
             negative_ttl: Duration::from_secs(60),
+            token_cache: TokenCacheConfig::default(),
         }
     }
 }
@@ -221,6 +226,47 @@ impl OktaOidcBuilder {
         self
     }
 
+    /// Bounds the verified-token cache to about this many bytes of tokens and claims
+    /// (default 32 MiB; about 15,000 typical Okta tokens).
+    ///
+    /// The cache is on by default: a JWT that passed every check is remembered, keyed by the
+    /// whole token, and the next request with the same token skips the signature check. On
+    /// every hit `exp`/`nbf` are checked again (with the leeway), and the entry is dropped when
+    /// its tenant was removed or replaced, or when the key that verified it has left the
+    /// issuer's key set. Only successes are cached. `0` turns the cache off.
+    ///
+    /// ```
+    /// use okta_oidc::{OktaOidc, Tenant};
+    /// use std::time::Duration;
+    ///
+    /// # fn build() -> Result<OktaOidc, okta_oidc::ConfigError> {
+    /// let oidc = OktaOidc::builder()
+    ///     .tenant(Tenant::new("acme", "https://acme.okta.com").client_id("0oa1acme"))
+    ///     .token_cache_capacity(64 * 1024 * 1024)
+    ///     .token_cache_max_ttl(Duration::from_secs(60))
+    ///     .build_lazy()?;
+    /// # Ok(oidc) }
+    /// ```
+    pub fn token_cache_capacity(mut self, bytes: usize) -> Self {
+        self.token_cache.capacity_bytes = bytes;
+        self
+    }
+
+    /// Longest time a verified token is served from the cache, whatever its `exp`
+    /// (default 5 minutes). Each entry lives until `min(exp + leeway, stored + max_ttl)`.
+    /// A zero duration turns the cache off.
+    pub fn token_cache_max_ttl(mut self, max_ttl: Duration) -> Self {
+        self.token_cache.max_ttl = max_ttl;
+        self
+    }
+
+    /// Turns the verified-token cache off: every token is parsed and its signature checked
+    /// on every request.
+    pub fn disable_token_cache(mut self) -> Self {
+        self.token_cache.enabled = false;
+        self
+    }
+
     /// The clock (tests inject a [`ManualClock`](crate::ManualClock)).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -269,6 +315,7 @@ impl OktaOidcBuilder {
             }
         }
         registry.upsert(self.tenants, &shared)?;
+        let token_cache = TokenCache::new(&self.token_cache, self.validation.leeway);
         Ok(OktaOidc {
             inner: Arc::new(Inner {
                 shared,
@@ -277,6 +324,7 @@ impl OktaOidcBuilder {
                 loader: self.loader,
                 unknown_issuers: quick_cache::sync::Cache::new(10_000),
                 negative_ttl: self.negative_ttl,
+                token_cache,
             }),
         })
     }
@@ -363,14 +411,24 @@ impl OktaOidc {
     /// Validates a JWT into an identity.
     pub(crate) async fn authenticate_jwt(&self, token: &str) -> Result<Arc<Identity>, AuthError> {
         let inner = &self.inner;
+        let clock = inner.shared.clock.as_ref();
+        if let Some(cache) = &inner.token_cache
+            && let Some(identity) = cache.get(token, &inner.registry, clock)
+        {
+            return Ok(identity);
+        }
         let parsed = validate::parse(token, &inner.validation)?;
         let entry = self.entry_for_issuer(&parsed.claims.iss).await?;
         let tenant = Arc::clone(validate::select_tenant(&entry, &parsed.claims)?);
-        let now = i64::try_from(inner.shared.clock.now().as_secs()).unwrap_or(i64::MAX);
+        let now = i64::try_from(clock.now().as_secs()).unwrap_or(i64::MAX);
         validate::check_claims(&parsed, &tenant, now, inner.validation.leeway)?;
         let key = validate::find_key(&entry.keys, &parsed).await?;
         validate::verify_signature(&parsed, &key)?;
-        Ok(Arc::new(validate::identity(parsed, &tenant)))
+        let identity = Arc::new(validate::identity(parsed, &tenant));
+        if let Some(cache) = &inner.token_cache {
+            cache.insert(token, &identity, &tenant, key.id, clock);
+        }
+        Ok(identity)
     }
 
     /// The registry entry of an issuer, asking the loader when it is not registered.

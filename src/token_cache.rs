@@ -1,0 +1,226 @@
+//! The verified-token cache: a JWT that passed every check is remembered, so the next request
+//! with the same token skips parsing and the signature check.
+//!
+//! Safety rules, each checked on every hit (a failed check drops the entry and the token goes
+//! through full validation again, which gives the precise error):
+//!
+//! - Look-up is by the **whole token**: the hash only picks a bucket, the stored token is
+//!   compared byte for byte, so no other token (same prefix, same payload, same signature
+//!   bytes) can be served an entry.
+//! - Time: `exp` (and `nbf`, `iat`) are re-checked with the configured leeway against the
+//!   injected clock; an entry also lives at most `max_ttl` after it was stored.
+//! - Tenant: the tenant that accepted the token must still be registered, unchanged (the same
+//!   `Arc`; replacing a tenant's configuration invalidates its entries).
+//! - Key: the key that verified the signature must still be in the issuer's current key set
+//!   (`VerifyKey::id` is stable across refreshes while the key material is unchanged).
+//!
+//! Only successes are cached. The cache is bounded by weight (the token's length plus the
+//! claims' JSON length plus a fixed overhead), with quick_cache's CLOCK-Pro eviction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use quick_cache::Weighter;
+
+use crate::claims::Identity;
+use crate::clock::Clock;
+use crate::tenant::{Registry, Tenant};
+
+/// Default weight capacity: 32 MiB of tokens and claims.
+pub(crate) const DEFAULT_CAPACITY_BYTES: usize = 32 * 1024 * 1024;
+/// Default longest time an entry is served, whatever its `exp`.
+pub(crate) const DEFAULT_MAX_TTL: Duration = Duration::from_secs(300);
+/// Fixed per-entry overhead counted in the weight (entry, Arcs, table slot).
+const ENTRY_OVERHEAD: u64 = 160;
+/// Typical token + claims size, to size quick_cache's table up front.
+const TYPICAL_WEIGHT: usize = 2048;
+
+/// Configuration of the verified-token cache.
+#[derive(Clone, Debug)]
+pub(crate) struct TokenCacheConfig {
+    pub(crate) enabled: bool,
+    pub(crate) capacity_bytes: usize,
+    pub(crate) max_ttl: Duration,
+}
+
+impl Default for TokenCacheConfig {
+    fn default() -> Self {
+        TokenCacheConfig {
+            enabled: true,
+            capacity_bytes: DEFAULT_CAPACITY_BYTES,
+            max_ttl: DEFAULT_MAX_TTL,
+        }
+    }
+}
+
+/// One verified token.
+struct Verified {
+    identity: Arc<Identity>,
+    /// The tenant that accepted the token, compared by pointer on a hit.
+    tenant: Arc<Tenant>,
+    /// `VerifyKey::id` of the key that verified the signature.
+    key_id: u64,
+    /// Milliseconds since the epoch after which the entry is not served
+    /// (`min(exp + leeway, stored + max_ttl)`).
+    valid_until_ms: u64,
+    /// `nbf` and `iat`, re-checked in case the clock moved back.
+    not_before: Option<i64>,
+    issued_at: Option<i64>,
+    weight: u64,
+}
+
+#[derive(Clone)]
+struct ByLength;
+
+impl Weighter<Box<str>, Arc<Verified>> for ByLength {
+    fn weight(&self, _token: &Box<str>, value: &Arc<Verified>) -> u64 {
+        value.weight
+    }
+}
+
+/// The cache of verified tokens.
+pub(crate) struct TokenCache {
+    entries: quick_cache::sync::Cache<Box<str>, Arc<Verified>, ByLength>,
+    max_ttl_ms: u64,
+    leeway_secs: i64,
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("entries", &self.entries.len())
+            .field("weight", &self.entries.weight())
+            .field("max_ttl_ms", &self.max_ttl_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl TokenCache {
+    /// A cache per `config`, or `None` when it is turned off (or has no room).
+    pub(crate) fn new(config: &TokenCacheConfig, leeway: Duration) -> Option<Self> {
+        if !config.enabled || config.capacity_bytes == 0 || config.max_ttl.is_zero() {
+            return None;
+        }
+        let items = (config.capacity_bytes / TYPICAL_WEIGHT).max(16);
+        Some(TokenCache {
+            entries: quick_cache::sync::Cache::with_weighter(
+                items,
+                config.capacity_bytes as u64,
+                ByLength,
+            ),
+            max_ttl_ms: millis(config.max_ttl),
+            leeway_secs: i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX),
+        })
+    }
+
+    /// The identity of a token verified before, if every rule still holds; otherwise drops
+    /// the entry (when there was one) and returns `None`.
+    pub(crate) fn get(
+        &self,
+        token: &str,
+        registry: &Registry,
+        clock: &dyn Clock,
+    ) -> Option<Arc<Identity>> {
+        let hit = self.entries.get(token)?;
+        if self.still_valid(&hit, registry, clock) {
+            Some(Arc::clone(&hit.identity))
+        } else {
+            // Remove only this very entry: a concurrent re-insert of a fresh one stays.
+            self.entries.remove_if(token, |v| Arc::ptr_eq(v, &hit));
+            None
+        }
+    }
+
+    fn still_valid(&self, hit: &Verified, registry: &Registry, clock: &dyn Clock) -> bool {
+        let now = clock.now();
+        if millis(now) >= hit.valid_until_ms {
+            return false;
+        }
+        let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        let horizon = now_secs.saturating_add(self.leeway_secs);
+        if hit.not_before.is_some_and(|nbf| nbf > horizon)
+            || hit.issued_at.is_some_and(|iat| iat > horizon)
+        {
+            return false;
+        }
+        let Some(entry) = registry.by_issuer(&hit.tenant.issuer) else {
+            return false;
+        };
+        if !entry.tenants.iter().any(|t| Arc::ptr_eq(t, &hit.tenant)) {
+            return false;
+        }
+        let state = entry.keys.state();
+        state
+            .keys
+            .as_ref()
+            .is_some_and(|set| set.contains_id(hit.key_id))
+    }
+
+    /// Remembers a token that has just passed every check.
+    pub(crate) fn insert(
+        &self,
+        token: &str,
+        identity: &Arc<Identity>,
+        tenant: &Arc<Tenant>,
+        key_id: u64,
+        clock: &dyn Clock,
+    ) {
+        let claims = &identity.claims;
+        let Some(exp) = claims.exp else { return };
+        let Ok(exp_ms) = u64::try_from(exp.saturating_add(self.leeway_secs)) else {
+            return;
+        };
+        let now_ms = millis(clock.now());
+        let valid_until_ms = exp_ms
+            .saturating_mul(1000)
+            .min(now_ms.saturating_add(self.max_ttl_ms));
+        if valid_until_ms <= now_ms {
+            return;
+        }
+        let weight = (token.len() + identity.raw.len()) as u64 + ENTRY_OVERHEAD;
+        self.entries.insert(
+            Box::from(token),
+            Arc::new(Verified {
+                identity: Arc::clone(identity),
+                tenant: Arc::clone(tenant),
+                key_id,
+                valid_until_ms,
+                not_before: claims.nbf,
+                issued_at: claims.iat,
+                weight,
+            }),
+        );
+    }
+
+    /// How many tokens are cached.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_when_disabled_or_empty() {
+        let leeway = Duration::from_secs(120);
+        let off = TokenCacheConfig {
+            enabled: false,
+            ..TokenCacheConfig::default()
+        };
+        assert!(TokenCache::new(&off, leeway).is_none());
+        let empty = TokenCacheConfig {
+            capacity_bytes: 0,
+            ..TokenCacheConfig::default()
+        };
+        assert!(TokenCache::new(&empty, leeway).is_none());
+        let cache = TokenCache::new(&TokenCacheConfig::default(), leeway).unwrap();
+        assert_eq!(cache.len(), 0);
+    }
+}

@@ -420,6 +420,21 @@ impl KeyCache {
         self.keys().ok_or(LoadError::NoUsableKeys)
     }
 
+    /// The provider metadata, loading discovery (and keys) if needed. Succeeds when discovery
+    /// did, even if the key set failed.
+    pub(crate) async fn ensure_metadata(
+        self: &Arc<Self>,
+    ) -> Result<Arc<ProviderMetadata>, LoadError> {
+        if let Some(metadata) = self.metadata() {
+            return Ok(metadata);
+        }
+        let loaded = self.ensure_loaded().await;
+        match self.metadata() {
+            Some(metadata) => Ok(metadata),
+            None => Err(loaded.err().unwrap_or(LoadError::NoUsableKeys)),
+        }
+    }
+
     /// Loads discovery and keys now, whatever the cooldown (warm-up, manual refresh).
     pub(crate) async fn refresh_now(self: &Arc<Self>) -> Result<(), LoadError> {
         match self.refresh(Trigger::Scheduled, None) {

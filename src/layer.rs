@@ -37,6 +37,7 @@ struct LayerConfig {
     required_scopes: Arc<[String]>,
     realm: Arc<str>,
     on_error: Option<ErrorHandler>,
+    redirect_to_login: bool,
 }
 
 /// A Tower layer that authenticates requests with Okta (or any OpenID Connect provider).
@@ -87,6 +88,7 @@ impl OktaOidcLayer {
                 required_scopes: Arc::from(Vec::new()),
                 realm: Arc::from(DEFAULT_REALM),
                 on_error: None,
+                redirect_to_login: false,
             }),
         }
     }
@@ -116,6 +118,17 @@ impl OktaOidcLayer {
     pub fn realm(self, realm: impl Into<String>) -> Self {
         let realm: String = realm.into();
         self.with(|c| c.realm = Arc::from(realm))
+    }
+
+    /// For browser pages: a `GET` or `HEAD` without any credential is redirected (302) to the
+    /// login route, which comes back to the page after login, instead of answering 401. Needs
+    /// [`OktaOidcBuilder::login`](crate::OktaOidcBuilder::login); keep API routes on a layer
+    /// without it, so they answer 401.
+    ///
+    /// With sessions configured, every layer accepts the session cookie as a credential when
+    /// the request has no `Authorization: Bearer` header.
+    pub fn redirect_to_login(self) -> Self {
+        self.with(|c| c.redirect_to_login = true)
     }
 
     /// Builds error responses with this function instead of the RFC 6750 default.
@@ -173,12 +186,32 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
         Box::pin(async move {
-            let identity = match config.authenticate(request.headers()).await {
+            let identity = match config.authenticate(request.uri(), request.headers()).await {
                 Ok(identity) => identity,
                 Err(error) => return Ok(config.reject(&error)),
             };
+            #[cfg_attr(not(feature = "login"), allow(unused_mut))]
+            let mut set_cookies: Vec<http::HeaderValue> = Vec::new();
+            #[cfg(feature = "login")]
+            let identity = match identity {
+                Some(identity) => Some(identity),
+                None => crate::login::session_identity(&config.oidc, request.headers()).map(|s| {
+                    set_cookies = s.set_cookies;
+                    s.identity
+                }),
+            };
             match &identity {
                 None if !config.optional => {
+                    #[cfg(feature = "login")]
+                    if config.redirect_to_login
+                        && let Some(response) = crate::login::login_redirect(
+                            &config.oidc,
+                            request.method(),
+                            request.uri(),
+                        )
+                    {
+                        return Ok(response);
+                    }
                     return Ok(config.reject(&AuthError::MissingCredential));
                 }
                 Some(id) if !config.required_scopes.is_empty() => {
@@ -192,17 +225,30 @@ where
                 identity,
                 realm: Arc::clone(&config.realm),
             });
-            inner.call(request).await
+            let mut response = inner.call(request).await?;
+            for cookie in set_cookies {
+                response
+                    .headers_mut()
+                    .append(http::header::SET_COOKIE, cookie);
+            }
+            Ok(response)
         })
     }
 }
 
 impl LayerConfig {
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Arc<Identity>>, AuthError> {
+    async fn authenticate(
+        &self,
+        uri: &http::Uri,
+        headers: &HeaderMap,
+    ) -> Result<Option<Arc<Identity>>, AuthError> {
         let Some(token) = bearer_token(headers)? else {
             return Ok(None);
         };
-        self.oidc.authenticate_bearer(token).await.map(Some)
+        self.oidc
+            .authenticate_bearer(token, uri, headers)
+            .await
+            .map(Some)
     }
 
     fn reject(&self, error: &AuthError) -> Response {

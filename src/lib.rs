@@ -49,8 +49,11 @@ mod discovery;
 mod error;
 mod extract;
 mod fetch;
+mod introspect;
 mod jwks;
 mod layer;
+#[cfg(feature = "login")]
+mod login;
 mod oidc;
 mod tenant;
 mod token_cache;
@@ -64,10 +67,13 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use discovery::ProviderMetadata;
 pub use error::{AuthError, ConfigError, LoadError, TokenError, WarmUpError};
 pub use extract::ClaimsRejection;
+pub use introspect::TenantResolver;
 pub use jsonwebtoken::Algorithm;
 pub use jwks::KeyRefreshPolicy;
 pub use layer::{
     OktaOidcLayer, OktaOidcService, RequireScopes, RequireScopesService, ResponseFuture,
 };
+#[cfg(feature = "login")]
+pub use login::LoginConfig;
 pub use oidc::{BuildError, OktaOidc, OktaOidcBuilder};
 pub use tenant::{BoxError, ClientSecret, LoadFuture, Tenant, TenantLoader};

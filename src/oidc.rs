@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::{HeaderMap, Uri};
 use jsonwebtoken::Algorithm;
 
 use crate::claims::{Claims, Identity};
@@ -11,6 +12,7 @@ use crate::clock::{Clock, SharedClock, SystemClock, now_millis};
 use crate::discovery::ProviderMetadata;
 use crate::error::{AuthError, ConfigError, LoadError, TokenError, WarmUpError};
 use crate::fetch::{DEFAULT_MAX_BODY, Fetcher};
+use crate::introspect::{Call, IntrospectionConfig, Introspector, TenantResolver};
 use crate::jwks::KeyRefreshPolicy;
 use crate::tenant::{IssuerEntry, Registry, Tenant, TenantLoader};
 use crate::token_cache::{TokenCache, TokenCacheConfig};
@@ -41,8 +43,15 @@ pub(crate) struct Inner {
     loader: Option<Arc<dyn TenantLoader>>,
     unknown_issuers: quick_cache::sync::Cache<String, u64>,
     negative_ttl: Duration,
+    /// Opaque-token introspection and its cache.
+    introspector: Arc<Introspector>,
+    /// Picks the tenant of an opaque token when several are registered.
+    resolver: Option<Arc<dyn TenantResolver>>,
     /// Verified tokens (`None` when turned off).
     token_cache: Option<TokenCache>,
+    /// Browser sign-in and sessions, when configured.
+    #[cfg(feature = "login")]
+    pub(crate) login: Option<Arc<crate::login::LoginState>>,
 }
 
 /// The handle to everything the crate knows: tenants, their provider metadata and key sets,
@@ -119,7 +128,11 @@ pub struct OktaOidcBuilder {
     clock: SharedClock,
     background_refresh: bool,
     negative_ttl: Duration,
+    introspection: IntrospectionConfig,
+    resolver: Option<Arc<dyn TenantResolver>>,
     token_cache: TokenCacheConfig,
+    #[cfg(feature = "login")]
+    pub(crate) login: Option<crate::login::LoginConfig>,
 }
 
 impl fmt::Debug for OktaOidcBuilder {
@@ -144,7 +157,11 @@ impl Default for OktaOidcBuilder {
             clock: Arc::new(SystemClock),
             background_refresh: true,
             negative_ttl: Duration::from_secs(60),
+            introspection: IntrospectionConfig::default(),
+            resolver: None,
             token_cache: TokenCacheConfig::default(),
+            #[cfg(feature = "login")]
+            login: None,
         }
     }
 }
@@ -165,6 +182,27 @@ impl OktaOidcBuilder {
     /// Sets the loader asked for issuers the registry does not hold.
     pub fn loader(mut self, loader: impl TenantLoader) -> Self {
         self.loader = Some(Arc::new(loader));
+        self
+    }
+
+    /// Picks the tenant of an opaque access token from the request when several tenants are
+    /// registered (with one tenant, it is that one). The token is never sent to a tenant the
+    /// resolver did not pick.
+    pub fn opaque_token_resolver(mut self, resolver: impl TenantResolver) -> Self {
+        self.resolver = Some(Arc::new(resolver));
+        self
+    }
+
+    /// Longest time an active introspection result is reused (default 5 min; never past the
+    /// token's `exp`).
+    pub fn introspection_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.introspection.max_ttl = ttl;
+        self
+    }
+
+    /// How long an inactive introspection result is remembered (default 10 s).
+    pub fn introspection_inactive_ttl(mut self, ttl: Duration) -> Self {
+        self.introspection.inactive_ttl = ttl;
         self
     }
 
@@ -324,7 +362,14 @@ impl OktaOidcBuilder {
                 loader: self.loader,
                 unknown_issuers: quick_cache::sync::Cache::new(10_000),
                 negative_ttl: self.negative_ttl,
+                introspector: Introspector::new(self.introspection),
+                resolver: self.resolver,
                 token_cache,
+                #[cfg(feature = "login")]
+                login: match self.login {
+                    Some(config) => Some(Arc::new(crate::login::LoginState::new(config)?)),
+                    None => None,
+                },
             }),
         })
     }
@@ -338,7 +383,8 @@ impl OktaOidcBuilder {
     }
 }
 
-fn install_crypto_provider() {
+/// With both crypto features on, jsonwebtoken needs an explicit process-wide choice.
+pub(crate) fn install_crypto_provider() {
     #[cfg(all(feature = "aws_lc_rs", feature = "rust_crypto"))]
     {
         let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
@@ -401,11 +447,130 @@ impl OktaOidc {
     pub(crate) async fn authenticate_bearer(
         &self,
         token: &str,
+        uri: &Uri,
+        headers: &HeaderMap,
     ) -> Result<Arc<Identity>, AuthError> {
-        if !validate::looks_like_jwt(token) {
-            return Err(TokenError::Malformed("not a JWT").into());
+        let max = self.inner.validation.max_token_bytes;
+        if token.len() > max {
+            return Err(TokenError::TooLarge {
+                len: token.len(),
+                max,
+            }
+            .into());
         }
-        self.authenticate_jwt(token).await
+        if !validate::looks_like_jwt(token) {
+            let tenant = self.opaque_token_tenant(uri, headers)?;
+            return self.introspect(token, tenant).await;
+        }
+        match self.authenticate_jwt(token).await {
+            Err(AuthError::InvalidToken(TokenError::AudienceMismatch)) => {
+                match self.org_access_token_tenant(token, uri, headers) {
+                    Some(tenant) => self.introspect(token, tenant).await,
+                    None => Err(TokenError::AudienceMismatch.into()),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The tenant of an opaque token: the only one, or the resolver's pick.
+    fn opaque_token_tenant(
+        &self,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<Arc<Tenant>, AuthError> {
+        let registry = &self.inner.registry;
+        let picked = match &self.inner.resolver {
+            Some(resolver) => resolver
+                .resolve(uri, headers)
+                .and_then(|id| registry.by_id(&id)),
+            None if registry.len() == 1 => registry.all().pop(),
+            None => None,
+        };
+        picked.ok_or_else(|| {
+            tracing::debug!("opaque token, and no tenant picked for it");
+            TokenError::UnknownIssuer.into()
+        })
+    }
+
+    /// An Okta org authorization server's access token is a JWT that only Okta can verify (its
+    /// keys are not published; its `aud` is the org itself): it goes to introspection, at the
+    /// tenant its `iss` names — by `cid`, else the resolver's pick, else the issuer's only
+    /// tenant.
+    fn org_access_token_tenant(
+        &self,
+        token: &str,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Option<Arc<Tenant>> {
+        let parsed = validate::parse(token, &self.inner.validation).ok()?;
+        let claims = &parsed.claims;
+        if !claims.aud.contains(&claims.iss) {
+            return None;
+        }
+        let entry = self.inner.registry.by_issuer(&claims.iss)?;
+        let with_secret = |t: &&Arc<Tenant>| !t.secrets.is_empty();
+        if let Some(cid) = claims.cid.as_deref()
+            && let Some(t) = entry
+                .tenants
+                .iter()
+                .filter(with_secret)
+                .find(|t| t.client_id.as_deref() == Some(cid))
+        {
+            return Some(Arc::clone(t));
+        }
+        if let Some(resolver) = &self.inner.resolver {
+            let id = resolver.resolve(uri, headers)?;
+            return entry.tenants.iter().find(|t| *t.id == *id).cloned();
+        }
+        match entry.tenants.as_slice() {
+            [only] if !only.secrets.is_empty() => Some(Arc::clone(only)),
+            _ => None,
+        }
+    }
+
+    /// Introspects an access token at the tenant's authorization server.
+    async fn introspect(
+        &self,
+        token: &str,
+        tenant: Arc<Tenant>,
+    ) -> Result<Arc<Identity>, AuthError> {
+        let entry = self
+            .inner
+            .registry
+            .by_issuer(&tenant.issuer)
+            .ok_or(TokenError::UnknownIssuer)?;
+        let metadata = entry.keys.ensure_metadata().await.map_err(|e| {
+            tracing::warn!(tenant = &*tenant.id, error = %e, "discovery unavailable for introspection");
+            AuthError::TemporarilyUnavailable {
+                retry_after: Some(Duration::from_secs(5)),
+            }
+        })?;
+        let Some(endpoint) = metadata.introspection_endpoint.clone() else {
+            tracing::warn!(
+                tenant = &*tenant.id,
+                "provider has no introspection endpoint"
+            );
+            return Err(
+                TokenError::Malformed("opaque token, and no introspection endpoint").into(),
+            );
+        };
+        let methods = metadata
+            .introspection_endpoint_auth_methods_supported
+            .as_ref()
+            .or(metadata.token_endpoint_auth_methods_supported.as_ref());
+        let post_only = methods.is_some_and(|m| {
+            m.iter().any(|x| x == "client_secret_post")
+                && !m.iter().any(|x| x == "client_secret_basic")
+        });
+        let call = Call {
+            tenant,
+            endpoint,
+            post_only,
+            fetcher: self.inner.shared.fetcher.clone(),
+            clock: Arc::clone(&self.inner.shared.clock),
+        };
+        self.inner.introspector.check(token, call).await
     }
 
     /// Validates a JWT into an identity.

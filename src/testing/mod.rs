@@ -4,7 +4,9 @@
 //! JWKS over real HTTP on `127.0.0.1`, mints tokens signed with embedded keys
 //! ([`TokenBuilder`]), counts requests per [`Endpoint`] and injects [`Fault`]s.
 
+mod introspect;
 mod keys;
+mod oauth;
 mod server;
 mod token;
 
@@ -19,6 +21,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use self::keys::Material;
+pub use self::oauth::LogoutRequest;
 pub use self::token::TokenBuilder;
 
 const DEFAULT_CLIENT_ID: &str = "0oa1mockclient";
@@ -122,11 +125,16 @@ struct State {
     signing_kid: String,
     /// RSA keys created so far (kid counter).
     rsa_created: usize,
+    /// Where this mock starts in the key pool, so that two mocks in one process (a victim and
+    /// an attacker) never sign with the same key.
+    key_offset: usize,
     extra_jwks: Vec<Value>,
     keys_cache_control: Option<String>,
     /// Discovery overrides; `Value::Null` removes the field.
     discovery_overrides: Map<String, Value>,
     faults: HashMap<Endpoint, Fault>,
+    /// Sign-in state: user, codes, issued tokens, hooks.
+    oauth: oauth::OAuthState,
 }
 
 impl State {
@@ -142,7 +150,7 @@ impl State {
 
     /// Creates and publishes the next RSA key, optionally as the signing key.
     fn new_rsa_key(&mut self, sign_with_it: bool) -> String {
-        let material = keys::rsa(self.rsa_created);
+        let material = keys::rsa(self.key_offset + self.rsa_created);
         self.rsa_created += 1;
         let kid = format!("mock-rsa-{}", self.rsa_created);
         self.held.push(HeldKey {
@@ -198,6 +206,8 @@ struct Shared {
     hit_notify: Notify,
     /// Counter for token ids.
     serial: AtomicU64,
+    /// Opaque tokens known to the introspection endpoint.
+    introspection: introspect::Introspection,
 }
 
 impl Shared {
@@ -297,6 +307,7 @@ impl MockOktaBuilder {
     ///
     /// If the port cannot be bound, or outside a Tokio runtime.
     pub async fn build(self) -> MockOkta {
+        crate::oidc::install_crypto_provider();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("MockOkta: cannot bind 127.0.0.1:0");
@@ -304,7 +315,9 @@ impl MockOktaBuilder {
             .local_addr()
             .expect("MockOkta: bound socket has no local address")
             .port();
-        let first = keys::rsa(0);
+        static INSTANCES: AtomicUsize = AtomicUsize::new(0);
+        let key_offset = INSTANCES.fetch_add(1, Ordering::Relaxed);
+        let first = keys::rsa(key_offset);
         let signing_kid = "mock-rsa-1".to_owned();
         let state = State {
             client_id: self.client_id,
@@ -326,10 +339,12 @@ impl MockOktaBuilder {
             published: vec![signing_kid.clone()],
             signing_kid,
             rsa_created: 1,
+            key_offset,
             extra_jwks: Vec::new(),
             keys_cache_control: self.keys_cache_control,
             discovery_overrides: Map::new(),
             faults: HashMap::new(),
+            oauth: oauth::OAuthState::default(),
         };
         let shared = Arc::new(Shared {
             issuer: format!("http://127.0.0.1:{port}"),
@@ -337,6 +352,7 @@ impl MockOktaBuilder {
             hits: Default::default(),
             hit_notify: Notify::new(),
             serial: AtomicU64::new(0),
+            introspection: Default::default(),
         });
         let app = server::router(shared.clone());
         let server = tokio::spawn(async move {
@@ -582,4 +598,99 @@ impl MockOkta {
         let signing_kid = self.signing_kid();
         TokenBuilder::new(self.shared().clone(), &signing_kid, json!({}))
     }
+
+    /// Issues an opaque access token that the introspection endpoint answers as active, with
+    /// Okta's claims (`scope` "openid profile email", `client_id`, `username`, `sub`, `uid`,
+    /// `iss`, `aud`, `iat`, `exp` in one hour, `token_type` "Bearer") overridden by `claims`
+    /// (a JSON object; `Value::Null` entries remove a claim).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let okta = okta_oidc::testing::MockOkta::start().await;
+    /// let token = okta.opaque_token(serde_json::json!({"scope": "orders:read"}));
+    /// assert!(!token.contains('.'));
+    /// # }
+    /// ```
+    pub fn opaque_token(&self, claims: Value) -> String {
+        let serial = self.shared().serial.fetch_add(1, Ordering::Relaxed);
+        let token = format!(
+            "00opaque{serial:06}{}",
+            self.issuer().len() * 7919 + serial as usize
+        );
+        let token = URL_SAFE_NO_PAD_ENGINE.encode(format!("{token}-{}", self.issuer()));
+        self.register_active(token.clone(), claims);
+        token
+    }
+
+    /// An access token of the org authorization server as Okta issues it: a JWT whose `aud`
+    /// is the org itself, signed with a key that is not published (only Okta can verify it),
+    /// and known to the introspection endpoint as active with the same claims.
+    pub fn org_access_token(&self) -> String {
+        let issuer = self.issuer();
+        let builder = self
+            .access_token()
+            .claim("aud", &issuer)
+            .kid("org-as-unpublished");
+        let claims = builder.claims();
+        let token = builder
+            .signature("c2lnbmF0dXJlLW9ubHktb2t0YS1jYW4tY2hlY2s")
+            .build();
+        let mut active = json!({"token_type": "Bearer"});
+        if let (Value::Object(active), Value::Object(claims)) = (&mut active, claims) {
+            active.extend(claims);
+            if let Some(cid) = active.get("cid").cloned() {
+                active.insert("client_id".into(), cid);
+            }
+            if let Some(Value::Array(scp)) = active.remove("scp") {
+                let scope: Vec<&str> = scp.iter().filter_map(Value::as_str).collect();
+                active.insert("scope".into(), scope.join(" ").into());
+            }
+        }
+        self.shared()
+            .introspection
+            .register(token.clone(), as_map(active));
+        token
+    }
+
+    /// Makes the introspection endpoint answer `{"active": false}` for this token from now on.
+    pub fn revoke_token(&self, token: &str) -> bool {
+        self.shared().introspection.revoke(token)
+    }
+
+    fn register_active(&self, token: String, overrides: Value) {
+        let now = token::now();
+        let mut claims = json!({
+            "scope": "openid profile email",
+            "client_id": self.client_id(),
+            "username": "mock.user@example.com",
+            "sub": "mock.user@example.com",
+            "uid": "00u1mockuser",
+            "iss": self.issuer(),
+            "aud": self.issuer(),
+            "iat": now,
+            "exp": now + 3600,
+            "token_type": "Bearer",
+        });
+        if let (Value::Object(base), Value::Object(overrides)) = (&mut claims, overrides) {
+            for (k, v) in overrides {
+                if v.is_null() {
+                    base.remove(&k);
+                } else {
+                    base.insert(k, v);
+                }
+            }
+        }
+        self.shared().introspection.register(token, as_map(claims));
+    }
 }
+
+fn as_map(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+use base64::Engine as _;
+const URL_SAFE_NO_PAD_ENGINE: base64::engine::GeneralPurpose =
+    base64::engine::general_purpose::URL_SAFE_NO_PAD;

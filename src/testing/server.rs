@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::get;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -26,11 +26,8 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .merge(discovery_routes())
         .merge(keys_routes())
-        .merge(authorize_routes())
-        .merge(token_routes())
-        .merge(userinfo_routes())
+        .merge(super::oauth::routes())
         .merge(introspect_routes())
-        .merge(logout_routes())
         .with_state(shared)
 }
 
@@ -145,55 +142,13 @@ fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
         .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
-// ------------------------------------------- OAuth endpoints (not yet built)
+// ------------------------------------------- OAuth endpoints
 //
-// Each group gets its own router function; replace `not_implemented` with the
-// real handler (starting with `enter(&shared, Endpoint::X)`).
-
-fn authorize_routes() -> Router<Arc<Shared>> {
-    Router::new().route(
-        Endpoint::Authorize.path(),
-        any(|State(shared): Mock| not_implemented(shared, Endpoint::Authorize)),
-    )
-}
-
-fn token_routes() -> Router<Arc<Shared>> {
-    Router::new().route(
-        Endpoint::Token.path(),
-        any(|State(shared): Mock| not_implemented(shared, Endpoint::Token)),
-    )
-}
-
-fn userinfo_routes() -> Router<Arc<Shared>> {
-    Router::new().route(
-        Endpoint::Userinfo.path(),
-        any(|State(shared): Mock| not_implemented(shared, Endpoint::Userinfo)),
-    )
-}
+// authorize, token, userinfo and logout live in `oauth.rs`, introspection in
+// `introspect.rs`; each handler starts with `enter(&shared, Endpoint::X)`.
 
 fn introspect_routes() -> Router<Arc<Shared>> {
-    Router::new().route(
-        Endpoint::Introspect.path(),
-        any(|State(shared): Mock| not_implemented(shared, Endpoint::Introspect)),
-    )
-}
-
-fn logout_routes() -> Router<Arc<Shared>> {
-    Router::new().route(
-        Endpoint::Logout.path(),
-        any(|State(shared): Mock| not_implemented(shared, Endpoint::Logout)),
-    )
-}
-
-async fn not_implemented(shared: Arc<Shared>, endpoint: Endpoint) -> Response {
-    if let Some(response) = enter(&shared, endpoint).await {
-        return response;
-    }
-    let body = json!({
-        "error": "not_implemented",
-        "error_description": format!("MockOkta does not implement {} yet", endpoint.path()),
-    });
-    json_response(StatusCode::NOT_IMPLEMENTED, &body)
+    super::introspect::routes()
 }
 
 // ---------------------------------------------------------------- faults
@@ -293,7 +248,7 @@ fn okta_error(status: StatusCode, code: &str, summary: &str) -> Response {
     json_response(status, &body)
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response {
+pub(super) fn json_response(status: StatusCode, body: &Value) -> Response {
     json_bytes(status, serde_json::to_vec(body).unwrap_or_default())
 }
 

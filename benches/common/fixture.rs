@@ -1,0 +1,54 @@
+//! The one token every benchmark validates, shared by `benches/validation.rs` and the peer
+//! crate (`benches/peer`), so their rows are comparable.
+//!
+//! RS256 with the mock org's first RSA key (`src/testing/keys/rsa1.pem`, kid `mock-rsa-1`,
+//! 2048 bits) over a fixed, Okta-shaped ID-token claims set whose `exp` is in 2100. RSASSA-PKCS1
+//! v1.5 is deterministic, so the same input gives the same token bytes in both crates. Only
+//! `iss` differs: the mock listens on an ephemeral port, the peer uses [`PEER_ISSUER`] of the
+//! same length (5-digit port).
+#![allow(dead_code)]
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// The signing key (PKCS#8 PEM).
+pub const PRIVATE_PEM: &str = include_str!("../../src/testing/keys/rsa1.pem");
+/// Its public half (SPKI PEM).
+pub const PUBLIC_PEM: &str = include_str!("../../src/testing/keys/rsa1.pub.pem");
+/// The kid the mock org publishes this key under.
+pub const KID: &str = "mock-rsa-1";
+/// `aud`: the mock org's default client id.
+pub const AUDIENCE: &str = "0oa1mockclient";
+/// `iss` used by the peer (no mock there); same length as the mock's.
+pub const PEER_ISSUER: &str = "http://127.0.0.1:54321";
+/// `exp`: 2100-01-01T00:00:00Z.
+pub const EXP: i64 = 4_102_444_800;
+
+/// `base64url(header).base64url(claims)` for this issuer.
+pub fn signing_input(issuer: &str) -> String {
+    let header = format!(r#"{{"alg":"RS256","kid":"{KID}"}}"#);
+    let claims = format!(
+        concat!(
+            r#"{{"ver":1,"jti":"ID.bench-0001","iss":"{iss}","aud":"{aud}","#,
+            r#""sub":"00u1benchuser","iat":1700000000,"exp":{exp},"auth_time":1700000000,"#,
+            r#""amr":["pwd"],"idp":"00o1mockidp","name":"Bench User","#,
+            r#""email":"bench.user@example.com","email_verified":true,"#,
+            r#""preferred_username":"bench.user@example.com"}}"#
+        ),
+        iss = issuer,
+        aud = AUDIENCE,
+        exp = EXP,
+    );
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    )
+}
+
+/// The compact token, given the crate's RS256 signer (base64url signature of the input).
+pub fn token(issuer: &str, sign: impl FnOnce(&[u8]) -> String) -> String {
+    let input = signing_input(issuer);
+    let signature = sign(input.as_bytes());
+    format!("{input}.{signature}")
+}

@@ -1,0 +1,1 @@
+//! Peer benchmark crate: see `benches/peer.rs`; nothing to use here.

@@ -1,0 +1,318 @@
+//! Validation benchmarks, side by side in one run (see BENCHMARKS.md for figures and method).
+//!
+//! All rows validate the same RS256 token (`benches/common/fixture.rs`) with the same key:
+//!
+//! - `validation/raw`: `jsonwebtoken::decode` with a prepared `DecodingKey` and `Validation`
+//!   (iss, aud, exp with the same leeway): the floor, one RSA-2048 signature check;
+//! - `validation/uncached`: `OktaOidc::validate` with the token cache turned off (every call is
+//!   a cache miss: parse, tenant, rules, key, signature);
+//! - `validation/cached`: `OktaOidc::validate` of a token seen before;
+//! - `layer/no_layer` vs `layer/layer`: one `tower::Service` call of a trivial inner service,
+//!   without and with `OktaOidcLayer` (cached token in `Authorization: Bearer`);
+//! - `threads/<row>/<n>`: the same rows on 1 and 2 OS threads at once (throughput in
+//!   elements/s, one element per validation; compare `/2` with `/1` for scaling);
+//! - `tenants/by_iss/<n>`: the tenant look-up by unverified `iss` (parse, registry, tenant
+//!   choice; the token is then refused for its audience, so no key or network is involved)
+//!   with 1 and 10,000 registered tenants; `tenants/by_id/<n>`: `OktaOidc::tenant(id)`.
+//!
+//! Before criterion starts, memory per tenant is printed: the resident-set growth
+//! (`/proc/self/statm`) when 10,000 tenants are registered in one call, divided by 10,000.
+//!
+//! Keys come from the in-process mock Okta over HTTP; everything is warmed up before
+//! measuring, and background key refresh is off, so only validation is measured.
+
+#[path = "common/fixture.rs"]
+mod fixture;
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use criterion::{BenchmarkId, Criterion, Throughput};
+use http::{HeaderValue, Request, Response, header::AUTHORIZATION};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
+use okta_oidc::testing::MockOkta;
+use okta_oidc::{OktaOidc, OktaOidcLayer, StandardClaims, Tenant};
+use tokio::runtime::Runtime;
+use tower::{Layer, ServiceExt};
+
+const LEEWAY_SECS: u64 = 120;
+const MANY_TENANTS: usize = 10_000;
+
+struct Setup {
+    rt: Runtime,
+    _okta: MockOkta,
+    token: String,
+    cached: OktaOidc,
+    uncached: OktaOidc,
+    raw_key: DecodingKey,
+    raw_validation: Validation,
+}
+
+fn sign(input: &[u8]) -> String {
+    let key = EncodingKey::from_rsa_pem(fixture::PRIVATE_PEM.as_bytes()).expect("fixture key");
+    jsonwebtoken::crypto::sign(input, &key, Algorithm::RS256).expect("signing")
+}
+
+fn setup() -> Setup {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let okta = rt.block_on(MockOkta::start());
+    let issuer = okta.issuer();
+    let token = fixture::token(&issuer, sign);
+    let tenant = Tenant::new("bench", issuer.clone()).client_id(fixture::AUDIENCE);
+    let builder = || {
+        OktaOidc::builder()
+            .tenant(tenant.clone())
+            .leeway(Duration::from_secs(LEEWAY_SECS))
+            .background_refresh(false)
+    };
+    let cached = rt.block_on(builder().build()).expect("cached build");
+    let uncached = rt
+        .block_on(builder().disable_token_cache().build())
+        .expect("uncached build");
+    let raw_key = DecodingKey::from_rsa_pem(fixture::PUBLIC_PEM.as_bytes()).expect("public key");
+    let mut raw_validation = Validation::new(Algorithm::RS256);
+    raw_validation.set_issuer(&[&issuer]);
+    raw_validation.set_audience(&[fixture::AUDIENCE]);
+    raw_validation.leeway = LEEWAY_SECS;
+    let s = Setup {
+        rt,
+        _okta: okta,
+        token,
+        cached,
+        uncached,
+        raw_key,
+        raw_validation,
+    };
+    // Warm up and check that every path accepts the token.
+    jsonwebtoken::decode::<StandardClaims>(&s.token, &s.raw_key, &s.raw_validation).expect("raw");
+    for oidc in [&s.cached, &s.uncached] {
+        let claims = s.rt.block_on(oidc.validate(&s.token)).expect("validate");
+        assert_eq!(claims.sub, "00u1benchuser");
+    }
+    s
+}
+
+/// Resident set size in bytes.
+fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+fn many_tenants(n: usize) -> Vec<Tenant> {
+    (0..n)
+        .map(|i| {
+            Tenant::new(
+                format!("tenant-{i:05}"),
+                format!("https://t{i:05}.okta.example"),
+            )
+            .client_id(format!("0oa1tenant{i:05}"))
+        })
+        .collect()
+}
+
+/// Prints the memory per registered tenant (RSS growth over 10,000 tenants, twice).
+fn memory_per_tenant() {
+    let oidc = OktaOidc::builder()
+        .background_refresh(false)
+        .build_lazy()
+        .expect("build");
+    for round in 0..2 {
+        let tenants = many_tenants(MANY_TENANTS * (round + 1));
+        let tenants: Vec<Tenant> = tenants.into_iter().skip(MANY_TENANTS * round).collect();
+        let before = rss_bytes();
+        oidc.add_tenants(tenants).expect("tenants");
+        let after = rss_bytes();
+        if let (Some(before), Some(after)) = (before, after) {
+            println!(
+                "memory per tenant (RSS growth, tenants {}..{}): {} bytes",
+                MANY_TENANTS * round,
+                MANY_TENANTS * (round + 1),
+                after.saturating_sub(before) / MANY_TENANTS as u64
+            );
+        }
+    }
+    black_box(oidc);
+}
+
+fn single_thread(c: &mut Criterion, s: &Setup) {
+    let mut g = c.benchmark_group("validation");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("raw", |b| {
+        b.iter(|| {
+            jsonwebtoken::decode::<StandardClaims>(
+                black_box(&s.token),
+                &s.raw_key,
+                &s.raw_validation,
+            )
+            .expect("raw")
+        })
+    });
+    g.bench_function("uncached", |b| {
+        b.to_async(&s.rt)
+            .iter(|| async { s.uncached.validate(black_box(&s.token)).await.expect("ok") })
+    });
+    g.bench_function("cached", |b| {
+        b.to_async(&s.rt)
+            .iter(|| async { s.cached.validate(black_box(&s.token)).await.expect("ok") })
+    });
+    g.finish();
+}
+
+fn layer(c: &mut Criterion, s: &Setup) {
+    let inner = tower::service_fn(|_req: Request<Body>| async {
+        Ok::<_, Infallible>(Response::new(Body::empty()))
+    });
+    let with_layer = OktaOidcLayer::new(s.cached.clone()).layer(inner);
+    let auth = HeaderValue::from_str(&format!("Bearer {}", s.token)).expect("header");
+    let request = || {
+        Request::builder()
+            .uri("/api/me")
+            .header(AUTHORIZATION, auth.clone())
+            .body(Body::empty())
+            .expect("request")
+    };
+    let mut g = c.benchmark_group("layer");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("no_layer", |b| {
+        b.to_async(&s.rt).iter(|| {
+            let svc = inner;
+            let req = request();
+            async move { svc.oneshot(req).await.expect("inner") }
+        })
+    });
+    g.bench_function("layer", |b| {
+        b.to_async(&s.rt).iter(|| {
+            let svc = with_layer.clone();
+            let req = request();
+            async move {
+                let res = svc.oneshot(req).await.expect("layer");
+                assert_eq!(res.status(), 200);
+                res
+            }
+        })
+    });
+    g.finish();
+}
+
+/// Runs `op` `iters` times on each of `threads` threads started together; returns the longest
+/// thread's time.
+fn on_threads(threads: usize, iters: u64, op: &(dyn Fn(&Runtime) + Sync)) -> Duration {
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .expect("runtime");
+                    op(&rt); // warm this thread
+                    barrier.wait();
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        op(&rt);
+                    }
+                    start.elapsed()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .max()
+            .unwrap_or_default()
+    })
+}
+
+fn threads(c: &mut Criterion, s: &Setup) {
+    let token = s.token.as_str();
+    let rows: [(&str, Arc<dyn Fn(&Runtime) + Send + Sync>); 3] = [
+        (
+            "raw",
+            Arc::new(|_: &Runtime| {
+                jsonwebtoken::decode::<StandardClaims>(
+                    black_box(token),
+                    &s.raw_key,
+                    &s.raw_validation,
+                )
+                .expect("raw");
+            }),
+        ),
+        (
+            "uncached",
+            Arc::new(|rt: &Runtime| {
+                rt.block_on(s.uncached.validate(black_box(token)))
+                    .expect("ok");
+            }),
+        ),
+        (
+            "cached",
+            Arc::new(|rt: &Runtime| {
+                rt.block_on(s.cached.validate(black_box(token)))
+                    .expect("ok");
+            }),
+        ),
+    ];
+    let mut g = c.benchmark_group("threads");
+    for (name, op) in &rows {
+        for n in [1usize, 2] {
+            g.throughput(Throughput::Elements(n as u64));
+            g.bench_with_input(BenchmarkId::new(*name, n), &n, |b, &n| {
+                b.iter_custom(|iters| on_threads(n, iters, op.as_ref()))
+            });
+        }
+    }
+    g.finish();
+}
+
+fn tenants(c: &mut Criterion, s: &Setup) {
+    let mut g = c.benchmark_group("tenants");
+    for n in [1usize, MANY_TENANTS] {
+        let oidc = OktaOidc::builder()
+            .tenants(many_tenants(n))
+            .background_refresh(false)
+            .build_lazy()
+            .expect("build");
+        // The middle tenant's issuer; the audience is not its client id, so validation stops
+        // right after the look-up (no key, no network).
+        let i = n / 2;
+        let token = format!(
+            "{}.c2ln",
+            fixture::signing_input(&format!("https://t{i:05}.okta.example"))
+        );
+        let id = format!("tenant-{i:05}");
+        g.bench_with_input(BenchmarkId::new("by_iss", n), &n, |b, _| {
+            b.to_async(&s.rt).iter(|| async {
+                let err = oidc.validate(black_box(&token)).await.expect_err("aud");
+                black_box(err)
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("by_id", n), &n, |b, _| {
+            b.iter(|| oidc.tenant(black_box(&id)).expect("tenant"))
+        });
+    }
+    g.finish();
+}
+
+fn main() {
+    memory_per_tenant();
+    let s = setup();
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(40)
+        .configure_from_args();
+    single_thread(&mut c, &s);
+    layer(&mut c, &s);
+    threads(&mut c, &s);
+    tenants(&mut c, &s);
+    c.final_summary();
+}

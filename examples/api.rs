@@ -1,0 +1,125 @@
+//! A JSON API protected by `OktaOidcLayer`.
+//!
+//! Offline (no environment): starts an embedded mock Okta org, prints a sample token and a curl
+//! line that works.
+//!
+//! ```text
+//! cargo run --example api
+//! ```
+//!
+//! Against a real org:
+//!
+//! ```text
+//! OKTA_ISSUER=https://acme.okta.com OKTA_AUDIENCE=0oa1yourclientid cargo run --example api
+//! ```
+//!
+//! Environment:
+//! - `OKTA_ISSUER` (https, or http for loopback) and `OKTA_AUDIENCE` (the client id for ID
+//!   tokens, or the API audience of a custom authorization server);
+//! - or `OKTA_TENANTS_FILE`: a JSON array `[{"id","issuer","client_id","client_secret",
+//!   "audience"}]` (`client_secret` and `audience` optional);
+//! - `OKTA_CLIENT_ID` + `OKTA_CLIENT_SECRET` (single tenant): opaque access tokens are
+//!   introspected with them; with `OKTA_TENANTS_FILE`, the tenant of an opaque token comes from
+//!   the `X-Okta-Tenant: <id>` header;
+//! - `BIND_ADDR` (default `127.0.0.1:3000`).
+//!
+//! Routes: `GET /health` (public), `GET /api/me` (the token's claims as JSON).
+
+use std::net::SocketAddr;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use okta_oidc::testing::MockOkta;
+use okta_oidc::{Claims, OktaOidc, OktaOidcLayer, Tenant};
+use serde::Deserialize;
+use tracing_subscriber::EnvFilter;
+
+/// One entry of `OKTA_TENANTS_FILE`.
+#[derive(Deserialize)]
+struct TenantEntry {
+    id: String,
+    issuer: String,
+    client_id: String,
+    client_secret: Option<String>,
+    audience: Option<String>,
+}
+
+impl TenantEntry {
+    fn into_tenant(self) -> Tenant {
+        let mut tenant = Tenant::new(self.id, self.issuer);
+        tenant = match self.client_secret {
+            Some(secret) => tenant.client(self.client_id, secret),
+            None => tenant.client_id(self.client_id),
+        };
+        match self.audience {
+            Some(audience) => tenant.audience(audience),
+            None => tenant,
+        }
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+
+    let bind: SocketAddr = env("BIND_ADDR")
+        .unwrap_or_else(|| "127.0.0.1:3000".into())
+        .parse()
+        .map_err(|e| format!("BIND_ADDR: {e}"))?;
+
+    let mut mock = None;
+    let tenants: Vec<Tenant> = if let Some(path) = env("OKTA_TENANTS_FILE") {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        let entries: Vec<TenantEntry> =
+            serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+        entries.into_iter().map(TenantEntry::into_tenant).collect()
+    } else if let Some(issuer) = env("OKTA_ISSUER") {
+        let mut tenant = Tenant::new("default", issuer);
+        if let (Some(id), Some(secret)) = (env("OKTA_CLIENT_ID"), env("OKTA_CLIENT_SECRET")) {
+            tenant = tenant.client(id, secret);
+        }
+        match env("OKTA_AUDIENCE") {
+            Some(audience) => vec![tenant.audience(audience)],
+            None if tenant.get_client_id().is_some() => vec![tenant],
+            None => return Err("OKTA_ISSUER needs OKTA_AUDIENCE (or OKTA_CLIENT_ID)".into()),
+        }
+    } else {
+        let okta = MockOkta::start().await;
+        let tenant = Tenant::new("mock", okta.issuer())
+            .client(okta.client_id(), okta.client_secret())
+            .audience("api://default");
+        mock = Some(okta);
+        vec![tenant]
+    };
+
+    let oidc = OktaOidc::builder().tenants(tenants).build().await?;
+
+    let app = Router::new()
+        .route("/api/me", get(|claims: Claims| async move { Json(claims) }))
+        .layer(OktaOidcLayer::new(oidc))
+        .route("/health", get(|| async { "ok" }));
+
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "api listening");
+    if let Some(okta) = &mock {
+        let token = okta.access_token().expires_in(3600).build();
+        println!("Embedded mock Okta at {}", okta.issuer());
+        println!("Sample access token (valid 1 h):\n{token}\n");
+        println!("Try:\ncurl -s -H 'Authorization: Bearer {token}' http://{addr}/api/me\n");
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! Shared helpers for the integration tests: a real axum server on 127.0.0.1 in front of the
+//! layer, and a real reqwest client.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use okta_oidc::testing::MockOkta;
+use okta_oidc::{Claims, OktaOidc, OktaOidcBuilder, OktaOidcLayer, Tenant};
+
+/// Serves `app` on an ephemeral loopback port; returns its base URL.
+pub async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    format!("http://{addr}")
+}
+
+/// The API under test: `/api/me` answers the claims as JSON.
+pub fn api(layer: OktaOidcLayer) -> Router {
+    Router::new()
+        .route("/api/me", get(|claims: Claims| async move { Json(claims) }))
+        .layer(layer)
+        .route("/health", get(|| async { "ok" }))
+}
+
+/// A builder with one tenant for `mock` (aud = its client id, plus `api://default`).
+pub fn builder_for(mock: &MockOkta) -> OktaOidcBuilder {
+    OktaOidc::builder().tenant(tenant_for("mock", mock))
+}
+
+/// A tenant for `mock`, accepting its ID tokens and its `api://default` access tokens.
+pub fn tenant_for(id: &str, mock: &MockOkta) -> Tenant {
+    Tenant::new(id, mock.issuer())
+        .client(mock.client_id(), mock.client_secret())
+        .audience("api://default")
+}
+
+/// A running stack: mock Okta, a warmed-up `OktaOidc`, and the API in front of the layer.
+pub struct Stack {
+    pub mock: MockOkta,
+    pub oidc: OktaOidc,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Stack {
+    pub async fn start() -> Stack {
+        let mock = MockOkta::start().await;
+        let oidc = builder_for(&mock).build().await.unwrap();
+        Stack::with(mock, oidc).await
+    }
+
+    pub async fn with(mock: MockOkta, oidc: OktaOidc) -> Stack {
+        let base = serve(api(OktaOidcLayer::new(oidc.clone()))).await;
+        Stack {
+            mock,
+            oidc,
+            base,
+            http: client(),
+        }
+    }
+
+    /// GET /api/me with this bearer token; the status.
+    pub async fn status(&self, token: &str) -> u16 {
+        self.get(token).await.status().as_u16()
+    }
+
+    pub async fn get(&self, token: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}/api/me", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap()
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}

@@ -1,0 +1,205 @@
+//! The layer's HTTP contract (RFC 6750), extractors, optional mode, custom errors, and the
+//! no-leak invariant for logs and `Debug`.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use common::{Stack, builder_for, client, serve};
+use okta_oidc::testing::MockOkta;
+use okta_oidc::{Claims, ClientSecret, OktaOidc, OktaOidcLayer, Tenant};
+use serde::Deserialize;
+
+#[tokio::test]
+async fn missing_credential_gets_a_bare_challenge() {
+    let s = Stack::start().await;
+    let response = s.http.get(format!("{}/api/me", s.base)).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"api\"");
+    let basic = s
+        .http
+        .get(format!("{}/api/me", s.base))
+        .header("authorization", "Basic dXNlcjpwYXNz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 401);
+    assert_eq!(basic.headers()["www-authenticate"], "Bearer realm=\"api\"");
+    let health = s.http.get(format!("{}/health", s.base)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn invalid_token_reveals_nothing_useful() {
+    let s = Stack::start().await;
+    let bad_kid = s.mock.id_token().kid("nope").build();
+    let bad_sig = s.mock.id_token().signature("AAAA").build();
+    let wrong_aud = s.mock.id_token().claim("aud", "x").build();
+    let mut descriptions = Vec::new();
+    for token in [&bad_kid, &bad_sig, &wrong_aud] {
+        let response = s.get(token).await;
+        assert_eq!(response.status(), 401);
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(challenge.starts_with("Bearer realm=\"api\", error=\"invalid_token\""));
+        let body = response.text().await.unwrap();
+        assert!(!body.contains(token.as_str()));
+        descriptions.push(challenge);
+    }
+    descriptions.dedup();
+    assert_eq!(descriptions.len(), 1, "every rejection reads the same: {descriptions:?}");
+}
+
+#[tokio::test]
+async fn scheme_is_case_insensitive_and_two_headers_are_an_error() {
+    let s = Stack::start().await;
+    let token = s.mock.id_token().build();
+    let url = format!("{}/api/me", s.base);
+    for scheme in ["bearer", "BEARER", "bEaReR"] {
+        let r = s.http.get(&url).header("authorization", format!("{scheme} {token}")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{scheme}");
+    }
+    let r = s
+        .http
+        .get(&url)
+        .header("authorization", format!("Bearer {token}"))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("invalid_request"));
+}
+
+#[derive(Debug, Deserialize)]
+struct Department {
+    department: String,
+}
+
+#[tokio::test]
+async fn typed_extra_claims_and_optional_mode() {
+    let mock = MockOkta::start().await;
+    let oidc = builder_for(&mock).build().await.unwrap();
+    let app = Router::new()
+        .route(
+            "/dept",
+            get(|c: Claims<Department>| async move { format!("{}:{}", c.sub, c.extra.department) }),
+        )
+        .route(
+            "/maybe",
+            get(|c: Option<Claims>| async move { c.map_or("anonymous".to_owned(), |c| c.sub.clone()) }),
+        )
+        .route("/tenant", get(|c: Claims| async move { c.tenant().id.to_string() }))
+        .layer(OktaOidcLayer::new(oidc).optional());
+    let base = serve(app).await;
+    let http = client();
+    let get = |path: &str, token: Option<String>| {
+        let mut r = http.get(format!("{base}{path}"));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let with_dept = mock.id_token().claim("department", "ops").build();
+    assert_eq!(get("/dept", Some(with_dept)).await, (200, "00u1mockuser:ops".into()));
+    let (status, _) = get("/dept", Some(mock.id_token().build())).await;
+    assert_eq!(status, 401, "claims that do not fit the handler's type");
+    assert_eq!(get("/maybe", None).await, (200, "anonymous".into()));
+    assert_eq!(get("/maybe", Some(mock.id_token().build())).await, (200, "00u1mockuser".into()));
+    let (status, _) = get("/maybe", Some(mock.id_token().claim("aud", "x").build())).await;
+    assert_eq!(status, 401, "a presented credential must still be valid");
+    let (status, _) = get("/dept", None).await;
+    assert_eq!(status, 401, "Claims (not Option) without identity");
+    assert_eq!(get("/tenant", Some(mock.id_token().build())).await, (200, "mock".into()));
+}
+
+#[tokio::test]
+async fn claims_without_the_layer_is_a_clear_server_error() {
+    let app = Router::new().route("/me", get(|c: Claims| async move { c.sub.clone() }));
+    let base = serve(app).await;
+    let r = client().get(format!("{base}/me")).send().await.unwrap();
+    assert_eq!(r.status(), 500);
+    assert!(r.text().await.unwrap().contains("not configured"));
+}
+
+#[tokio::test]
+async fn custom_error_responses_and_realm() {
+    let mock = MockOkta::start().await;
+    let oidc = builder_for(&mock).build().await.unwrap();
+    let app = Router::new()
+        .route("/a", get(|| async { "a" }))
+        .layer(OktaOidcLayer::new(oidc.clone()).realm("orders"));
+    let base = serve(app).await;
+    let r = client().get(format!("{base}/a")).send().await.unwrap();
+    assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"orders\"");
+
+    let app = Router::new().route("/b", get(|| async { "b" })).layer(
+        OktaOidcLayer::new(oidc).on_error(|e| {
+            (StatusCode::IM_A_TEAPOT, format!("custom: {}", e.status().as_u16())).into_response()
+        }),
+    );
+    let base = serve(app).await;
+    let r = client().get(format!("{base}/b")).send().await.unwrap();
+    assert_eq!(r.status(), 418);
+    assert_eq!(r.text().await.unwrap(), "custom: 401");
+}
+
+/// A `Write` into a shared buffer, for capturing logs.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn tokens_and_secrets_never_reach_logs_or_debug() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let s = Stack::start().await;
+    let tokens = [
+        s.mock.id_token().build(),
+        s.mock.id_token().kid("unknown-kid").build(),
+        s.mock.id_token().claim("aud", "x").build(),
+        s.mock.id_token().alg("none").signature("").build(),
+        s.mock.opaque_token(serde_json::json!({})),
+        "00TnotKnownOpaque".to_owned(),
+    ];
+    for token in &tokens {
+        let _ = s.status(token).await;
+    }
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("credential rejected"), "rejections are logged: {logs}");
+    for token in &tokens {
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(!logs.contains(token.as_str()), "token in logs");
+        assert!(signature.len() < 16 || !logs.contains(signature), "signature in logs");
+    }
+    assert!(!logs.contains(&s.mock.client_secret()));
+
+    let secret = "super-secret-value";
+    let tenant = Tenant::new("t", "https://acme.okta.com").client("0oa1", secret);
+    assert!(!format!("{tenant:?}").contains(secret));
+    assert!(!format!("{:?}", ClientSecret::new(secret)).contains(secret));
+    let oidc = OktaOidc::builder().tenant(tenant).build_lazy().unwrap();
+    assert!(!format!("{oidc:?}").contains(secret));
+}

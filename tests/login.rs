@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::{Json, Router};
-use okta_oidc::testing::{Endpoint, MockOkta};
+use okta_oidc::testing::{Endpoint, MockOkta, TokenBuilder};
 use okta_oidc::{
     Claims, CredentialSource, LoginConfig, ManualClock, OktaOidc, OktaOidcLayer, Tenant,
 };
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+type Hook = Box<dyn Fn(TokenBuilder) -> TokenBuilder + Send + Sync>;
 
 const SECRET: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
 const SECRET2: &[u8; 32] = b"fedcba9876543210fedcba9876543210";
@@ -347,14 +349,7 @@ async fn access_denied_shows_a_page_without_redirect() {
 async fn bad_id_tokens_are_refused() {
     let mock = MockOkta::start().await;
     let mut app = App::one(&mock).await;
-    let cases: Vec<(
-        &str,
-        Box<
-            dyn Fn(okta_oidc::testing::TokenBuilder) -> okta_oidc::testing::TokenBuilder
-                + Send
-                + Sync,
-        >,
-    )> = vec![
+    let cases: Vec<(&str, Hook)> = vec![
         (
             "wrong nonce",
             Box::new(|t| t.claim("nonce", "not-the-nonce")),
@@ -387,7 +382,7 @@ async fn bad_id_tokens_are_refused() {
         ),
     ];
     for (name, hook) in cases {
-        mock.on_id_token(move |t| hook(t));
+        mock.on_id_token(hook);
         let response = app.login("").await;
         assert!(
             response.status().is_client_error(),

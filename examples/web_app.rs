@@ -1,0 +1,221 @@
+//! A web app with browser sign-in: login, callback and logout routes, an encrypted session
+//! cookie, a profile page and a JSON API that takes the session or a bearer token.
+//!
+//! Offline (no Okta variables): starts an embedded mock Okta org with a sample user, and prints
+//! the URL to open.
+//!
+//! ```text
+//! cargo run --example web_app
+//! ```
+//!
+//! Against a real org (see the README for the Okta admin console steps):
+//!
+//! ```text
+//! OKTA_ISSUER=https://acme.okta.com OKTA_CLIENT_ID=0oa1… OKTA_CLIENT_SECRET=… \
+//!   SESSION_SECRET=$(openssl rand -hex 32) cargo run --example web_app
+//! ```
+//!
+//! Environment:
+//! - `OKTA_ISSUER`, `OKTA_CLIENT_ID`, `OKTA_CLIENT_SECRET` (one tenant), or `OKTA_TENANTS_FILE`:
+//!   a JSON array `[{"id","issuer","client_id","client_secret","audience"}]` (`client_secret`
+//!   and `audience` optional; sign-in needs the secret). With several tenants, start a login
+//!   with `/auth/login?tenant=<id>` or from the Okta dashboard (`?iss=`).
+//! - `APP_BASE_URL` (default `http://127.0.0.1:3000`): the redirect URI is
+//!   `APP_BASE_URL/auth/callback`, the post-logout redirect `APP_BASE_URL/`.
+//! - `SESSION_SECRET` (32 bytes or more; optional: a random one per start, with a warning).
+//! - `BIND_ADDR` (default `127.0.0.1:3000`).
+//!
+//! Routes: `GET /` (public), `GET /health`, `/auth/login`, `/auth/callback`, `/auth/logout`,
+//! `GET /profile` (HTML; redirects to login without a session), `GET /api/me` (JSON claims of
+//! the session user or of a bearer token; 401 with neither).
+
+use std::net::SocketAddr;
+
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use okta_oidc::testing::MockOkta;
+use okta_oidc::{Claims, LoginConfig, OktaOidc, OktaOidcLayer, Tenant};
+use serde::Deserialize;
+use tracing_subscriber::EnvFilter;
+
+/// One entry of `OKTA_TENANTS_FILE`.
+#[derive(Deserialize)]
+struct TenantEntry {
+    id: String,
+    issuer: String,
+    client_id: String,
+    client_secret: Option<String>,
+    audience: Option<String>,
+}
+
+impl TenantEntry {
+    fn into_tenant(self) -> Tenant {
+        let mut tenant = Tenant::new(self.id, self.issuer);
+        tenant = match self.client_secret {
+            Some(secret) => tenant.client(self.client_id, secret),
+            None => tenant.client_id(self.client_id),
+        };
+        match self.audience {
+            Some(audience) => tenant.audience(audience),
+            None => tenant,
+        }
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Escapes text for HTML (claims come from the identity provider: never trust them as HTML).
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn layout(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{}</title></head>\
+         <body>{body}</body></html>",
+        escape(title)
+    ))
+}
+
+async fn home(claims: Option<Claims>) -> Html<String> {
+    let body = match claims {
+        Some(c) => format!(
+            "<h1>okta-oidc web app</h1><p>Signed in as {}.</p>\
+             <p><a href=\"/profile\">Profile</a> · <a href=\"/api/me\">/api/me</a> · \
+             <a href=\"/auth/logout\">Sign out</a></p>",
+            escape(c.name.as_deref().unwrap_or(&c.sub))
+        ),
+        None => "<h1>okta-oidc web app</h1><p>You are not signed in.</p>\
+                 <p><a href=\"/auth/login\">Sign in</a> · <a href=\"/profile\">Profile</a></p>"
+            .to_owned(),
+    };
+    layout("okta-oidc web app", &body)
+}
+
+async fn profile(claims: Claims) -> Response {
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(claims.raw_json()).unwrap_or_default();
+    let mut rows = String::new();
+    for (name, value) in &object {
+        let value = match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        rows.push_str(&format!(
+            "<tr><th>{}</th><td>{}</td></tr>",
+            escape(name),
+            escape(&value)
+        ));
+    }
+    let name = claims.name.as_deref().unwrap_or(&claims.sub);
+    let body = format!(
+        "<h1 id=\"name\">{}</h1><p>Tenant: {}</p><table>{rows}</table>\
+         <p><a href=\"/\">Home</a> · <a href=\"/auth/logout\">Sign out</a></p>",
+        escape(name),
+        escape(&claims.tenant().id),
+    );
+    layout("Profile", &body).into_response()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+
+    let bind: SocketAddr = env("BIND_ADDR")
+        .unwrap_or_else(|| "127.0.0.1:3000".into())
+        .parse()
+        .map_err(|e| format!("BIND_ADDR: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    let addr = listener.local_addr()?;
+    let app_base_url = env("APP_BASE_URL")
+        .unwrap_or_else(|| "http://127.0.0.1:3000".into())
+        .trim_end_matches('/')
+        .to_owned();
+
+    let mut mock = None;
+    let tenants: Vec<Tenant> = if let Some(path) = env("OKTA_TENANTS_FILE") {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        let entries: Vec<TenantEntry> =
+            serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+        entries.into_iter().map(TenantEntry::into_tenant).collect()
+    } else if let Some(issuer) = env("OKTA_ISSUER") {
+        let (Some(id), Some(secret)) = (env("OKTA_CLIENT_ID"), env("OKTA_CLIENT_SECRET")) else {
+            return Err("OKTA_ISSUER needs OKTA_CLIENT_ID and OKTA_CLIENT_SECRET".into());
+        };
+        vec![Tenant::new("default", issuer).client(id, secret)]
+    } else {
+        let okta = MockOkta::start().await;
+        okta.allow_redirect_uri(&format!("{app_base_url}/auth/callback"));
+        okta.set_user(serde_json::json!({
+            "sub": "00u1sampleuser",
+            "name": "Sam Sample",
+            "given_name": "Sam",
+            "family_name": "Sample",
+            "email": "sam.sample@example.com",
+            "email_verified": true,
+            "preferred_username": "sam.sample@example.com",
+        }));
+        let tenant = Tenant::new("mock", okta.issuer())
+            .client(okta.client_id(), okta.client_secret())
+            .audience("api://default");
+        mock = Some(okta);
+        vec![tenant]
+    };
+
+    let mut login = LoginConfig::new(&app_base_url);
+    login = match env("SESSION_SECRET") {
+        Some(secret) => login.session_secret(secret),
+        None => login.random_session_secret_if_unset(),
+    };
+    let oidc = OktaOidc::builder()
+        .tenants(tenants)
+        .login(login)
+        .build()
+        .await?;
+
+    let pages = Router::new()
+        .route("/profile", get(profile))
+        .layer(OktaOidcLayer::new(oidc.clone()).redirect_to_login());
+    let api = Router::new()
+        .route("/api/me", get(|claims: Claims| async move { Json(claims) }))
+        .layer(OktaOidcLayer::new(oidc.clone()));
+    let public = Router::new()
+        .route("/", get(home))
+        .layer(OktaOidcLayer::new(oidc.clone()).optional());
+    let app = Router::new()
+        .merge(pages)
+        .merge(api)
+        .merge(public)
+        .merge(oidc.login_router())
+        .route("/health", get(|| async { "ok" }));
+
+    tracing::info!(%addr, "web app listening");
+    if let Some(okta) = &mock {
+        println!("Embedded mock Okta at {} (user: Sam Sample)", okta.issuer());
+    }
+    println!("Open {app_base_url}/ (listening on {addr})");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -76,6 +76,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("BIND_ADDR: {e}"))?;
 
     let mut mock = None;
+    let multi_tenant = env("OKTA_TENANTS_FILE").is_some();
     let tenants: Vec<Tenant> = if let Some(path) = env("OKTA_TENANTS_FILE") {
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
         let entries: Vec<TenantEntry> =
@@ -100,7 +101,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         vec![tenant]
     };
 
-    let oidc = OktaOidc::builder().tenants(tenants).build().await?;
+    let mut builder = OktaOidc::builder().tenants(tenants);
+    if multi_tenant {
+        // An opaque token names no issuer: the caller says which tenant it belongs to.
+        builder = builder.opaque_token_resolver(|_: &http::Uri, headers: &http::HeaderMap| {
+            headers.get("x-okta-tenant")?.to_str().ok().map(str::to_owned)
+        });
+    }
+    let oidc = builder.build().await?;
 
     let app = Router::new()
         .route("/api/me", get(|claims: Claims| async move { Json(claims) }))

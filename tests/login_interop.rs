@@ -1,0 +1,264 @@
+//! Interop with a certified OpenID Provider: `oidc-provider@8.8.1` from npm, started by the test
+//! on 127.0.0.1 (tests/interop/provider.mjs). Full login, userinfo, logout, and a key rotation
+//! (the provider restarted with a new signing key, the old one still published).
+//!
+//! Needs `npm ci --prefix tests/interop`. Without it the test is skipped with a message, except
+//! under `CI`, where it fails.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use okta_oidc::{Claims, LoginConfig, OktaOidc, OktaOidcLayer, Tenant};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+fn interop_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+    let ready = dir.join("node_modules/oidc-provider").is_dir()
+        && std::process::Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if ready {
+        return Some(dir);
+    }
+    let message = "oidc-provider is not installed: run `npm ci --prefix tests/interop` (needs node)";
+    if std::env::var_os("CI").is_some() {
+        panic!("{message}");
+    }
+    eprintln!("SKIPPED interop test: {message}");
+    None
+}
+
+struct Op {
+    _child: Child,
+    port: u16,
+}
+
+async fn start_op(dir: &Path, port: u16, keys: &Path, app: &str, rotate: bool) -> Op {
+    let mut command = Command::new("node");
+    command
+        .arg(dir.join("provider.mjs"))
+        .args(["--port", &port.to_string()])
+        .arg("--keys")
+        .arg(keys)
+        .args(["--redirect", &format!("{app}/auth/callback")])
+        .args(["--post-logout", &format!("{app}/")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    if rotate {
+        command.arg("--rotate");
+    }
+    let mut child = command.spawn().expect("start node");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let port = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("provider exited before listening");
+        if let Some(p) = line.strip_prefix("LISTENING ") {
+            break p.trim().parse().unwrap();
+        }
+    };
+    // Keep reading: the provider logs notices to stdout, and a closed pipe would kill it.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Op {
+        _child: child,
+        port,
+    }
+}
+
+/// A browser: a hand-kept jar for the app, reqwest's cookie store for the provider.
+struct Browser {
+    app: String,
+    jar: BTreeMap<String, String>,
+    http: reqwest::Client,
+    op: reqwest::Client,
+}
+
+impl Browser {
+    fn new(app: &str) -> Browser {
+        let build = |cookies: bool| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_store(cookies)
+                .no_proxy()
+                .build()
+                .unwrap()
+        };
+        Browser {
+            app: app.to_owned(),
+            jar: BTreeMap::new(),
+            http: build(false),
+            op: build(true),
+        }
+    }
+
+    async fn app_get(&mut self, path_or_url: &str) -> reqwest::Response {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_owned()
+        } else {
+            format!("{}{path_or_url}", self.app)
+        };
+        let cookie: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let response = self
+            .http
+            .get(url)
+            .header(COOKIE, cookie.join("; "))
+            .send()
+            .await
+            .unwrap();
+        for value in response.headers().get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let (name, value) = text.split(';').next().unwrap().split_once('=').unwrap();
+            if text.contains("Max-Age=0") {
+                self.jar.remove(name);
+            } else {
+                self.jar.insert(name.into(), value.into());
+            }
+        }
+        response
+    }
+
+    /// Follows the provider's redirects until one leads back to the app.
+    async fn through_provider(&self, mut url: String) -> String {
+        for _ in 0..12 {
+            if url.starts_with(&self.app) {
+                return url;
+            }
+            let response = self.op.get(&url).send().await.unwrap();
+            assert!(
+                response.status().is_redirection(),
+                "{url}: {} {}",
+                response.status(),
+                response.text().await.unwrap_or_default()
+            );
+            let next = location(&response);
+            url = reqwest::Url::parse(&url).unwrap().join(&next).unwrap().into();
+        }
+        panic!("too many redirects at the provider");
+    }
+
+    async fn login(&mut self) -> reqwest::Response {
+        let start = self.app_get("/auth/login?return_to=/api/me").await;
+        assert_eq!(start.status(), 302);
+        let callback = self.through_provider(location(&start)).await;
+        assert!(
+            callback.contains("code=") && callback.contains("iss="),
+            "{callback}"
+        );
+        self.app_get(&callback).await
+    }
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+/// The value of `attr="…"` after `marker` in `html`.
+fn attr_after(html: &str, marker: &str, attr: &str) -> String {
+    let at = html.find(marker).unwrap_or_else(|| panic!("{marker} in {html}"));
+    let rest = &html[at..];
+    let start = rest.find(&format!("{attr}=\"")).unwrap() + attr.len() + 2;
+    let end = rest[start..].find('"').unwrap();
+    rest[start..start + end].replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn oidc_provider_login_userinfo_logout_and_key_rotation() {
+    let Some(dir) = interop_dir() else { return };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = format!("http://{}", listener.local_addr().unwrap());
+    let keys = std::env::temp_dir().join(format!(
+        "okta-oidc-interop-{}-{}.json",
+        std::process::id(),
+        listener.local_addr().unwrap().port()
+    ));
+    let _ = std::fs::remove_file(&keys);
+    let op = start_op(&dir, 0, &keys, &app, false).await;
+    let issuer = format!("http://127.0.0.1:{}", op.port);
+
+    let oidc = OktaOidc::builder()
+        .tenant(Tenant::new("op", &issuer).client("interop-client", "interop-secret"))
+        .login(LoginConfig::new(&app).session_secret([42u8; 32]))
+        .build()
+        .await
+        .expect("discovery and keys of oidc-provider");
+    let router = Router::new()
+        .route("/api/me", get(|c: Claims| async move { Json(c) }))
+        .layer(OktaOidcLayer::new(oidc.clone()))
+        .merge(oidc.login_router());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    // Full login; userinfo adds the profile claims the ID token leaves out.
+    let mut browser = Browser::new(&app);
+    let done = browser.login().await;
+    assert_eq!(done.status(), 302, "{}", done.text().await.unwrap());
+    assert_eq!(location(&done), "/api/me");
+    let me: serde_json::Value = browser.app_get("/api/me").await.json().await.unwrap();
+    assert_eq!(me["sub"], "interop-user-1");
+    assert_eq!(me["iss"], issuer.as_str());
+    assert_eq!(me["name"], "Interop User");
+    assert_eq!(me["email"], "interop.user@example.com");
+
+    // Logout: the provider accepts our id_token_hint and post_logout_redirect_uri.
+    let out = browser.app_get("/auth/logout").await;
+    assert_eq!(out.status(), 302);
+    let end_session = location(&out);
+    assert!(end_session.starts_with(&format!("{issuer}/session/end")));
+    assert_eq!(browser.app_get("/api/me").await.status(), 401);
+    let page = browser.op.get(&end_session).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let action = attr_after(&html, "<form", "action");
+    let xsrf = attr_after(&html, "name=\"xsrf\"", "value");
+    let action = reqwest::Url::parse(&issuer).unwrap().join(&action).unwrap();
+    let confirmed = browser
+        .op
+        .post(action)
+        .form(&[("xsrf", xsrf.as_str()), ("logout", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert!(confirmed.status().is_redirection());
+    let back = location(&confirmed);
+    assert!(back.starts_with(&format!("{app}/")), "{back}");
+    let sent_state = reqwest::Url::parse(&end_session)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned());
+    assert!(back.contains(&format!("state={}", sent_state.unwrap())));
+
+    // A session made before the rotation.
+    let mut before = Browser::new(&app);
+    assert_eq!(before.login().await.status(), 302);
+    let old_kids = oidc.key_ids("op");
+    assert_eq!(old_kids.len(), 1);
+
+    // Key rotation: restart with a new signing key, the old one still published.
+    drop(op);
+    let op = start_op(&dir, issuer_port(&issuer), &keys, &app, true).await;
+    let mut after = Browser::new(&app);
+    let done = after.login().await;
+    assert_eq!(done.status(), 302, "{}", done.text().await.unwrap());
+    assert_eq!(after.app_get("/api/me").await.status(), 200);
+    let kids = oidc.key_ids("op");
+    assert_eq!(kids.len(), 2, "{kids:?}");
+    assert!(kids.contains(&old_kids[0]));
+    assert_eq!(before.app_get("/api/me").await.status(), 200);
+    drop(op);
+    let _ = std::fs::remove_file(&keys);
+}
+
+fn issuer_port(issuer: &str) -> u16 {
+    issuer.rsplit(':').next().unwrap().parse().unwrap()
+}

@@ -26,7 +26,8 @@ fn interop_dir() -> Option<PathBuf> {
     if ready {
         return Some(dir);
     }
-    let message = "oidc-provider is not installed: run `npm ci --prefix tests/interop` (needs node)";
+    let message =
+        "oidc-provider is not installed: run `npm ci --prefix tests/interop` (needs node)";
     if std::env::var_os("CI").is_some() {
         panic!("{message}");
     }
@@ -142,7 +143,11 @@ impl Browser {
                 response.text().await.unwrap_or_default()
             );
             let next = location(&response);
-            url = reqwest::Url::parse(&url).unwrap().join(&next).unwrap().into();
+            url = reqwest::Url::parse(&url)
+                .unwrap()
+                .join(&next)
+                .unwrap()
+                .into();
         }
         panic!("too many redirects at the provider");
     }
@@ -165,7 +170,9 @@ fn location(response: &reqwest::Response) -> String {
 
 /// The value of `attr="…"` after `marker` in `html`.
 fn attr_after(html: &str, marker: &str, attr: &str) -> String {
-    let at = html.find(marker).unwrap_or_else(|| panic!("{marker} in {html}"));
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {html}"));
     let rest = &html[at..];
     let start = rest.find(&format!("{attr}=\"")).unwrap() + attr.len() + 2;
     let end = rest[start..].find('"').unwrap();

@@ -443,6 +443,22 @@ impl KeyCache {
         }
     }
 
+    /// Installs a discovery document and key set as if both had been fetched, and holds
+    /// request-triggered refetches off for the cooldown: the fuzz targets run without network.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn install_static(&self, metadata: ProviderMetadata, keys: Vec<Arc<VerifyKey>>) {
+        let now = now_millis(self.ctx.clock.as_ref());
+        self.last_request_refresh_ms
+            .store(now.max(1), Ordering::SeqCst);
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        self.state.store(Arc::new(KeyState {
+            metadata: Some(Arc::new(metadata)),
+            keys: Some(Arc::new(KeySet { keys, generation })),
+            next_refresh_ms: u64::MAX,
+            ..KeyState::default()
+        }));
+    }
+
     async fn fetch_and_store(&self) -> Result<(), LoadError> {
         let issuer: &str = &self.issuer;
         let current = self.state.load_full();

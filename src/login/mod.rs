@@ -27,6 +27,8 @@ use crate::error::ConfigError;
 use crate::fetch::{check_secure_url, is_loopback};
 use crate::oidc::{OktaOidc, OktaOidcBuilder};
 
+#[cfg(feature = "fuzzing")]
+pub(crate) use self::crypto::Purpose;
 pub(crate) use self::session::{login_redirect, session_identity};
 
 /// Picks the tenant of a login request from the request itself (a subdomain, a header, a path

@@ -152,8 +152,8 @@ pub(crate) fn claims_of(data: &SessionData) -> Option<Map<String, Value>> {
     Some(claims)
 }
 
-/// An identity from the session cookie, with the `Set-Cookie` values that refresh it.
-#[derive(Debug)]
+/// An identity from the session cookie, with the `Set-Cookie` values that refresh it (no
+/// `Debug`: it holds cookie values).
 pub(crate) struct SessionAuth {
     pub(crate) identity: Arc<Identity>,
     pub(crate) set_cookies: Vec<HeaderValue>,

@@ -105,7 +105,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if multi_tenant {
         // An opaque token names no issuer: the caller says which tenant it belongs to.
         builder = builder.opaque_token_resolver(|_: &http::Uri, headers: &http::HeaderMap| {
-            headers.get("x-okta-tenant")?.to_str().ok().map(str::to_owned)
+            headers
+                .get("x-okta-tenant")?
+                .to_str()
+                .ok()
+                .map(str::to_owned)
         });
     }
     let oidc = builder.build().await?;

@@ -18,9 +18,17 @@ use serde::Deserialize;
 #[tokio::test]
 async fn missing_credential_gets_a_bare_challenge() {
     let s = Stack::start().await;
-    let response = s.http.get(format!("{}/api/me", s.base)).send().await.unwrap();
+    let response = s
+        .http
+        .get(format!("{}/api/me", s.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
-    assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"api\"");
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer realm=\"api\""
+    );
     let basic = s
         .http
         .get(format!("{}/api/me", s.base))
@@ -30,7 +38,12 @@ async fn missing_credential_gets_a_bare_challenge() {
         .unwrap();
     assert_eq!(basic.status(), 401);
     assert_eq!(basic.headers()["www-authenticate"], "Bearer realm=\"api\"");
-    let health = s.http.get(format!("{}/health", s.base)).send().await.unwrap();
+    let health = s
+        .http
+        .get(format!("{}/health", s.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
 }
 
@@ -44,14 +57,21 @@ async fn invalid_token_reveals_nothing_useful() {
     for token in [&bad_kid, &bad_sig, &wrong_aud] {
         let response = s.get(token).await;
         assert_eq!(response.status(), 401);
-        let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        let challenge = response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(challenge.starts_with("Bearer realm=\"api\", error=\"invalid_token\""));
         let body = response.text().await.unwrap();
         assert!(!body.contains(token.as_str()));
         descriptions.push(challenge);
     }
     descriptions.dedup();
-    assert_eq!(descriptions.len(), 1, "every rejection reads the same: {descriptions:?}");
+    assert_eq!(
+        descriptions.len(),
+        1,
+        "every rejection reads the same: {descriptions:?}"
+    );
 }
 
 #[tokio::test]
@@ -60,7 +80,13 @@ async fn scheme_is_case_insensitive_and_two_headers_are_an_error() {
     let token = s.mock.id_token().build();
     let url = format!("{}/api/me", s.base);
     for scheme in ["bearer", "BEARER", "bEaReR"] {
-        let r = s.http.get(&url).header("authorization", format!("{scheme} {token}")).send().await.unwrap();
+        let r = s
+            .http
+            .get(&url)
+            .header("authorization", format!("{scheme} {token}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{scheme}");
     }
     let r = s
@@ -72,7 +98,12 @@ async fn scheme_is_case_insensitive_and_two_headers_are_an_error() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("invalid_request"));
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_request")
+    );
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,16 +139,25 @@ async fn typed_extra_claims_and_optional_mode() {
         }
     };
     let with_dept = mock.id_token().claim("department", "ops").build();
-    assert_eq!(get("/dept", Some(with_dept)).await, (200, "00u1mockuser:ops".into()));
+    assert_eq!(
+        get("/dept", Some(with_dept)).await,
+        (200, "00u1mockuser:ops".into())
+    );
     let (status, _) = get("/dept", Some(mock.id_token().build())).await;
     assert_eq!(status, 401, "claims that do not fit the handler's type");
     assert_eq!(get("/maybe", None).await, (200, "anonymous".into()));
-    assert_eq!(get("/maybe", Some(mock.id_token().build())).await, (200, "00u1mockuser".into()));
+    assert_eq!(
+        get("/maybe", Some(mock.id_token().build())).await,
+        (200, "00u1mockuser".into())
+    );
     let (status, _) = get("/maybe", Some(mock.id_token().claim("aud", "x").build())).await;
     assert_eq!(status, 401, "a presented credential must still be valid");
     let (status, _) = get("/dept", None).await;
     assert_eq!(status, 401, "Claims (not Option) without identity");
-    assert_eq!(get("/tenant", Some(mock.id_token().build())).await, (200, "mock".into()));
+    assert_eq!(
+        get("/tenant", Some(mock.id_token().build())).await,
+        (200, "mock".into())
+    );
 }
 
 #[tokio::test]
@@ -140,11 +180,16 @@ async fn custom_error_responses_and_realm() {
     let r = client().get(format!("{base}/a")).send().await.unwrap();
     assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"orders\"");
 
-    let app = Router::new().route("/b", get(|| async { "b" })).layer(
-        OktaOidcLayer::new(oidc).on_error(|e| {
-            (StatusCode::IM_A_TEAPOT, format!("custom: {}", e.status().as_u16())).into_response()
-        }),
-    );
+    let app =
+        Router::new()
+            .route("/b", get(|| async { "b" }))
+            .layer(OktaOidcLayer::new(oidc).on_error(|e| {
+                (
+                    StatusCode::IM_A_TEAPOT,
+                    format!("custom: {}", e.status().as_u16()),
+                )
+                    .into_response()
+            }));
     let base = serve(app).await;
     let r = client().get(format!("{base}/b")).send().await.unwrap();
     assert_eq!(r.status(), 418);
@@ -188,11 +233,17 @@ async fn tokens_and_secrets_never_reach_logs_or_debug() {
         let _ = s.status(token).await;
     }
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("credential rejected"), "rejections are logged: {logs}");
+    assert!(
+        logs.contains("credential rejected"),
+        "rejections are logged: {logs}"
+    );
     for token in &tokens {
         let signature = token.rsplit('.').next().unwrap();
         assert!(!logs.contains(token.as_str()), "token in logs");
-        assert!(signature.len() < 16 || !logs.contains(signature), "signature in logs");
+        assert!(
+            signature.len() < 16 || !logs.contains(signature),
+            "signature in logs"
+        );
     }
     assert!(!logs.contains(&s.mock.client_secret()));
 

@@ -701,3 +701,64 @@ async fn large_sessions_are_split_or_refused() {
     assert!(response.text().await.unwrap().contains("too large"));
     assert!(!app.has_session());
 }
+
+/// A `Write` into a shared buffer, for capturing logs.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn codes_tokens_secrets_and_cookies_never_reach_logs_or_debug() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mock = MockOkta::start().await;
+    let mut app = App::one(&mock).await;
+    let authorize = app.start_login("").await;
+    let callback = app.authorize(&authorize).await;
+    let code = param(&callback, "code").unwrap();
+    let state = param(&callback, "state").unwrap();
+    app.get(&callback).await;
+    let session = app.jar["okta_session"].clone();
+    app.me().await;
+    let out = app.get("/auth/logout").await;
+    let hint = param(&location(&out), "id_token_hint").unwrap();
+    // A failed login too.
+    mock.on_id_token(|t| t.claim("nonce", "x"));
+    app.login("").await;
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("login succeeded"), "{logs}");
+    assert!(
+        logs.contains("login failed") && logs.contains("nonce"),
+        "{logs}"
+    );
+    let secret = String::from_utf8(SECRET.to_vec()).unwrap();
+    let session_prefix = session[..40].to_owned();
+    for needle in [
+        code.as_str(),
+        state.as_str(),
+        hint.as_str(),
+        session_prefix.as_str(),
+        "mock-client-secret",
+        secret.as_str(),
+    ] {
+        assert!(!logs.contains(needle), "{needle} leaked into the logs");
+    }
+    let config = LoginConfig::new("http://127.0.0.1:1").session_secret(SECRET);
+    assert!(!format!("{config:?}").contains(&secret));
+}

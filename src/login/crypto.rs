@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn pkce_rfc7636_example() {
         assert_eq!(
-            pkce_challenge("dBjftJeZ4CVP-mJ0kzRyzBaX3rmb-Dz7zZOr6IZp5U0"),
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }

@@ -259,7 +259,7 @@ pub(crate) async fn find_key(
             Lookup::Found(key) => return Ok(Arc::clone(key)),
             Lookup::Ambiguous => return Err(TokenError::AmbiguousKey.into()),
             Lookup::WrongAlgorithm => return Err(TokenError::KeyAlgorithmMismatch.into()),
-            Lookup::Unknown if refetched => return Err(TokenError::UnknownKey.into()),
+            Lookup::Unknown if refetched => return Err(unknown_key(cache)),
             Lookup::Unknown => {
                 refetched = true;
                 match cache.refresh(Trigger::Request, Some(keys.generation)) {
@@ -268,11 +268,28 @@ pub(crate) async fn find_key(
                         let _ = fut.await;
                     }
                     Join::Changed => {}
-                    Join::CoolingDown => return Err(TokenError::UnknownKey.into()),
+                    Join::CoolingDown => return Err(unknown_key(cache)),
                 }
                 keys = cache.keys().ok_or_else(keys_unavailable)?;
             }
         }
+    }
+}
+
+/// The answer for a `kid` the key set lacks: invalid (401) when the key set is current, but
+/// unavailable (503, retry) while the last refresh failed. The provider may have published a
+/// key we could not fetch, and a client told its valid token is invalid would throw it away.
+fn unknown_key(cache: &KeyCache) -> AuthError {
+    if cache.state().last_error.is_some() {
+        tracing::warn!(
+            issuer = &*cache.issuer,
+            "unknown kid while the key set cannot be refreshed"
+        );
+        AuthError::KeysUnavailable {
+            issuer: Arc::clone(&cache.issuer),
+        }
+    } else {
+        TokenError::UnknownKey.into()
     }
 }
 

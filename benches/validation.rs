@@ -214,9 +214,12 @@ fn on_threads(threads: usize, iters: u64, op: &(dyn Fn(&Runtime) + Sync)) -> Dur
     })
 }
 
+/// One validation, run on the calling thread with its runtime.
+type Op<'a> = Arc<dyn Fn(&Runtime) + Send + Sync + 'a>;
+
 fn threads(c: &mut Criterion, s: &Setup) {
     let token = s.token.as_str();
-    let rows: [(&str, Arc<dyn Fn(&Runtime) + Send + Sync>); 3] = [
+    let rows: [(&str, Op<'_>); 3] = [
         (
             "raw",
             Arc::new(|_: &Runtime| {

@@ -573,6 +573,15 @@ impl OktaOidc {
         self.inner.introspector.check(token, call).await
     }
 
+    /// The identity of a token found in the verified-token cache, if every rule still holds.
+    pub(crate) fn cached_identity(&self, token: &str) -> Option<Arc<Identity>> {
+        let inner = &self.inner;
+        inner
+            .token_cache
+            .as_ref()?
+            .get(token, &inner.registry, inner.shared.clock.as_ref())
+    }
+
     /// Validates a JWT into an identity.
     pub(crate) async fn authenticate_jwt(&self, token: &str) -> Result<Arc<Identity>, AuthError> {
         let inner = &self.inner;

@@ -442,7 +442,10 @@ mod tests {
         ));
         let two_words = headers(&["Bearer a b"]);
         let spaced = bearer_token(&two_words).unwrap().unwrap();
-        assert!(matches!(check_token68(spaced), Err(AuthError::InvalidToken(_))));
+        assert!(matches!(
+            check_token68(spaced),
+            Err(AuthError::InvalidToken(_))
+        ));
         assert!(check_token68("abc.DEF-_~+/==").is_ok());
         assert!(check_token68("==").is_err());
     }

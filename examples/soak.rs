@@ -285,7 +285,16 @@ async fn main() {
     policy.min_refresh = Duration::from_secs(10);
     policy.max_refresh = Duration::from_secs(60);
     policy.retry_after_failure = Duration::from_secs(5);
-    let oidc = OktaOidc::builder()
+    let mut builder = OktaOidc::builder();
+    if let Some(mib) = std::env::var("SOAK_TOKEN_CACHE_MIB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        // A diagnostic knob: 0 turns the verified-token cache off, to tell its (bounded) memory
+        // from anything else.
+        builder = builder.token_cache_capacity(mib * 1024 * 1024);
+    }
+    let oidc = builder
         .tenant(
             Tenant::new("soak", mock.issuer())
                 .client(mock.client_id(), mock.client_secret())
@@ -349,6 +358,7 @@ async fn main() {
     ));
 
     let mut rss_mid = 0;
+    let mut rss_series: Vec<u64> = Vec::new();
     let mut ticks = 0u64;
     while Instant::now() < shared.deadline {
         tokio::time::sleep(Duration::from_secs(1).min(shared.deadline - Instant::now())).await;
@@ -357,6 +367,7 @@ async fn main() {
             rss_mid = rss_kib().0;
         }
         if ticks.is_multiple_of(60) {
+            rss_series.push(rss_kib().0);
             let c = &shared.counters;
             println!(
                 "  {:>4}s requests {:>9} spurious {} rss {}",
@@ -422,7 +433,39 @@ async fn main() {
         mib(rss_end),
         mib(rss_peak)
     );
-    let ok = spurious == 0
+    println!(
+        "RSS each minute     {}",
+        rss_series
+            .iter()
+            .map(|k| format!("{:.0}", *k as f64 / 1024.0))
+            .collect::<Vec<_>>()
+            .join(" ")
+            + " MiB"
+    );
+    // Flat: over the last 40 % of a run long enough for the bounded caches (verified tokens
+    // live at most 5 minutes) to have filled, RSS grows by less than 10 % (or 8 MiB).
+    let flat = if secs >= 8.0 * 60.0 {
+        let at = |fraction: f64| {
+            let i = ((rss_series.len() as f64) * fraction) as usize;
+            rss_series
+                .get(i.saturating_sub(1))
+                .copied()
+                .unwrap_or(rss_start)
+        };
+        let base = at(0.6);
+        let growth = rss_end.saturating_sub(base);
+        println!(
+            "memory flat         {} (+{} over the last 40 %)",
+            growth <= (rss_end / 10).max(8 * 1024),
+            mib(growth)
+        );
+        growth <= (rss_end / 10).max(8 * 1024)
+    } else {
+        println!("memory flat         not judged (run at least 8 minutes)");
+        true
+    };
+    let ok = flat
+        && spurious == 0
         && get(&c.false_accepts) == 0
         && fetches <= bound
         && get(&c.failed_logins) == 0

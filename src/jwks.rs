@@ -177,6 +177,16 @@ pub(crate) fn parse_jwks(
                     tracing::warn!(issuer, index, kid = ?kid, "skipping key: duplicate kid");
                     continue;
                 }
+                // The same key listed twice without a kid: keep one, or tokens without a kid
+                // would find two candidates and be refused as ambiguous.
+                if kid.is_none()
+                    && keys
+                        .iter()
+                        .any(|k| k.kid.is_none() && k.alg == alg && k.fingerprint == fingerprint)
+                {
+                    tracing::info!(issuer, index, "skipping key: listed twice");
+                    continue;
+                }
                 let reused = previous.and_then(|set| {
                     set.keys
                         .iter()

@@ -347,3 +347,34 @@ fn regenerate_fuzz_seeds() {
         ),
     );
 }
+
+// ------------------------------------------------------------------ found by fuzzing
+
+/// `jwks` crash (fuzz/regressions/jwks/crash-80885f…): the same key listed twice without a
+/// `kid` was kept twice, so a token without a `kid` found two candidates and was refused as
+/// ambiguous (401), and a refresh gave both copies the id of the first.
+#[test]
+fn identical_keys_without_kid_are_kept_once() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mock = runtime.block_on(MockOkta::start());
+    let mut rsa = mock.jwks()["keys"][0].clone();
+    rsa.as_object_mut().unwrap().remove("kid");
+    let doc = json!({ "keys": [rsa.clone(), rsa] }).to_string();
+    assert_eq!(__fuzz::jwks(doc.as_bytes()), Ok(1));
+    let harness = Harness::new(doc.as_bytes());
+    let token = mock
+        .access_token()
+        .without_header("kid")
+        .claim("iss", ISSUER)
+        .claim("aud", AUDIENCE)
+        .claim("cid", CLIENT_ID)
+        .claim("iat", NOW)
+        .claim("exp", NOW + 3600)
+        .build();
+    assert!(
+        harness.validate(&token).is_ok(),
+        "{:?}",
+        harness.validate(&token)
+    );
+    drop(harness);
+}

@@ -222,7 +222,9 @@ impl AuthError {
             headers.insert(WWW_AUTHENTICATE, v);
         }
         let retry = match self {
-            AuthError::TemporarilyUnavailable { retry_after } => *retry_after,
+            AuthError::TemporarilyUnavailable { retry_after } => {
+                Some(retry_after.unwrap_or(Duration::from_secs(5)))
+            }
             AuthError::KeysUnavailable { .. } => Some(Duration::from_secs(5)),
             _ => None,
         };

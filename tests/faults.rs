@@ -247,10 +247,10 @@ async fn connection_refused_keeps_known_keys() {
 #[tokio::test]
 async fn unreachable_issuer_from_the_start() {
     let clock = ManualClock::starting_now();
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    // Bound but not listening: connections are refused, and no other test can take the port.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let closed = reserved.local_addr().unwrap();
     let oidc = OktaOidc::builder()
         .tenant(okta_oidc::Tenant::new("gone", format!("http://{closed}")).client_id("0oa1"))
         .http_timeout(CLIENT_TIMEOUT)

@@ -151,10 +151,10 @@ async fn introspection_down_answers_503() {
 #[tokio::test]
 async fn unreachable_introspection_answers_503() {
     let mock = MockOkta::start().await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // Bound but not listening: connections are refused, and no other test can take the port.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let closed = reserved.local_addr().unwrap();
     mock.set_discovery_field(
         "introspection_endpoint",
         json!(format!("http://{closed}/introspect")),

@@ -210,15 +210,11 @@ impl Write for Capture {
     }
 }
 
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test]
 async fn tokens_and_secrets_never_reach_logs_or_debug() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // A global subscriber for this test binary: a thread-local one (`set_default`) misses
+    // events whose callsites other test threads registered first.
+    let capture = global_capture();
 
     let s = Stack::start().await;
     let tokens = [
@@ -253,4 +249,23 @@ async fn tokens_and_secrets_never_reach_logs_or_debug() {
     assert!(!format!("{:?}", ClientSecret::new(secret)).contains(secret));
     let oidc = OktaOidc::builder().tenant(tenant).build_lazy().unwrap();
     assert!(!format!("{oidc:?}").contains(secret));
+}
+
+/// The log buffer of this test binary, installed once as the global subscriber.
+fn global_capture() -> Capture {
+    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            let capture = Capture::default();
+            let writer = capture.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber");
+            capture
+        })
+        .clone()
 }

@@ -716,15 +716,11 @@ impl std::io::Write for Capture {
     }
 }
 
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test]
 async fn codes_tokens_secrets_and_cookies_never_reach_logs_or_debug() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // A global subscriber for this test binary: a thread-local one (`set_default`) misses
+    // events whose callsites other test threads registered first.
+    let capture = global_capture();
 
     let mock = MockOkta::start().await;
     let mut app = App::one(&mock).await;
@@ -761,4 +757,23 @@ async fn codes_tokens_secrets_and_cookies_never_reach_logs_or_debug() {
     }
     let config = LoginConfig::new("http://127.0.0.1:1").session_secret(SECRET);
     assert!(!format!("{config:?}").contains(&secret));
+}
+
+/// The log buffer of this test binary, installed once as the global subscriber.
+fn global_capture() -> Capture {
+    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            let capture = Capture::default();
+            let writer = capture.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber");
+            capture
+        })
+        .clone()
 }

@@ -25,42 +25,16 @@
 //!
 //! Routes: `GET /health` (public), `GET /api/me` (the token's claims as JSON).
 
+mod shared;
+
 use std::net::SocketAddr;
 
 use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{Claims, OktaOidc, OktaOidcLayer, Tenant};
-use serde::Deserialize;
+use shared::{env, tenants_from_file};
 use tracing_subscriber::EnvFilter;
-
-/// One entry of `OKTA_TENANTS_FILE`.
-#[derive(Deserialize)]
-struct TenantEntry {
-    id: String,
-    issuer: String,
-    client_id: String,
-    client_secret: Option<String>,
-    audience: Option<String>,
-}
-
-impl TenantEntry {
-    fn into_tenant(self) -> Tenant {
-        let mut tenant = Tenant::new(self.id, self.issuer);
-        tenant = match self.client_secret {
-            Some(secret) => tenant.client(self.client_id, secret),
-            None => tenant.client_id(self.client_id),
-        };
-        match self.audience {
-            Some(audience) => tenant.audience(audience),
-            None => tenant,
-        }
-    }
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -78,10 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut mock = None;
     let multi_tenant = env("OKTA_TENANTS_FILE").is_some();
     let tenants: Vec<Tenant> = if let Some(path) = env("OKTA_TENANTS_FILE") {
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-        let entries: Vec<TenantEntry> =
-            serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
-        entries.into_iter().map(TenantEntry::into_tenant).collect()
+        tenants_from_file(&path)?
     } else if let Some(issuer) = env("OKTA_ISSUER") {
         let mut tenant = Tenant::new("default", issuer);
         if let (Some(id), Some(secret)) = (env("OKTA_CLIENT_ID"), env("OKTA_CLIENT_SECRET")) {

@@ -29,6 +29,8 @@
 //! `GET /profile` (HTML; redirects to login without a session), `GET /api/me` (JSON claims of
 //! the session user or of a bearer token; 401 with neither).
 
+mod shared;
+
 use std::net::SocketAddr;
 
 use axum::response::{Html, IntoResponse, Response};
@@ -36,36 +38,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{Claims, LoginConfig, OktaOidc, OktaOidcLayer, Tenant};
-use serde::Deserialize;
+use shared::{env, tenants_from_file};
 use tracing_subscriber::EnvFilter;
-
-/// One entry of `OKTA_TENANTS_FILE`.
-#[derive(Deserialize)]
-struct TenantEntry {
-    id: String,
-    issuer: String,
-    client_id: String,
-    client_secret: Option<String>,
-    audience: Option<String>,
-}
-
-impl TenantEntry {
-    fn into_tenant(self) -> Tenant {
-        let mut tenant = Tenant::new(self.id, self.issuer);
-        tenant = match self.client_secret {
-            Some(secret) => tenant.client(self.client_id, secret),
-            None => tenant.client_id(self.client_id),
-        };
-        match self.audience {
-            Some(audience) => tenant.audience(audience),
-            None => tenant,
-        }
-    }
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
 
 /// Escapes text for HTML (claims come from the identity provider: never trust them as HTML).
 fn escape(text: &str) -> String {
@@ -152,10 +126,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut mock = None;
     let tenants: Vec<Tenant> = if let Some(path) = env("OKTA_TENANTS_FILE") {
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-        let entries: Vec<TenantEntry> =
-            serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
-        entries.into_iter().map(TenantEntry::into_tenant).collect()
+        tenants_from_file(&path)?
     } else if let Some(issuer) = env("OKTA_ISSUER") {
         let (Some(id), Some(secret)) = (env("OKTA_CLIENT_ID"), env("OKTA_CLIENT_SECRET")) else {
             return Err("OKTA_ISSUER needs OKTA_CLIENT_ID and OKTA_CLIENT_SECRET".into());

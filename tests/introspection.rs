@@ -8,21 +8,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use common::{Stack, builder_for, client, serve, tenant_for};
+use common::{Stack, builder_for, client, serve, stack_with_clock, tenant_for};
 use okta_oidc::testing::{Endpoint, Fault, MockOkta};
-use okta_oidc::{Claims, Clock, ManualClock, OktaOidc, OktaOidcLayer, RequireScopes, Tenant};
+use okta_oidc::{Claims, Clock, OktaOidc, OktaOidcLayer, RequireScopes, Tenant};
 use serde_json::json;
-
-async fn stack_with_clock() -> (Stack, ManualClock) {
-    let mock = MockOkta::start().await;
-    let clock = ManualClock::starting_now();
-    let oidc = builder_for(&mock)
-        .clock(clock.clone())
-        .build()
-        .await
-        .unwrap();
-    (Stack::with(mock, oidc).await, clock)
-}
 
 #[tokio::test]
 async fn opaque_token_is_introspected_into_claims() {

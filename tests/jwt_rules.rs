@@ -5,21 +5,10 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Stack, builder_for, tenant_for};
+use common::{Stack, builder_for, stack_with_clock, tenant_for};
 use okta_oidc::testing::{Endpoint, MockOkta};
 use okta_oidc::{Algorithm, Clock, ManualClock, OktaOidc, Tenant};
 use serde_json::json;
-
-async fn stack_with_clock() -> (Stack, ManualClock) {
-    let mock = MockOkta::start().await;
-    let clock = ManualClock::starting_now();
-    let oidc = builder_for(&mock)
-        .clock(clock.clone())
-        .build()
-        .await
-        .unwrap();
-    (Stack::with(mock, oidc).await, clock)
-}
 
 fn secs(clock: &ManualClock) -> i64 {
     clock.now().as_secs() as i64

@@ -3,14 +3,11 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use common::{Stack, builder_for, client, serve};
+use common::{Stack, builder_for, client, global_capture, serve};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{Claims, ClientSecret, OktaOidc, OktaOidcLayer, Tenant};
 use serde::Deserialize;
@@ -196,20 +193,6 @@ async fn custom_error_responses_and_realm() {
     assert_eq!(r.text().await.unwrap(), "custom: 401");
 }
 
-/// A `Write` into a shared buffer, for capturing logs.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn tokens_and_secrets_never_reach_logs_or_debug() {
     // A global subscriber for this test binary: a thread-local one (`set_default`) misses
@@ -249,23 +232,4 @@ async fn tokens_and_secrets_never_reach_logs_or_debug() {
     assert!(!format!("{:?}", ClientSecret::new(secret)).contains(secret));
     let oidc = OktaOidc::builder().tenant(tenant).build_lazy().unwrap();
     assert!(!format!("{oidc:?}").contains(secret));
-}
-
-/// The log buffer of this test binary, installed once as the global subscriber.
-fn global_capture() -> Capture {
-    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
-    CAPTURE
-        .get_or_init(|| {
-            let capture = Capture::default();
-            let writer = capture.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_ansi(false)
-                .with_writer(move || writer.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber)
-                .expect("no other global subscriber");
-            capture
-        })
-        .clone()
 }

@@ -1,6 +1,8 @@
 //! Browser sign-in over real HTTP: a real axum app with the login router and the layer, the
 //! real mock Okta, and a reqwest client with redirects off and a hand-kept cookie jar.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -702,25 +704,11 @@ async fn large_sessions_are_split_or_refused() {
     assert!(!app.has_session());
 }
 
-/// A `Write` into a shared buffer, for capturing logs.
-#[derive(Clone, Default)]
-struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn codes_tokens_secrets_and_cookies_never_reach_logs_or_debug() {
     // A global subscriber for this test binary: a thread-local one (`set_default`) misses
     // events whose callsites other test threads registered first.
-    let capture = global_capture();
+    let capture = common::global_capture();
 
     let mock = MockOkta::start().await;
     let mut app = App::one(&mock).await;
@@ -757,23 +745,4 @@ async fn codes_tokens_secrets_and_cookies_never_reach_logs_or_debug() {
     }
     let config = LoginConfig::new("http://127.0.0.1:1").session_secret(SECRET);
     assert!(!format!("{config:?}").contains(&secret));
-}
-
-/// The log buffer of this test binary, installed once as the global subscriber.
-fn global_capture() -> Capture {
-    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
-    CAPTURE
-        .get_or_init(|| {
-            let capture = Capture::default();
-            let writer = capture.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_ansi(false)
-                .with_writer(move || writer.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber)
-                .expect("no other global subscriber");
-            capture
-        })
-        .clone()
 }

@@ -2,12 +2,14 @@
 //! layer, and a real reqwest client.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::MockOkta;
-use okta_oidc::{Claims, OktaOidc, OktaOidcBuilder, OktaOidcLayer, Tenant};
+use okta_oidc::{Claims, ManualClock, OktaOidc, OktaOidcBuilder, OktaOidcLayer, Tenant};
 
 /// Serves `app` on an ephemeral loopback port; returns its base URL.
 pub async fn serve(app: Router) -> String {
@@ -92,4 +94,57 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// A `Write` into a shared buffer, for capturing logs.
+#[derive(Clone, Default)]
+pub struct Capture(pub Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Capture {
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// The log buffer of this test binary, installed once as the global subscriber (a thread-local
+/// one misses events whose callsites other test threads registered first).
+pub fn global_capture() -> Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            let capture = Capture::default();
+            let writer = capture.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber");
+            capture
+        })
+        .clone()
+}
+
+/// A stack whose `OktaOidc` reads time from a `ManualClock` starting now.
+pub async fn stack_with_clock() -> (Stack, ManualClock) {
+    let mock = MockOkta::start().await;
+    let clock = ManualClock::starting_now();
+    let oidc = builder_for(&mock)
+        .clock(clock.clone())
+        .build()
+        .await
+        .unwrap();
+    (Stack::with(mock, oidc).await, clock)
 }

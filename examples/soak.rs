@@ -175,9 +175,11 @@ impl Shared {
 }
 
 /// A bearer worker: valid access and ID tokens (re-minted when the signing key changes, and
-/// every 200 requests), an opaque token, and invalid tokens.
+/// every 200 requests: about a hundred new tokens a second, which keeps the verified-token
+/// cache full and evicting), its opaque token, and invalid tokens.
 async fn bearer_worker(shared: Arc<Shared>, worker: usize) {
     let mock = &shared.mock;
+    let opaque = mock.opaque_token(serde_json::json!({}));
     let mut kid = String::new();
     let mut tokens: Vec<Credential> = Vec::new();
     for n in 0..MAX_REQUESTS_PER_WORKER {
@@ -202,24 +204,24 @@ async fn bearer_worker(shared: Arc<Shared>, worker: usize) {
                 Credential::Bearer(forged, false),
                 Credential::Bearer(expired, false),
             ];
-            if n % 2000 == 0 {
-                let opaque = mock.opaque_token(serde_json::json!({}));
-                tokens.push(Credential::Bearer(opaque, true));
-            }
+            // One opaque token per worker, reused as a client would (each one minted makes the
+            // mock remember it: test-kit memory, not the crate's).
+            tokens.push(Credential::Bearer(opaque.clone(), true));
         }
         let credential = &tokens[(n as usize) % tokens.len()];
         shared.send(credential).await;
     }
 }
 
-/// A browser worker: logs in, uses the session for a while, logs in again.
+/// A browser worker: logs in, uses the session for 5,000 requests, logs in again.
 async fn session_worker(shared: Arc<Shared>) {
     let mut session: Option<String> = None;
     for n in 0..MAX_REQUESTS_PER_WORKER {
         if shared.done() {
             return;
         }
-        if session.is_none() || n % 500 == 0 {
+        // A new login every 5,000 requests (the mock keeps every access token it issued).
+        if session.is_none() || n % 5000 == 0 {
             shared.counters.logins.fetch_add(1, Ordering::Relaxed);
             session = shared.login().await;
             if session.is_none() {

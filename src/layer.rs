@@ -25,7 +25,8 @@ pub(crate) const DEFAULT_REALM: &str = "api";
 #[derive(Clone, Debug)]
 pub(crate) struct AuthContext {
     pub(crate) identity: Option<Arc<Identity>>,
-    pub(crate) realm: Arc<str>,
+    /// The layer's realm when it is not the default.
+    pub(crate) realm: Option<Arc<str>>,
 }
 
 type ErrorHandler = Arc<dyn Fn(&AuthError) -> Response + Send + Sync>;
@@ -182,6 +183,17 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // Fast path, synchronous: a bearer token found in the verified-token cache. The inner
+        // service (made ready by `poll_ready`) is called in place: no clone, no shared write.
+        if let Some(identity) = self.config.cached(request.headers())
+            && check_scopes(&identity, &self.config.required_scopes).is_ok()
+        {
+            request.extensions_mut().insert(AuthContext {
+                identity: Some(identity),
+                realm: self.config.custom_realm(),
+            });
+            return Box::pin(self.inner.call(request));
+        }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
@@ -223,7 +235,7 @@ where
             }
             request.extensions_mut().insert(AuthContext {
                 identity,
-                realm: Arc::clone(&config.realm),
+                realm: config.custom_realm(),
             });
             let mut response = inner.call(request).await?;
             for cookie in set_cookies {
@@ -237,6 +249,18 @@ where
 }
 
 impl LayerConfig {
+    /// The identity of a bearer token found in the verified-token cache.
+    fn cached(&self, headers: &HeaderMap) -> Option<Arc<Identity>> {
+        let token = bearer_token(headers).ok()??;
+        self.oidc.cached_identity(token)
+    }
+
+    /// The realm for the request extensions: `None` for the default (no shared reference
+    /// count touched per request).
+    fn custom_realm(&self) -> Option<Arc<str>> {
+        (*self.realm != *DEFAULT_REALM).then(|| Arc::clone(&self.realm))
+    }
+
     async fn authenticate(
         &self,
         uri: &http::Uri,
@@ -389,7 +413,9 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let context = request.extensions().get::<AuthContext>();
-        let realm = context.map_or_else(|| Arc::from(DEFAULT_REALM), |c| Arc::clone(&c.realm));
+        let realm = context
+            .and_then(|c| c.realm.clone())
+            .unwrap_or_else(|| Arc::from(DEFAULT_REALM));
         let verdict = match context.and_then(|c| c.identity.as_deref()) {
             None => Err(AuthError::MissingCredential),
             Some(identity) => check_scopes(identity, &self.scopes),

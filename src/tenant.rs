@@ -300,6 +300,17 @@ impl Registry {
         self.snapshot.load().by_issuer.get(issuer).cloned()
     }
 
+    /// Runs `f` on the entry of an issuer without cloning any `Arc` (the hot path of the
+    /// verified-token cache: nothing shared is written, so threads do not contend).
+    pub(crate) fn with_issuer<R>(
+        &self,
+        issuer: &str,
+        f: impl FnOnce(&IssuerEntry) -> R,
+    ) -> Option<R> {
+        let snapshot = self.snapshot.load();
+        snapshot.by_issuer.get(issuer).map(|entry| f(entry))
+    }
+
     /// A tenant by its id.
     pub(crate) fn by_id(&self, id: &str) -> Option<Arc<Tenant>> {
         self.snapshot.load().by_id.get(id).cloned()

@@ -78,8 +78,28 @@ impl Weighter<Box<str>, Arc<Verified>> for ByLength {
     }
 }
 
+/// Entries of the per-thread front cache, per cache (cleared whole when full).
+const LOCAL_CAPACITY: usize = 256;
+/// Caches (`OktaOidc` instances) a thread keeps a front for before it starts over.
+const LOCAL_CACHES: usize = 8;
+
+type LocalEntry = (Arc<Verified>, Arc<Identity>);
+/// Token → entry, with quick_cache's fast hasher (a 256-entry map needs no HashDoS defence).
+type LocalTokens = std::collections::HashMap<Box<str>, LocalEntry, quick_cache::DefaultHashBuilder>;
+type LocalFront = std::collections::HashMap<u64, LocalTokens>;
+
+thread_local! {
+    /// Per thread and per cache: tokens this thread served from the shared cache, with its own
+    /// copy of the identity. Every hit re-checks the same rules as the shared cache.
+    static LOCAL: std::cell::RefCell<LocalFront> = std::cell::RefCell::new(LocalFront::new());
+}
+
+static NEXT_CACHE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// The cache of verified tokens.
 pub(crate) struct TokenCache {
+    /// Process-unique id, so per-thread entries of two `OktaOidc` never mix.
+    id: u64,
     entries: quick_cache::sync::Cache<Box<str>, Arc<Verified>, ByLength>,
     max_ttl_ms: u64,
     leeway_secs: i64,
@@ -107,6 +127,7 @@ impl TokenCache {
         }
         let items = (config.capacity_bytes / TYPICAL_WEIGHT).max(16);
         Some(TokenCache {
+            id: NEXT_CACHE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             entries: quick_cache::sync::Cache::with_weighter(
                 items,
                 config.capacity_bytes as u64,
@@ -125,9 +146,40 @@ impl TokenCache {
         registry: &Registry,
         clock: &dyn Clock,
     ) -> Option<Arc<Identity>> {
+        // Thread-local front: a hit writes nothing shared between threads (no lock, no shared
+        // reference count), so a hot token scales across cores. The same rules are checked.
+        let local = LOCAL.with_borrow(|front| {
+            let (verified, identity) = front.get(&self.id)?.get(token)?;
+            Some(
+                self.still_valid(verified, registry, clock)
+                    .then(|| Arc::clone(identity)),
+            )
+        });
+        match local {
+            Some(Some(identity)) => return Some(identity),
+            Some(None) => LOCAL.with_borrow_mut(|front| {
+                if let Some(mine) = front.get_mut(&self.id) {
+                    mine.remove(token);
+                }
+            }),
+            None => {}
+        }
         let hit = self.entries.get(token)?;
         if self.still_valid(&hit, registry, clock) {
-            Some(Arc::clone(&hit.identity))
+            // This thread's own copy of the identity: its reference count stays on this core.
+            let identity = Arc::new(Identity::clone(&hit.identity));
+            LOCAL.with_borrow_mut(|front| {
+                // Entries of caches that were dropped stay until this thread makes room.
+                if front.len() >= LOCAL_CACHES && !front.contains_key(&self.id) {
+                    front.clear();
+                }
+                let mine = front.entry(self.id).or_default();
+                if mine.len() >= LOCAL_CAPACITY {
+                    mine.clear();
+                }
+                mine.insert(Box::from(token), (hit, Arc::clone(&identity)));
+            });
+            Some(identity)
         } else {
             // Remove only this very entry: a concurrent re-insert of a fresh one stays.
             self.entries.remove_if(token, |v| Arc::ptr_eq(v, &hit));
@@ -147,17 +199,17 @@ impl TokenCache {
         {
             return false;
         }
-        let Some(entry) = registry.by_issuer(&hit.tenant.issuer) else {
-            return false;
-        };
-        if !entry.tenants.iter().any(|t| Arc::ptr_eq(t, &hit.tenant)) {
-            return false;
-        }
-        let state = entry.keys.state();
-        state
-            .keys
-            .as_ref()
-            .is_some_and(|set| set.contains_id(hit.key_id))
+        registry
+            .with_issuer(&hit.tenant.issuer, |entry| {
+                entry.tenants.iter().any(|t| Arc::ptr_eq(t, &hit.tenant))
+                    && entry
+                        .keys
+                        .state()
+                        .keys
+                        .as_ref()
+                        .is_some_and(|set| set.contains_id(hit.key_id))
+            })
+            .unwrap_or(false)
     }
 
     /// Remembers a token that has just passed every check.

@@ -3,7 +3,10 @@
 //! and the same rules (iss, aud, exp with 120 s leeway).
 //!
 //! - `peer/check_auth`: one thread;
-//! - `threads/peer/<n>`: 1 and 2 OS threads at once (throughput in elements/s).
+//! - `threads/peer/<n>`: 1 and 2 OS threads at once (throughput in elements/s);
+//! - `side_by_side/*`: in this same process and run, the same token (but for `iss`) through
+//!   jwt-authorizer, okta-oidc without its token cache, and okta-oidc with it, one after the
+//!   other, on one thread and on two — the rows BENCHMARKS.md compares.
 //!
 //! jwt-authorizer has no verified-token cache: every call parses and checks the signature, so
 //! compare it with both `validation/uncached` and `validation/cached` of okta-oidc.
@@ -115,5 +118,67 @@ fn main() {
         });
     }
     g.finish();
+    side_by_side(&mut c, &rt, &auth, &token);
     c.final_summary();
+}
+
+/// jwt-authorizer and okta-oidc on the same token shape, same key, in one run.
+fn side_by_side(
+    c: &mut Criterion,
+    rt: &Runtime,
+    auth: &Authorizer<RegisteredClaims>,
+    peer_token: &str,
+) {
+    use okta_oidc::testing::MockOkta;
+    use okta_oidc::{OktaOidc, Tenant};
+    // The first mock of a process signs with rsa1.pem, the fixture key, under kid mock-rsa-1.
+    let okta = rt.block_on(MockOkta::start());
+    let ours_token = fixture::token(&okta.issuer(), sign);
+    let tenant = Tenant::new("bench", okta.issuer()).client_id(fixture::AUDIENCE);
+    let build = |cache: bool| {
+        let builder = OktaOidc::builder()
+            .tenant(tenant.clone())
+            .leeway(Duration::from_secs(120))
+            .background_refresh(false);
+        let builder = if cache {
+            builder
+        } else {
+            builder.disable_token_cache()
+        };
+        rt.block_on(builder.build()).expect("okta-oidc build")
+    };
+    let (uncached, cached) = (build(false), build(true));
+    rt.block_on(cached.validate(&ours_token))
+        .expect("okta-oidc accepts the token");
+    let rows: [(&str, Box<dyn Fn(&Runtime) + Sync>); 3] = [
+        (
+            "jwt_authorizer",
+            Box::new(|rt: &Runtime| {
+                run_now(rt, auth.check_auth(black_box(peer_token))).expect("ok");
+            }),
+        ),
+        (
+            "okta_oidc_uncached",
+            Box::new(|rt: &Runtime| {
+                run_now(rt, uncached.validate(black_box(&ours_token))).expect("ok");
+            }),
+        ),
+        (
+            "okta_oidc_cached",
+            Box::new(|rt: &Runtime| {
+                run_now(rt, cached.validate(black_box(&ours_token))).expect("ok");
+            }),
+        ),
+    ];
+    let mut g = c.benchmark_group("side_by_side");
+    for n in [1usize, 2] {
+        for (name, op) in &rows {
+            g.throughput(Throughput::Elements(n as u64));
+            g.bench_with_input(BenchmarkId::new(*name, n), &n, |b, &n| {
+                b.iter_custom(|iters| on_threads(n, iters, op.as_ref()))
+            });
+        }
+    }
+    g.finish();
+    drop(okta);
 }

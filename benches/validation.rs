@@ -23,12 +23,14 @@
 
 #[path = "common/fixture.rs"]
 mod fixture;
+#[path = "common/threads.rs"]
+mod threads;
 
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::sync::{Arc, Barrier};
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
+use threads::{on_threads, run_now};
 
 use axum::body::Body;
 use criterion::{BenchmarkId, Criterion, Throughput};
@@ -170,48 +172,6 @@ fn layer(c: &mut Criterion, s: &Setup) {
         })
     });
     g.finish();
-}
-
-/// Polls `fut` once with a no-op waker (validation of a warm token completes without waiting),
-/// falling back to `block_on` if it does wait: keeps executor overhead out of the rows.
-fn run_now<F: Future>(rt: &Runtime, fut: F) -> F::Output {
-    let mut fut = std::pin::pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
-    match fut.as_mut().poll(&mut cx) {
-        Poll::Ready(v) => v,
-        Poll::Pending => rt.block_on(fut),
-    }
-}
-
-/// Runs `op` `iters` times on each of `threads` threads started together; returns the longest
-/// thread's time.
-fn on_threads(threads: usize, iters: u64, op: &(dyn Fn(&Runtime) + Sync)) -> Duration {
-    let barrier = Barrier::new(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let barrier = &barrier;
-                scope.spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .build()
-                        .expect("runtime");
-                    let _entered = rt.enter();
-                    op(&rt); // warm this thread
-                    barrier.wait();
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        op(&rt);
-                    }
-                    start.elapsed()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("thread"))
-            .max()
-            .unwrap_or_default()
-    })
 }
 
 /// One validation, run on the calling thread with its runtime.

@@ -27,27 +27,17 @@
 
 mod shared;
 
-use std::net::SocketAddr;
-
 use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{Claims, OktaOidc, OktaOidcLayer, Tenant};
 use shared::{env, tenants_from_file};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    shared::init_tracing();
 
-    let bind: SocketAddr = env("BIND_ADDR")
-        .unwrap_or_else(|| "127.0.0.1:3000".into())
-        .parse()
-        .map_err(|e| format!("BIND_ADDR: {e}"))?;
+    let bind = shared::bind_addr()?;
 
     let mut mock = None;
     let multi_tenant = env("OKTA_TENANTS_FILE").is_some();

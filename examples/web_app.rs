@@ -31,15 +31,12 @@
 
 mod shared;
 
-use std::net::SocketAddr;
-
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{Claims, LoginConfig, OktaOidc, OktaOidcLayer, Tenant};
 use shared::{env, tenants_from_file};
-use tracing_subscriber::EnvFilter;
 
 /// Escapes text for HTML (claims come from the identity provider: never trust them as HTML).
 fn escape(text: &str) -> String {
@@ -107,16 +104,9 @@ async fn profile(claims: Claims) -> Response {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    shared::init_tracing();
 
-    let bind: SocketAddr = env("BIND_ADDR")
-        .unwrap_or_else(|| "127.0.0.1:3000".into())
-        .parse()
-        .map_err(|e| format!("BIND_ADDR: {e}"))?;
+    let bind = shared::bind_addr()?;
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     let app_base_url = env("APP_BASE_URL")

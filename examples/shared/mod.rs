@@ -42,3 +42,21 @@ pub fn tenants_from_file(path: &str) -> Result<Vec<Tenant>, String> {
 pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
+
+/// Logs to stdout, `RUST_LOG` or `info` by default.
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+}
+
+/// `BIND_ADDR`, default `127.0.0.1:3000`.
+pub fn bind_addr() -> Result<std::net::SocketAddr, String> {
+    env("BIND_ADDR")
+        .unwrap_or_else(|| "127.0.0.1:3000".into())
+        .parse()
+        .map_err(|e| format!("BIND_ADDR: {e}"))
+}

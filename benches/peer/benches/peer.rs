@@ -13,11 +13,12 @@
 
 #[path = "../../common/fixture.rs"]
 mod fixture;
+#[path = "../../common/threads.rs"]
+mod threads;
 
 use std::hint::black_box;
-use std::sync::Barrier;
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use threads::{on_threads, run_now};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use jsonwebtoken::{Algorithm, EncodingKey};
@@ -40,46 +41,6 @@ async fn authorizer() -> Authorizer<RegisteredClaims> {
         .build()
         .await
         .expect("authorizer")
-}
-
-/// Polls `fut` once with a no-op waker (a PEM-keyed check completes without waiting), falling
-/// back to `block_on`: keeps executor overhead out of the rows, as in okta-oidc's benches.
-fn run_now<F: Future>(rt: &Runtime, fut: F) -> F::Output {
-    let mut fut = std::pin::pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
-    match fut.as_mut().poll(&mut cx) {
-        Poll::Ready(v) => v,
-        Poll::Pending => rt.block_on(fut),
-    }
-}
-
-fn on_threads(threads: usize, iters: u64, op: &(dyn Fn(&Runtime) + Sync)) -> Duration {
-    let barrier = Barrier::new(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let barrier = &barrier;
-                scope.spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .build()
-                        .expect("runtime");
-                    let _entered = rt.enter();
-                    op(&rt);
-                    barrier.wait();
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        op(&rt);
-                    }
-                    start.elapsed()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("thread"))
-            .max()
-            .unwrap_or_default()
-    })
 }
 
 fn main() {
@@ -122,6 +83,9 @@ fn main() {
     c.final_summary();
 }
 
+/// One benchmark row: a validation on the calling thread with its runtime.
+type Row<'a> = Box<dyn Fn(&Runtime) + Sync + 'a>;
+
 /// jwt-authorizer and okta-oidc on the same token shape, same key, in one run.
 fn side_by_side(
     c: &mut Criterion,
@@ -150,7 +114,7 @@ fn side_by_side(
     let (uncached, cached) = (build(false), build(true));
     rt.block_on(cached.validate(&ours_token))
         .expect("okta-oidc accepts the token");
-    let rows: [(&str, Box<dyn Fn(&Runtime) + Sync>); 3] = [
+    let rows: [(&str, Row<'_>); 3] = [
         (
             "jwt_authorizer",
             Box::new(|rt: &Runtime| {

@@ -4,6 +4,9 @@
 //! the in-process mock Okta). Prints its figures; no criterion timing here, so the counter
 //! never touches the timed benchmarks (`benches/validation.rs`).
 
+#[path = "common/fixture.rs"]
+mod fixture;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
@@ -49,18 +52,6 @@ fn live() -> isize {
 
 const N: usize = 10_000;
 
-fn tenants(range: std::ops::Range<usize>) -> Vec<Tenant> {
-    range
-        .map(|i| {
-            Tenant::new(
-                format!("tenant-{i:05}"),
-                format!("https://t{i:05}.okta.example"),
-            )
-            .client_id(format!("0oa1tenant{i:05}"))
-        })
-        .collect()
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         return; // nothing to list or test under `cargo test --benches`
@@ -77,7 +68,7 @@ fn main() {
     for round in 0..2 {
         // Counted from before the Tenant values exist: their strings are part of the cost.
         let before = live();
-        oidc.add_tenants(tenants(N * round..N * (round + 1)))
+        oidc.add_tenants(fixture::tenants(N * round..N * (round + 1)))
             .expect("tenants");
         let after = live();
         println!(

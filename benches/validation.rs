@@ -102,18 +102,6 @@ fn setup() -> Setup {
     s
 }
 
-fn many_tenants(n: usize) -> Vec<Tenant> {
-    (0..n)
-        .map(|i| {
-            Tenant::new(
-                format!("tenant-{i:05}"),
-                format!("https://t{i:05}.okta.example"),
-            )
-            .client_id(format!("0oa1tenant{i:05}"))
-        })
-        .collect()
-}
-
 fn single_thread(c: &mut Criterion, s: &Setup) {
     let mut g = c.benchmark_group("validation");
     g.throughput(Throughput::Elements(1));
@@ -220,7 +208,7 @@ fn tenants(c: &mut Criterion, s: &Setup) {
     let mut g = c.benchmark_group("tenants");
     for n in [1usize, MANY_TENANTS] {
         let oidc = OktaOidc::builder()
-            .tenants(many_tenants(n))
+            .tenants(fixture::tenants(0..n))
             .background_refresh(false)
             .build_lazy()
             .expect("build");

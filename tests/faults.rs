@@ -19,7 +19,7 @@ use okta_oidc::{
     AuthError, KeyRefreshPolicy, LoginConfig, ManualClock, OktaOidc, OktaOidcBuilder,
     OktaOidcLayer, TokenError,
 };
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION};
 
 /// The HTTP client timeout of these tests' validators.
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(200);
@@ -391,19 +391,10 @@ impl Browser {
         };
         let mut request = self.http.get(url);
         if !self.jar.is_empty() {
-            let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            request = request.header(COOKIE, cookies.join("; "));
+            request = request.header(COOKIE, common::cookie_header(&self.jar));
         }
         let response = bounded("browser request", request.send()).await.unwrap();
-        for value in response.headers().get_all(SET_COOKIE) {
-            let text = value.to_str().unwrap();
-            let (name, value) = text.split(';').next().unwrap().split_once('=').unwrap();
-            if text.contains("Max-Age=0") {
-                self.jar.remove(name);
-            } else {
-                self.jar.insert(name.to_owned(), value.to_owned());
-            }
-        }
+        common::store_cookies(&mut self.jar, &response);
         response
     }
 

@@ -5,6 +5,8 @@
 //! Needs `npm ci --prefix tests/interop`. Without it the test is skipped with a message, except
 //! under `CI`, where it fails.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -12,7 +14,7 @@ use std::process::Stdio;
 use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::{Claims, LoginConfig, OktaOidc, OktaOidcLayer, Tenant};
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -109,23 +111,14 @@ impl Browser {
         } else {
             format!("{}{path_or_url}", self.app)
         };
-        let cookie: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let response = self
             .http
             .get(url)
-            .header(COOKIE, cookie.join("; "))
+            .header(COOKIE, common::cookie_header(&self.jar))
             .send()
             .await
             .unwrap();
-        for value in response.headers().get_all(SET_COOKIE) {
-            let text = value.to_str().unwrap();
-            let (name, value) = text.split(';').next().unwrap().split_once('=').unwrap();
-            if text.contains("Max-Age=0") {
-                self.jar.remove(name);
-            } else {
-                self.jar.insert(name.into(), value.into());
-            }
-        }
+        common::store_cookies(&mut self.jar, &response);
         response
     }
 

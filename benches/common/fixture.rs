@@ -52,3 +52,16 @@ pub fn token(issuer: &str, sign: impl FnOnce(&[u8]) -> String) -> String {
     let signature = sign(input.as_bytes());
     format!("{input}.{signature}")
 }
+
+/// `n` distinct tenants (`tenant-00000`, `https://t00000.okta.example`, client `0oa1tenant00000`…).
+pub fn tenants(range: std::ops::Range<usize>) -> Vec<okta_oidc::Tenant> {
+    range
+        .map(|i| {
+            okta_oidc::Tenant::new(
+                format!("tenant-{i:05}"),
+                format!("https://t{i:05}.okta.example"),
+            )
+            .client_id(format!("0oa1tenant{i:05}"))
+        })
+        .collect()
+}

@@ -2,6 +2,7 @@
 //! layer, and a real reqwest client.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -147,4 +148,29 @@ pub async fn stack_with_clock() -> (Stack, ManualClock) {
         .await
         .unwrap();
     (Stack::with(mock, oidc).await, clock)
+}
+
+/// A hand-kept cookie jar (name → value) for a browser-like client.
+pub type Jar = BTreeMap<String, String>;
+
+/// The `Cookie` header value of a jar.
+pub fn cookie_header(jar: &Jar) -> String {
+    jar.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Stores a response's `Set-Cookie`s in the jar (`Max-Age=0` removes).
+pub fn store_cookies(jar: &mut Jar, response: &reqwest::Response) {
+    for value in response.headers().get_all(http::header::SET_COOKIE) {
+        let text = value.to_str().unwrap();
+        let pair = text.split(';').next().unwrap();
+        let (name, value) = pair.split_once('=').unwrap();
+        if text.contains("Max-Age=0") {
+            jar.remove(name);
+        } else {
+            jar.insert(name.to_owned(), value.to_owned());
+        }
+    }
 }

@@ -1,13 +1,10 @@
-//! Errors and their HTTP answers (RFC 6750 for APIs).
+//! Error kinds. Their HTTP rendering lives in `middleware/challenge.rs`.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum_core::body::Body;
-use axum_core::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 
 /// Why a token was not accepted.
 ///
@@ -187,53 +184,6 @@ impl AuthError {
             AuthError::TemporarilyUnavailable { .. } => "Token verification is unavailable",
         }
     }
-
-    /// Builds the RFC 6750 response for this error, with `realm` in the challenge.
-    pub fn to_response(&self, realm: &str) -> Response {
-        let status = self.status();
-        let mut challenge = format!("Bearer realm=\"{}\"", quote_safe(realm));
-        if let Some(code) = self.error_code()
-            && status != StatusCode::SERVICE_UNAVAILABLE
-        {
-            challenge.push_str(&format!(
-                ", error=\"{code}\", error_description=\"{}\"",
-                self.public_description()
-            ));
-        }
-        if let AuthError::InsufficientScope { required } = self {
-            challenge.push_str(&format!(", scope=\"{}\"", quote_safe(&required.join(" "))));
-        }
-        let body = serde_json::json!({
-            "error": self.error_code().unwrap_or("unauthorized"),
-            "error_description": self.public_description(),
-        })
-        .to_string();
-        let mut response = Response::new(Body::from(body));
-        *response.status_mut() = status;
-        let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if status != StatusCode::SERVICE_UNAVAILABLE
-            && let Ok(v) = HeaderValue::from_str(&challenge)
-        {
-            headers.insert(WWW_AUTHENTICATE, v);
-        }
-        let retry = match self {
-            AuthError::TemporarilyUnavailable { retry_after } => {
-                Some(retry_after.unwrap_or(Duration::from_secs(5)))
-            }
-            AuthError::KeysUnavailable { .. } => Some(Duration::from_secs(5)),
-            _ => None,
-        };
-        if let Some(retry) = retry {
-            let secs = retry.as_secs().max(1);
-            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
-    }
 }
 
 impl fmt::Display for AuthError {
@@ -268,19 +218,6 @@ impl From<TokenError> for AuthError {
     fn from(e: TokenError) -> Self {
         AuthError::InvalidToken(e)
     }
-}
-
-impl IntoResponse for AuthError {
-    fn into_response(self) -> Response {
-        self.to_response(crate::layer::DEFAULT_REALM)
-    }
-}
-
-/// Keeps a value usable inside a quoted-string of a header (drops `"` and `\` and controls).
-fn quote_safe(s: &str) -> String {
-    s.chars()
-        .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
-        .collect()
 }
 
 /// A configuration error, found when building or changing the configuration.

@@ -45,39 +45,35 @@
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
-#[path = "fuzz.rs"]
+#[path = "testing/fuzz.rs"]
 pub mod __fuzz;
+mod builder;
 mod claims;
-mod clock;
-mod discovery;
 mod error;
-mod extract;
-mod fetch;
-mod introspect;
-mod jwks;
-mod layer;
+mod handle;
 #[cfg(feature = "login")]
 mod login;
-mod oidc;
+mod middleware;
+mod provider;
 mod tenant;
-mod token_cache;
-mod validate;
+mod time;
+mod verify;
 
 #[cfg(feature = "test-util")]
 pub mod testing;
 
+pub use builder::{BuildError, OktaOidcBuilder};
 pub use claims::{Audience, Claims, CredentialSource, StandardClaims, TenantRef};
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use discovery::ProviderMetadata;
 pub use error::{AuthError, ConfigError, LoadError, TokenError, WarmUpError};
-pub use extract::ClaimsRejection;
-pub use introspect::TenantResolver;
+pub use handle::OktaOidc;
 pub use jsonwebtoken::Algorithm;
-pub use jwks::KeyRefreshPolicy;
-pub use layer::{
-    OktaOidcLayer, OktaOidcService, RequireScopes, RequireScopesService, ResponseFuture,
-};
 #[cfg(feature = "login")]
 pub use login::LoginConfig;
-pub use oidc::{BuildError, OktaOidc, OktaOidcBuilder};
-pub use tenant::{BoxError, ClientSecret, LoadFuture, Tenant, TenantLoader};
+pub use middleware::extract::ClaimsRejection;
+pub use middleware::future::ResponseFuture;
+pub use middleware::layer::{OktaOidcLayer, OktaOidcService};
+pub use middleware::scopes::{RequireScopes, RequireScopesService};
+pub use provider::discovery::ProviderMetadata;
+pub use provider::key_cache::KeyRefreshPolicy;
+pub use tenant::{BoxError, ClientSecret, LoadFuture, Tenant, TenantLoader, TenantResolver};
+pub use time::{Clock, ManualClock, SystemClock};

@@ -1,7 +1,8 @@
-//! Small HTML pages for login failures (never a redirect: no loop to `/authorize`).
+//! What the login routes answer: redirects, and small HTML pages for failures (never a
+//! redirect to the provider after a failure: no loop to `/authorize`).
 
 use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use http::{HeaderValue, StatusCode};
 
 /// Escapes text for HTML element content and attribute values.
@@ -36,6 +37,58 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     );
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// A failed step: the status and text the user sees, and the reason that is logged.
+pub(crate) struct Failure {
+    pub(crate) status: StatusCode,
+    pub(crate) public: &'static str,
+    pub(crate) reason: String,
+}
+
+impl Failure {
+    pub(crate) fn new(status: StatusCode, public: &'static str, reason: impl Into<String>) -> Self {
+        Failure {
+            status,
+            public,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn bad_request(public: &'static str) -> Self {
+        Failure::new(StatusCode::BAD_REQUEST, public, public)
+    }
+
+    pub(crate) fn respond(self, tenant: Option<&str>, set_cookies: Vec<HeaderValue>) -> Response {
+        tracing::warn!(
+            tenant = tenant.unwrap_or("-"),
+            status = self.status.as_u16(),
+            reason = %self.reason,
+            "login failed"
+        );
+        with_cookies(error(self.status, self.public), set_cookies)
+    }
+}
+
+pub(crate) fn with_cookies(mut response: Response, set_cookies: Vec<HeaderValue>) -> Response {
+    for c in set_cookies {
+        response.headers_mut().append(SET_COOKIE, c);
+    }
+    response
+}
+
+pub(crate) fn redirect(location: &str, set_cookies: Vec<HeaderValue>) -> Response {
+    let mut response = StatusCode::FOUND.into_response();
+    match HeaderValue::from_str(location) {
+        Ok(v) => {
+            response.headers_mut().insert(LOCATION, v);
+        }
+        Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "Bad redirect."),
+    }
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    with_cookies(response, set_cookies)
 }
 
 #[cfg(test)]

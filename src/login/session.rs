@@ -13,12 +13,12 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::LoginState;
+use super::config::LoginSettings;
 use super::cookies;
-use super::crypto::Purpose;
+use super::seal::Purpose;
 use crate::claims::{CredentialSource, Identity, StandardClaims};
-use crate::clock::now_millis;
-use crate::oidc::OktaOidc;
+use crate::handle::OktaOidc;
+use crate::time::now_millis;
 
 /// Largest value of one cookie (browsers keep at least 4096 bytes per cookie, name and
 /// attributes included).
@@ -48,7 +48,7 @@ pub(crate) struct SessionData {
 #[derive(Debug)]
 pub(crate) struct TooLarge(pub(crate) usize);
 
-fn chunk_name(state: &LoginState, index: usize) -> String {
+fn chunk_name(state: &LoginSettings, index: usize) -> String {
     format!("{}_{index}", state.cookie_name)
 }
 
@@ -58,7 +58,7 @@ fn ms(d: Duration) -> u64 {
 
 /// Seals `data` into `Set-Cookie` values (clearing chunks of an older, larger session).
 pub(crate) fn write(
-    state: &LoginState,
+    state: &LoginSettings,
     data: &SessionData,
     request: &HeaderMap,
     now: u64,
@@ -107,7 +107,7 @@ pub(crate) fn write(
 }
 
 /// `Set-Cookie` values that end the session.
-pub(crate) fn clear(state: &LoginState, request: &HeaderMap) -> Vec<HeaderValue> {
+pub(crate) fn clear(state: &LoginSettings, request: &HeaderMap) -> Vec<HeaderValue> {
     let mut out: Vec<HeaderValue> = cookies::clear(&state.attrs, &state.cookie_name, "/")
         .into_iter()
         .collect();
@@ -122,7 +122,7 @@ pub(crate) fn clear(state: &LoginState, request: &HeaderMap) -> Vec<HeaderValue>
 
 /// Opens the session cookie of a request (`None`: absent, tampered, sealed with an unknown
 /// key). Expiry is not checked here.
-pub(crate) fn read(state: &LoginState, headers: &HeaderMap) -> Option<SessionData> {
+pub(crate) fn read(state: &LoginSettings, headers: &HeaderMap) -> Option<SessionData> {
     let first = cookies::get(headers, &state.cookie_name)?;
     let (count, first) = first.split_once('.')?;
     let count: usize = count.parse().ok()?;
@@ -168,7 +168,7 @@ pub(crate) fn session_identity(oidc: &OktaOidc, headers: &HeaderMap) -> Option<S
         tracing::debug!("session cookie rejected (tampered, or sealed with an unknown secret)");
         return None;
     };
-    let now = now_millis(&*oidc.inner.shared.clock);
+    let now = now_millis(&*oidc.provider().clock);
     if now >= data.iat.saturating_add(ms(state.session_lifetime)) {
         tracing::debug!("session reached its absolute lifetime");
         return None;
@@ -177,7 +177,7 @@ pub(crate) fn session_identity(oidc: &OktaOidc, headers: &HeaderMap) -> Option<S
         tracing::debug!("session idle for too long");
         return None;
     }
-    let tenant = oidc.inner.registry.by_id(&data.t)?;
+    let tenant = oidc.directory().registry.by_id(&data.t)?;
     if *tenant.issuer != data.iss || tenant.client_id.as_deref() != Some(data.cid.as_str()) {
         tracing::debug!(tenant = %data.t, "session of a tenant that changed");
         return None;

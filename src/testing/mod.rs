@@ -307,7 +307,7 @@ impl MockOktaBuilder {
     ///
     /// If the port cannot be bound, or outside a Tokio runtime.
     pub async fn build(self) -> MockOkta {
-        crate::oidc::install_crypto_provider();
+        crate::builder::install_crypto_provider();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("MockOkta: cannot bind 127.0.0.1:0");

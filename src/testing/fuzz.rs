@@ -18,17 +18,19 @@ use jsonwebtoken::Algorithm;
 use tower_service::Service;
 
 use crate::Claims;
-use crate::clock::{ManualClock, SharedClock};
-use crate::discovery::ProviderMetadata;
 use crate::error::AuthError;
-use crate::fetch::{DEFAULT_MAX_BODY, Fetcher};
-use crate::introspect::Call;
-use crate::jwks::{KeySet, Lookup};
-use crate::layer::OktaOidcLayer;
-use crate::login::{LoginConfig, Purpose};
-use crate::oidc::OktaOidc;
+use crate::handle::OktaOidc;
+use crate::login::LoginConfig;
+use crate::login::seal::Purpose;
+use crate::middleware::layer::OktaOidcLayer;
+use crate::provider::discovery::ProviderMetadata;
+use crate::provider::fetch::{DEFAULT_MAX_BODY, Fetcher};
+use crate::provider::jwk::{KeySet, Lookup};
 use crate::tenant::Tenant;
-use crate::validate::{self, ValidationOptions};
+use crate::time::{ManualClock, SharedClock};
+use crate::verify::introspection::Call;
+use crate::verify::jws::{self, ValidationOptions};
+use crate::verify::rules;
 
 /// The issuer of the fuzzing tenant (never contacted).
 pub const ISSUER: &str = "https://fuzz.okta.example";
@@ -93,21 +95,21 @@ pub fn token(input: &[u8]) -> Result<(), String> {
     let Ok(text) = std::str::from_utf8(input) else {
         return Err("not UTF-8".into());
     };
-    let _ = validate::looks_like_jwt(text);
-    let parsed = validate::parse(text, &options()).map_err(|e| e.to_string())?;
+    let _ = jws::looks_like_jwt(text);
+    let parsed = jws::parse(text, &options()).map_err(|e| e.to_string())?;
     let tenant = tenant();
     for leeway in [0, 120] {
-        let _ = validate::check_claims(&parsed, &tenant, NOW as i64, Duration::from_secs(leeway));
+        let _ = rules::check_claims(&parsed, &tenant, NOW as i64, Duration::from_secs(leeway));
     }
-    validate::check_claims(&parsed, &tenant, NOW as i64, Duration::from_secs(120))
+    rules::check_claims(&parsed, &tenant, NOW as i64, Duration::from_secs(120))
         .map_err(|e| e.to_string())
 }
 
 /// A key set document: lenient parsing, key reuse against the previous set, and lookups.
 /// Returns the number of usable keys.
 pub fn jwks(input: &[u8]) -> Result<usize, String> {
-    let keys =
-        crate::jwks::parse_jwks(input, &ALGORITHMS, None, ISSUER).map_err(|e| e.to_string())?;
+    let keys = crate::provider::jwk::parse_jwks(input, &ALGORITHMS, None, ISSUER)
+        .map_err(|e| e.to_string())?;
     assert!(!keys.is_empty(), "parse_jwks returned Ok with no key");
     for k in &keys {
         assert!(ALGORITHMS.contains(&k.alg), "a key outside the allow-list");
@@ -116,7 +118,7 @@ pub fn jwks(input: &[u8]) -> Result<usize, String> {
         keys,
         generation: 1,
     };
-    let again = crate::jwks::parse_jwks(input, &ALGORITHMS, Some(&first), ISSUER)
+    let again = crate::provider::jwk::parse_jwks(input, &ALGORITHMS, Some(&first), ISSUER)
         .map_err(|e| e.to_string())?;
     assert_eq!(
         again.len(),
@@ -140,7 +142,7 @@ pub fn jwks(input: &[u8]) -> Result<usize, String> {
 
 /// A discovery document, checked against [`ISSUER`].
 pub fn discovery(input: &[u8]) -> Result<(), String> {
-    match crate::discovery::parse_metadata(input, ISSUER) {
+    match crate::provider::discovery::parse_metadata(input, ISSUER) {
         Ok(m) => {
             assert_eq!(m.issuer, ISSUER);
             Ok(())
@@ -152,7 +154,7 @@ pub fn discovery(input: &[u8]) -> Result<(), String> {
 fn fetcher() -> Fetcher {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     let client = CLIENT.get_or_init(|| {
-        crate::oidc::install_crypto_provider();
+        crate::builder::install_crypto_provider();
         reqwest::Client::builder()
             .build()
             .unwrap_or_else(|_| reqwest::Client::new())
@@ -174,7 +176,7 @@ pub fn introspection(input: &[u8]) -> Result<String, String> {
         fetcher: fetcher(),
         clock,
     };
-    match crate::introspect::parse_response(input, &tenant, &call) {
+    match crate::verify::introspection::parse_response(input, &tenant, &call) {
         Ok(identity) => {
             if let Some(exp) = identity.claims.exp {
                 assert!(
@@ -239,9 +241,9 @@ impl Harness {
             )
             .build_lazy()
             .expect("a valid fuzzing configuration");
-        let keys = crate::jwks::parse_jwks(jwks, &ALGORITHMS, None, ISSUER)
+        let keys = crate::provider::jwk::parse_jwks(jwks, &ALGORITHMS, None, ISSUER)
             .expect("the harness key set has usable keys");
-        oidc.inner
+        oidc.directory()
             .registry
             .by_issuer(ISSUER)
             .expect("the fuzzing tenant is registered")
@@ -286,7 +288,8 @@ impl Harness {
         };
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, value.clone());
-        let extracted = crate::layer::bearer_token(&headers).map(|t| t.map(str::to_owned));
+        let extracted =
+            crate::middleware::credential::bearer_token(&headers).map(|t| t.map(str::to_owned));
         let status = self.call_api(Some(value), None);
         assert!(
             matches!(status, 200 | 400 | 401 | 403 | 503),
@@ -294,7 +297,7 @@ impl Harness {
         );
         match extracted {
             Ok(Some(token)) => {
-                let direct = self.runtime.block_on(self.oidc.authenticate_bearer(
+                let direct = self.runtime.block_on(self.oidc.verifier().bearer(
                     &token,
                     &Uri::from_static("/api/me"),
                     &headers,
@@ -368,7 +371,7 @@ impl Harness {
             .open(Purpose::Login, cookie_name.as_bytes(), sealed)
     }
 
-    fn login_state(&self) -> &crate::login::LoginState {
+    fn login_state(&self) -> &crate::login::config::LoginSettings {
         self.oidc
             .inner
             .login

@@ -10,45 +10,14 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
-use http::{HeaderMap, StatusCode, Uri};
+use http::{HeaderMap, StatusCode};
 use sha2::{Digest, Sha256};
 
 use crate::claims::{CredentialSource, Identity, StandardClaims};
-use crate::clock::{SharedClock, now_millis};
 use crate::error::{AuthError, TokenError};
-use crate::fetch::{Fetcher, read_limited};
-use crate::tenant::{ClientSecret, Tenant};
-
-/// Picks the tenant of an opaque bearer token from the request (host, header, path…), when
-/// several tenants are registered. Return the tenant's id, or `None`: the token is then
-/// rejected and sent nowhere.
-///
-/// Any `Fn(&Uri, &HeaderMap) -> Option<String>` is a resolver:
-///
-/// ```
-/// use okta_oidc::OktaOidc;
-///
-/// let oidc = OktaOidc::builder()
-///     .opaque_token_resolver(|_uri: &http::Uri, headers: &http::HeaderMap| {
-///         headers.get("x-okta-tenant")?.to_str().ok().map(str::to_owned)
-///     })
-///     .build_lazy()
-///     .unwrap();
-/// # let _ = oidc;
-/// ```
-pub trait TenantResolver: Send + Sync + 'static {
-    /// The id of the tenant whose authorization server should check this request's token.
-    fn resolve(&self, uri: &Uri, headers: &HeaderMap) -> Option<String>;
-}
-
-impl<F> TenantResolver for F
-where
-    F: Fn(&Uri, &HeaderMap) -> Option<String> + Send + Sync + 'static,
-{
-    fn resolve(&self, uri: &Uri, headers: &HeaderMap) -> Option<String> {
-        self(uri, headers)
-    }
-}
+use crate::provider::fetch::{Fetcher, read_limited};
+use crate::tenant::config::{ClientSecret, Tenant};
+use crate::time::{SharedClock, now_millis};
 
 /// Introspection settings.
 #[derive(Clone, Debug)]
@@ -284,7 +253,7 @@ impl Introspector {
         {
             Ok(r) => r,
             Err(e) => {
-                tracing::warn!(tenant = &*tenant.id, error = %crate::fetch::describe(e), "introspection unreachable");
+                tracing::warn!(tenant = &*tenant.id, error = %crate::provider::fetch::describe(e), "introspection unreachable");
                 return Err(unavailable(Some(Duration::from_secs(5))));
             }
         };

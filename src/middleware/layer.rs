@@ -2,32 +2,22 @@
 //! request extensions.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum_core::response::Response;
-use http::header::AUTHORIZATION;
 use http::{HeaderMap, Request};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::future::ResponseFuture;
+
+use super::challenge::DEFAULT_REALM;
+use super::credential::{AuthContext, bearer_token, check_token68};
+use super::scopes::check_scopes;
 use crate::claims::Identity;
-use crate::error::{AuthError, TokenError};
-use crate::oidc::OktaOidc;
-
-/// The realm named in `WWW-Authenticate` unless configured.
-pub(crate) const DEFAULT_REALM: &str = "api";
-
-/// What the layer leaves in the request extensions, so extractors can tell "no layer" from
-/// "no identity".
-#[derive(Clone, Debug)]
-pub(crate) struct AuthContext {
-    pub(crate) identity: Option<Arc<Identity>>,
-    /// The layer's realm when it is not the default.
-    pub(crate) realm: Option<Arc<str>>,
-}
+use crate::error::AuthError;
+use crate::handle::OktaOidc;
 
 type ErrorHandler = Arc<dyn Fn(&AuthError) -> Response + Send + Sync>;
 
@@ -165,9 +155,6 @@ impl<S> fmt::Debug for OktaOidcService<S> {
     }
 }
 
-/// The response future of [`OktaOidcService`].
-pub type ResponseFuture<E> = Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>;
-
 impl<S, B> Service<Request<B>> for OktaOidcService<S>
 where
     S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
@@ -207,16 +194,17 @@ where
             #[cfg(feature = "login")]
             let identity = match identity {
                 Some(identity) => Some(identity),
-                None => crate::login::session_identity(&config.oidc, request.headers()).map(|s| {
-                    set_cookies = s.set_cookies;
-                    s.identity
-                }),
+                None => crate::login::session::session_identity(&config.oidc, request.headers())
+                    .map(|s| {
+                        set_cookies = s.set_cookies;
+                        s.identity
+                    }),
             };
             match &identity {
                 None if !config.optional => {
                     #[cfg(feature = "login")]
                     if config.redirect_to_login
-                        && let Some(response) = crate::login::login_redirect(
+                        && let Some(response) = crate::login::session::login_redirect(
                             &config.oidc,
                             request.method(),
                             request.uri(),
@@ -252,7 +240,7 @@ impl LayerConfig {
     /// The identity of a bearer token found in the verified-token cache.
     fn cached(&self, headers: &HeaderMap) -> Option<Arc<Identity>> {
         let token = bearer_token(headers).ok()??;
-        self.oidc.cached_identity(token)
+        self.oidc.verifier().cached(token)
     }
 
     /// The realm for the request extensions: `None` for the default (no shared reference
@@ -274,7 +262,8 @@ impl LayerConfig {
         // `authenticate_bearer`).
         check_token68(token)?;
         self.oidc
-            .authenticate_bearer(token, uri, headers)
+            .verifier()
+            .bearer(token, uri, headers)
             .await
             .map(Some)
     }
@@ -291,186 +280,5 @@ impl LayerConfig {
             Some(handler) => handler(error),
             None => error.to_response(&self.realm),
         }
-    }
-}
-
-/// Checks that an identity holds every required scope.
-pub(crate) fn check_scopes(identity: &Identity, required: &Arc<[String]>) -> Result<(), AuthError> {
-    if required.iter().all(|s| identity.claims.has_scope(s)) {
-        Ok(())
-    } else {
-        Err(AuthError::InsufficientScope {
-            required: Arc::clone(required),
-        })
-    }
-}
-
-/// The bearer token of a request: `Ok(None)` when there is no `Authorization` header or it uses
-/// another scheme.
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
-    let mut values = headers.get_all(AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(AuthError::InvalidRequest("Several Authorization headers"));
-    }
-    // `from_utf8` has a vectorised ASCII fast path; header values cannot hold controls.
-    let value = std::str::from_utf8(value.as_bytes())
-        .map_err(|_| AuthError::InvalidRequest("Malformed Authorization header"))?
-        .trim();
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(None);
-    }
-    let token = token.trim_start_matches(' ');
-    if token.is_empty() {
-        return Err(TokenError::Malformed("empty bearer token").into());
-    }
-    Ok(Some(token))
-}
-
-/// Checks the RFC 6750 `b64token` syntax of a bearer token (not needed for a token found in
-/// the verified-token cache, which matched byte for byte a token that passed every check).
-pub(crate) fn check_token68(token: &str) -> Result<(), AuthError> {
-    let token68 =
-        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-    let body = token.trim_end_matches('=');
-    if body.is_empty() || !body.bytes().all(token68) {
-        return Err(TokenError::Malformed("bearer token is not token68").into());
-    }
-    Ok(())
-}
-
-/// A layer for a route or group of routes that requires scopes of an already authenticated
-/// identity (put [`OktaOidcLayer`] outside it). Answers 403 `insufficient_scope` naming the
-/// scopes, or 401 when the request is not authenticated.
-///
-/// ```
-/// use axum::{Router, routing::get};
-/// use okta_oidc::RequireScopes;
-///
-/// let admin: Router = Router::new()
-///     .route("/admin", get(|| async { "ok" }))
-///     .route_layer(RequireScopes::new(["admin"]));
-/// # let _ = admin;
-/// ```
-#[derive(Clone, Debug)]
-pub struct RequireScopes {
-    scopes: Arc<[String]>,
-}
-
-impl RequireScopes {
-    /// Requires every one of `scopes`.
-    pub fn new<I, S>(scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        RequireScopes {
-            scopes: scopes
-                .into_iter()
-                .map(Into::into)
-                .collect::<Vec<_>>()
-                .into(),
-        }
-    }
-}
-
-impl<S> Layer<S> for RequireScopes {
-    type Service = RequireScopesService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RequireScopesService {
-            inner,
-            scopes: Arc::clone(&self.scopes),
-        }
-    }
-}
-
-/// The service made by [`RequireScopes`].
-#[derive(Clone, Debug)]
-pub struct RequireScopesService<S> {
-    inner: S,
-    scopes: Arc<[String]>,
-}
-
-impl<S, B> Service<Request<B>> for RequireScopesService<S>
-where
-    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let context = request.extensions().get::<AuthContext>();
-        let realm = context
-            .and_then(|c| c.realm.clone())
-            .unwrap_or_else(|| Arc::from(DEFAULT_REALM));
-        let verdict = match context.and_then(|c| c.identity.as_deref()) {
-            None => Err(AuthError::MissingCredential),
-            Some(identity) => check_scopes(identity, &self.scopes),
-        };
-        match verdict {
-            Ok(()) => Box::pin(self.inner.call(request)),
-            Err(error) => {
-                tracing::debug!(reason = %error, "request lacks scope");
-                let response = error.to_response(&realm);
-                Box::pin(async move { Ok(response) })
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(values: &[&str]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for v in values {
-            h.append(AUTHORIZATION, v.parse().unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn bearer_parsing() {
-        assert_eq!(bearer_token(&headers(&[])).unwrap(), None);
-        assert_eq!(
-            bearer_token(&headers(&["Bearer abc.def"])).unwrap(),
-            Some("abc.def")
-        );
-        assert_eq!(
-            bearer_token(&headers(&["bEaReR abc"])).unwrap(),
-            Some("abc")
-        );
-        assert_eq!(
-            bearer_token(&headers(&["Basic dXNlcjpwdw=="])).unwrap(),
-            None
-        );
-        assert!(matches!(
-            bearer_token(&headers(&["Bearer a", "Bearer b"])),
-            Err(AuthError::InvalidRequest(_))
-        ));
-        assert!(matches!(
-            bearer_token(&headers(&["Bearer"])),
-            Err(AuthError::InvalidToken(_))
-        ));
-        let two_words = headers(&["Bearer a b"]);
-        let spaced = bearer_token(&two_words).unwrap().unwrap();
-        assert!(matches!(
-            check_token68(spaced),
-            Err(AuthError::InvalidToken(_))
-        ));
-        assert!(check_token68("abc.DEF-_~+/==").is_ok());
-        assert!(check_token68("==").is_err());
     }
 }

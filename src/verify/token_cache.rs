@@ -23,8 +23,9 @@ use std::time::Duration;
 use quick_cache::Weighter;
 
 use crate::claims::Identity;
-use crate::clock::Clock;
-use crate::tenant::{Registry, Tenant};
+use crate::tenant::config::Tenant;
+use crate::tenant::registry::Registry;
+use crate::time::Clock;
 
 /// Default weight capacity: 32 MiB of tokens and claims.
 pub(crate) const DEFAULT_CAPACITY_BYTES: usize = 32 * 1024 * 1024;

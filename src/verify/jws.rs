@@ -1,7 +1,6 @@
-//! JWT rules (RFC 7519, RFC 8725, OpenID Connect Core, Okta's list) → an identity or a typed
-//! error.
+//! Compact JWS (RFC 7515) parsing: size cap, segments, header, algorithm allow-list, `crit`,
+//! the payload's registered claims; and the signature check with a key's own algorithm.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -9,10 +8,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
-use crate::claims::{CredentialSource, Identity, StandardClaims};
-use crate::error::{AuthError, TokenError};
-use crate::jwks::{Join, KeyCache, Lookup, Trigger, VerifyKey};
-use crate::tenant::{IssuerEntry, Tenant};
+use crate::claims::StandardClaims;
+use crate::error::TokenError;
+use crate::provider::jwk::VerifyKey;
 
 /// Token validation settings shared by all tenants.
 #[derive(Clone, Debug)]
@@ -134,18 +132,6 @@ pub(crate) fn parse<'t>(
     })
 }
 
-/// Picks the tenant of this issuer whose audiences the token names.
-pub(crate) fn select_tenant<'e>(
-    entry: &'e IssuerEntry,
-    claims: &StandardClaims,
-) -> Result<&'e Arc<Tenant>, TokenError> {
-    entry
-        .tenants
-        .iter()
-        .find(|t| t.accepted_audiences().any(|a| claims.aud.contains(a)))
-        .ok_or(TokenError::AudienceMismatch)
-}
-
 /// Verifies the signature with the key's own algorithm.
 pub(crate) fn verify_signature(parsed: &Parsed<'_>, key: &VerifyKey) -> Result<(), TokenError> {
     if key.alg != parsed.alg {
@@ -159,147 +145,6 @@ pub(crate) fn verify_signature(parsed: &Parsed<'_>, key: &VerifyKey) -> Result<(
     ) {
         Ok(true) => Ok(()),
         Ok(false) | Err(_) => Err(TokenError::InvalidSignature),
-    }
-}
-
-/// The claim rules: `iss` exact, `aud`, `azp`, `exp` required, `nbf`/`iat` with leeway, `sub`
-/// required, `typ` and `cid` when the tenant asks for them.
-pub(crate) fn check_claims(
-    parsed: &Parsed<'_>,
-    tenant: &Tenant,
-    now_secs: i64,
-    leeway: Duration,
-) -> Result<(), TokenError> {
-    let claims = &parsed.claims;
-    let leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
-    if claims.iss != *tenant.issuer {
-        return Err(TokenError::UnknownIssuer);
-    }
-    if !tenant.accepted_audiences().any(|a| claims.aud.contains(a)) {
-        return Err(TokenError::AudienceMismatch);
-    }
-    let is_id_token = tenant.accept_id_tokens
-        && tenant
-            .client_id
-            .as_deref()
-            .is_some_and(|c| claims.aud.contains(c));
-    if let Some(client_id) = tenant.client_id.as_deref() {
-        let azp = claims.azp.as_deref();
-        if claims.aud.len() > 1 && azp != Some(client_id) {
-            return Err(TokenError::AuthorizedPartyMismatch);
-        }
-        if is_id_token && azp.is_some_and(|a| a != client_id) {
-            return Err(TokenError::AuthorizedPartyMismatch);
-        }
-    }
-    let exp = claims.exp.ok_or(TokenError::MissingClaim("exp"))?;
-    if now_secs >= exp.saturating_add(leeway) {
-        return Err(TokenError::Expired);
-    }
-    if let Some(nbf) = claims.nbf
-        && nbf > now_secs.saturating_add(leeway)
-    {
-        return Err(TokenError::NotYetValid);
-    }
-    if let Some(iat) = claims.iat
-        && iat > now_secs.saturating_add(leeway)
-    {
-        return Err(TokenError::IssuedInFuture);
-    }
-    if claims.sub.is_empty() {
-        return Err(TokenError::MissingClaim("sub"));
-    }
-    let typ_rule = if is_id_token {
-        tenant.id_token_typ.as_deref()
-    } else {
-        tenant.access_token_typ.as_deref()
-    };
-    if let Some(accepted) = typ_rule {
-        let typ = parsed.header.typ.as_deref().unwrap_or("");
-        let typ = strip_application(typ);
-        if !accepted
-            .iter()
-            .any(|a| strip_application(a).eq_ignore_ascii_case(typ))
-        {
-            return Err(TokenError::TypeMismatch);
-        }
-    }
-    if tenant.require_cid && !is_id_token && claims.cid.as_deref() != tenant.client_id.as_deref() {
-        return Err(TokenError::ClientIdMismatch);
-    }
-    Ok(())
-}
-
-fn strip_application(typ: &str) -> &str {
-    match typ.get(..12) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
-        _ => typ,
-    }
-}
-
-/// Finds the token's key, refetching the key set once (shared, cooled down) for an unknown kid.
-pub(crate) async fn find_key(
-    cache: &Arc<KeyCache>,
-    parsed: &Parsed<'_>,
-) -> Result<Arc<VerifyKey>, AuthError> {
-    let keys_unavailable = || AuthError::KeysUnavailable {
-        issuer: Arc::clone(&cache.issuer),
-    };
-    let kid = parsed.header.kid.as_deref();
-    let mut keys = match cache.keys() {
-        Some(keys) => keys,
-        None => cache.ensure_loaded().await.map_err(|e| {
-            tracing::warn!(issuer = &*cache.issuer, error = %e, "keys unavailable");
-            keys_unavailable()
-        })?,
-    };
-    let mut refetched = false;
-    loop {
-        match keys.find(kid, parsed.alg) {
-            Lookup::Found(key) => return Ok(Arc::clone(key)),
-            Lookup::Ambiguous => return Err(TokenError::AmbiguousKey.into()),
-            Lookup::WrongAlgorithm => return Err(TokenError::KeyAlgorithmMismatch.into()),
-            Lookup::Unknown if refetched => return Err(unknown_key(cache)),
-            Lookup::Unknown => {
-                refetched = true;
-                match cache.refresh(Trigger::Request, Some(keys.generation)) {
-                    Join::Wait(fut) => {
-                        tracing::debug!(issuer = &*cache.issuer, "unknown kid: refetching keys");
-                        let _ = fut.await;
-                    }
-                    Join::Changed => {}
-                    Join::CoolingDown => return Err(unknown_key(cache)),
-                }
-                keys = cache.keys().ok_or_else(keys_unavailable)?;
-            }
-        }
-    }
-}
-
-/// The answer for a `kid` the key set lacks: invalid (401) when the key set is current, but
-/// unavailable (503, retry) while the last refresh failed. The provider may have published a
-/// key we could not fetch, and a client told its valid token is invalid would throw it away.
-fn unknown_key(cache: &KeyCache) -> AuthError {
-    if cache.state().last_error.is_some() {
-        tracing::warn!(
-            issuer = &*cache.issuer,
-            "unknown kid while the key set cannot be refreshed"
-        );
-        AuthError::KeysUnavailable {
-            issuer: Arc::clone(&cache.issuer),
-        }
-    } else {
-        TokenError::UnknownKey.into()
-    }
-}
-
-/// Builds the identity of a validated token.
-pub(crate) fn identity(parsed: Parsed<'_>, tenant: &Tenant) -> Identity {
-    Identity {
-        claims: parsed.claims,
-        raw: parsed.raw_claims.into_boxed_str(),
-        tenant: tenant.as_ref_info(),
-        source: CredentialSource::Jwt,
     }
 }
 
@@ -366,12 +211,6 @@ mod tests {
         ));
         let t = token(r#"{"alg":"RS256"}"#, r#"{"iss":"a","iss":"b"}"#);
         assert!(parse(&t, &o).is_err());
-    }
-
-    #[test]
-    fn typ_prefix() {
-        assert_eq!(strip_application("application/at+jwt"), "at+jwt");
-        assert_eq!(strip_application("JWT"), "JWT");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::fetch::{Fetched, Fetcher, check_secure_url};
 use crate::error::LoadError;
-use crate::fetch::{Fetched, Fetcher, check_secure_url};
 
 /// The parts of a provider's discovery document this crate uses.
 ///

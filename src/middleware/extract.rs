@@ -8,9 +8,9 @@ use http::StatusCode;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use super::credential::AuthContext;
 use crate::claims::Claims;
 use crate::error::{AuthError, TokenError};
-use crate::layer::AuthContext;
 
 /// Why [`Claims`] could not be extracted.
 #[derive(Debug)]

@@ -1,0 +1,341 @@
+//! [`OktaOidcBuilder`]: the configuration of an [`OktaOidc`], and the checks made when it is
+//! built.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+use crate::error::{ConfigError, WarmUpError};
+use crate::handle::{Inner, OktaOidc};
+use crate::provider::context::ProviderContext;
+use crate::provider::fetch::{DEFAULT_MAX_BODY, Fetcher};
+use crate::provider::key_cache::KeyRefreshPolicy;
+use crate::tenant::config::Tenant;
+use crate::tenant::directory::TenantDirectory;
+use crate::tenant::loader::TenantLoader;
+use crate::tenant::resolver::TenantResolver;
+use crate::time::{Clock, SharedClock, SystemClock};
+use crate::verify::Verifier;
+use crate::verify::introspection::{IntrospectionConfig, Introspector};
+use crate::verify::jws::ValidationOptions;
+use crate::verify::token_cache::{TokenCache, TokenCacheConfig};
+
+/// An error from [`OktaOidcBuilder::build`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The configuration is invalid.
+    Config(ConfigError),
+    /// Some tenants could not load their discovery document or keys.
+    WarmUp(WarmUpError),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::Config(e) => e.fmt(f),
+            BuildError::WarmUp(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildError::Config(e) => Some(e),
+            BuildError::WarmUp(e) => Some(e),
+        }
+    }
+}
+
+impl From<ConfigError> for BuildError {
+    fn from(e: ConfigError) -> Self {
+        BuildError::Config(e)
+    }
+}
+
+/// Configures an [`OktaOidc`].
+#[must_use]
+pub struct OktaOidcBuilder {
+    tenants: Vec<Tenant>,
+    loader: Option<Arc<dyn TenantLoader>>,
+    validation: ValidationOptions,
+    policy: KeyRefreshPolicy,
+    http_client: Option<reqwest::Client>,
+    http_timeout: Duration,
+    clock: SharedClock,
+    background_refresh: bool,
+    negative_ttl: Duration,
+    introspection: IntrospectionConfig,
+    resolver: Option<Arc<dyn TenantResolver>>,
+    token_cache: TokenCacheConfig,
+    #[cfg(feature = "login")]
+    pub(crate) login: Option<crate::login::LoginConfig>,
+}
+
+impl fmt::Debug for OktaOidcBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OktaOidcBuilder")
+            .field("tenants", &self.tenants)
+            .field("validation", &self.validation)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for OktaOidcBuilder {
+    fn default() -> Self {
+        OktaOidcBuilder {
+            tenants: Vec::new(),
+            loader: None,
+            validation: ValidationOptions::default(),
+            policy: KeyRefreshPolicy::default(),
+            http_client: None,
+            http_timeout: Duration::from_secs(10),
+            clock: Arc::new(SystemClock),
+            background_refresh: true,
+            negative_ttl: Duration::from_secs(60),
+            introspection: IntrospectionConfig::default(),
+            resolver: None,
+            token_cache: TokenCacheConfig::default(),
+            #[cfg(feature = "login")]
+            login: None,
+        }
+    }
+}
+
+impl OktaOidcBuilder {
+    /// Registers a tenant.
+    pub fn tenant(mut self, tenant: Tenant) -> Self {
+        self.tenants.push(tenant);
+        self
+    }
+
+    /// Registers several tenants.
+    pub fn tenants(mut self, tenants: impl IntoIterator<Item = Tenant>) -> Self {
+        self.tenants.extend(tenants);
+        self
+    }
+
+    /// Sets the loader asked for issuers the registry does not hold.
+    pub fn loader(mut self, loader: impl TenantLoader) -> Self {
+        self.loader = Some(Arc::new(loader));
+        self
+    }
+
+    /// Picks the tenant of an opaque access token from the request when several tenants are
+    /// registered (with one tenant, it is that one). The token is never sent to a tenant the
+    /// resolver did not pick.
+    pub fn opaque_token_resolver(mut self, resolver: impl TenantResolver) -> Self {
+        self.resolver = Some(Arc::new(resolver));
+        self
+    }
+
+    /// Longest time an active introspection result is reused (default 5 min; never past the
+    /// token's `exp`).
+    pub fn introspection_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.introspection.max_ttl = ttl;
+        self
+    }
+
+    /// How long an inactive introspection result is remembered (default 10 s).
+    pub fn introspection_inactive_ttl(mut self, ttl: Duration) -> Self {
+        self.introspection.inactive_ttl = ttl;
+        self
+    }
+
+    /// How long an issuer the loader did not know is answered "unknown" without asking the
+    /// loader again (default 60 s).
+    pub fn negative_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.negative_ttl = ttl;
+        self
+    }
+
+    /// The signature algorithms accepted (default: RS256 only, which is all Okta uses).
+    /// Allowed: RS256/384/512, PS256/384/512, ES256/384, EdDSA. HMAC is refused at build.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.validation.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Clock-skew leeway for `exp`, `nbf` and `iat` (default 120 s, as Okta's verifiers).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.validation.leeway = leeway;
+        self
+    }
+
+    /// Largest token accepted, checked before any decoding (default 16 KiB).
+    pub fn max_token_size(mut self, bytes: usize) -> Self {
+        self.validation.max_token_bytes = bytes;
+        self
+    }
+
+    /// The key refresh policy.
+    pub fn key_refresh(mut self, policy: KeyRefreshPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Least time between refetches caused by unknown `kid`s (default 30 s).
+    pub fn unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
+        self.policy.unknown_kid_cooldown = cooldown;
+        self
+    }
+
+    /// Whether key sets are refreshed in the background (default on). With it off, keys are
+    /// refetched only for unknown `kid`s and by [`OktaOidc::refresh_keys`].
+    pub fn background_refresh(mut self, on: bool) -> Self {
+        self.background_refresh = on;
+        self
+    }
+
+    /// Uses this HTTP client for all provider calls. It should not follow redirects and should
+    /// have timeouts.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Overall timeout of each provider call with the default client (default 10 s).
+    pub fn http_timeout(mut self, timeout: Duration) -> Self {
+        self.http_timeout = timeout;
+        self
+    }
+
+    /// Bounds the verified-token cache to about this many bytes of tokens and claims
+    /// (default 32 MiB; about 15,000 typical Okta tokens).
+    ///
+    /// The cache is on by default: a JWT that passed every check is remembered, keyed by the
+    /// whole token, and the next request with the same token skips the signature check. On
+    /// every hit `exp`/`nbf` are checked again (with the leeway), and the entry is dropped when
+    /// its tenant was removed or replaced, or when the key that verified it has left the
+    /// issuer's key set. Only successes are cached. `0` turns the cache off.
+    ///
+    /// ```
+    /// use okta_oidc::{OktaOidc, Tenant};
+    /// use std::time::Duration;
+    ///
+    /// # fn build() -> Result<OktaOidc, okta_oidc::ConfigError> {
+    /// let oidc = OktaOidc::builder()
+    ///     .tenant(Tenant::new("acme", "https://acme.okta.com").client_id("0oa1acme"))
+    ///     .token_cache_capacity(64 * 1024 * 1024)
+    ///     .token_cache_max_ttl(Duration::from_secs(60))
+    ///     .build_lazy()?;
+    /// # Ok(oidc) }
+    /// ```
+    pub fn token_cache_capacity(mut self, bytes: usize) -> Self {
+        self.token_cache.capacity_bytes = bytes;
+        self
+    }
+
+    /// Longest time a verified token is served from the cache, whatever its `exp`
+    /// (default 5 minutes). Each entry lives until `min(exp + leeway, stored + max_ttl)`.
+    /// A zero duration turns the cache off.
+    pub fn token_cache_max_ttl(mut self, max_ttl: Duration) -> Self {
+        self.token_cache.max_ttl = max_ttl;
+        self
+    }
+
+    /// Turns the verified-token cache off: every token is parsed and its signature checked
+    /// on every request.
+    pub fn disable_token_cache(mut self) -> Self {
+        self.token_cache.enabled = false;
+        self
+    }
+
+    /// The clock (tests inject a [`ManualClock`](crate::ManualClock)).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Builds without any network call: tenants load on first use (or on
+    /// [`OktaOidc::warm_up`]).
+    pub fn build_lazy(self) -> Result<OktaOidc, ConfigError> {
+        install_crypto_provider();
+        if self.validation.algorithms.is_empty() {
+            return Err(ConfigError::Invalid("no algorithm allowed"));
+        }
+        if self
+            .validation
+            .algorithms
+            .iter()
+            .any(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
+        {
+            return Err(ConfigError::Invalid(
+                "HMAC algorithms cannot be used with published key sets",
+            ));
+        }
+        if self.validation.max_token_bytes == 0 {
+            return Err(ConfigError::Invalid("max_token_size is zero"));
+        }
+        let client = match self.http_client {
+            Some(c) => c,
+            None => Fetcher::default_client(self.http_timeout)?,
+        };
+        let provider = Arc::new(ProviderContext {
+            fetcher: Fetcher {
+                client,
+                max_body: DEFAULT_MAX_BODY,
+            },
+            clock: self.clock,
+            policy: self.policy,
+            algorithms: self.validation.algorithms.clone(),
+            background_refresh: self.background_refresh,
+        });
+        let mut seen = std::collections::HashSet::new();
+        for t in &self.tenants {
+            if !seen.insert(t.id.clone()) {
+                return Err(ConfigError::DuplicateTenant(t.id.to_string()));
+            }
+        }
+        let tenants = TenantDirectory::new(
+            Arc::clone(&provider),
+            self.loader,
+            self.negative_ttl,
+            self.resolver,
+        );
+        tenants.upsert(self.tenants)?;
+        let token_cache = TokenCache::new(&self.token_cache, self.validation.leeway);
+        let verifier = Verifier::new(
+            tenants,
+            provider,
+            self.validation,
+            Introspector::new(self.introspection),
+            token_cache,
+        );
+        Ok(OktaOidc {
+            inner: Arc::new(Inner {
+                verifier,
+                #[cfg(feature = "login")]
+                login: match self.login {
+                    Some(config) => {
+                        Some(Arc::new(crate::login::config::LoginSettings::new(config)?))
+                    }
+                    None => None,
+                },
+            }),
+        })
+    }
+
+    /// Builds and loads every tenant's discovery document and key set; fails with a clear
+    /// error when any cannot be loaded (wrong issuer, unreachable, no usable key).
+    pub async fn build(self) -> Result<OktaOidc, BuildError> {
+        let oidc = self.build_lazy()?;
+        oidc.warm_up().await.map_err(BuildError::WarmUp)?;
+        Ok(oidc)
+    }
+}
+
+/// With both crypto features on, jsonwebtoken needs an explicit process-wide choice.
+pub(crate) fn install_crypto_provider() {
+    #[cfg(all(feature = "aws_lc_rs", feature = "rust_crypto"))]
+    {
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    }
+}
+
+#[cfg(not(any(feature = "aws_lc_rs", feature = "rust_crypto")))]
+compile_error!("okta-oidc needs a crypto backend: enable feature `aws_lc_rs` or `rust_crypto`");

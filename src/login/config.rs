@@ -1,0 +1,353 @@
+//! [`LoginConfig`]: what the application configures for browser sign-in, and the checked
+//! settings the routes and the layer share.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::request::Parts;
+
+use super::cookies;
+use super::request::same_origin_path;
+use super::seal;
+use crate::builder::OktaOidcBuilder;
+use crate::error::ConfigError;
+use crate::provider::fetch::{check_secure_url, is_loopback};
+
+/// Picks the tenant of a login request from the request itself (a subdomain, a header, a path
+/// segment…), for logins that carry neither `?tenant=` nor `?iss=`.
+type Resolver = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
+
+/// Smallest session secret accepted, in bytes.
+const MIN_SECRET_LEN: usize = 32;
+
+/// Configuration of browser sign-in and sessions.
+///
+/// ```
+/// use okta_oidc::{LoginConfig, OktaOidc, Tenant};
+/// use std::time::Duration;
+///
+/// # fn build() -> Result<OktaOidc, okta_oidc::ConfigError> {
+/// let login = LoginConfig::new("https://app.example.com")
+///     // 32 bytes or more, the same on every instance; keep it out of the source code
+///     .session_secret("a long random secret, at least 32 bytes")
+///     .idle_timeout(Duration::from_secs(30 * 60));
+/// let oidc = OktaOidc::builder()
+///     .tenant(Tenant::new("acme", "https://acme.okta.com").client("0oa1acme", "secret"))
+///     .login(login)
+///     .build_lazy()?;
+/// # Ok(oidc) }
+/// ```
+#[must_use]
+#[derive(Clone)]
+pub struct LoginConfig {
+    app_base_url: String,
+    base_path: String,
+    secrets: Vec<Vec<u8>>,
+    random_secret: bool,
+    scopes: Vec<String>,
+    session_lifetime: Duration,
+    idle_timeout: Duration,
+    login_timeout: Duration,
+    userinfo: bool,
+    post_logout_redirect_uri: Option<String>,
+    cookie_name: String,
+    cookie_domain: Option<String>,
+    default_return_to: String,
+    resolver: Option<Resolver>,
+}
+
+impl fmt::Debug for LoginConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginConfig")
+            .field("app_base_url", &self.app_base_url)
+            .field("base_path", &self.base_path)
+            .field(
+                "secrets",
+                &format_args!("<{} redacted>", self.secrets.len()),
+            )
+            .field("scopes", &self.scopes)
+            .field("session_lifetime", &self.session_lifetime)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("userinfo", &self.userinfo)
+            .field("cookie_name", &self.cookie_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoginConfig {
+    /// Sign-in for the app served at `app_base_url` (scheme, host, port; for example
+    /// `https://app.example.com`). The redirect URI registered at Okta is
+    /// `{app_base_url}/auth/callback` (with the default base path), and the sign-out redirect
+    /// `{app_base_url}/`.
+    pub fn new(app_base_url: impl Into<String>) -> Self {
+        LoginConfig {
+            app_base_url: app_base_url.into().trim_end_matches('/').to_owned(),
+            base_path: "/auth".into(),
+            secrets: Vec::new(),
+            random_secret: false,
+            scopes: vec!["openid".into(), "profile".into(), "email".into()],
+            session_lifetime: Duration::from_secs(8 * 3600),
+            idle_timeout: Duration::from_secs(3600),
+            login_timeout: Duration::from_secs(600),
+            userinfo: true,
+            post_logout_redirect_uri: None,
+            cookie_name: "okta_session".into(),
+            cookie_domain: None,
+            default_return_to: "/".into(),
+            resolver: None,
+        }
+    }
+
+    /// The secret the cookie keys are derived from (HKDF-SHA256), at least 32 bytes. Setting it
+    /// again makes the new secret current and keeps the previous ones for decryption only:
+    /// during a rotation, give the old secret first and the new one last, or use
+    /// [`previous_session_secret`](Self::previous_session_secret).
+    pub fn session_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secrets.insert(0, secret.as_ref().to_vec());
+        self
+    }
+
+    /// An older secret: cookies sealed with it are still accepted (and re-sealed with the
+    /// current secret at the next refresh), new cookies never use it.
+    pub fn previous_session_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secrets.push(secret.as_ref().to_vec());
+        self
+    }
+
+    /// Uses a random secret made at start, when none is given: sessions then end when the
+    /// process restarts and are not shared between instances (a warning is logged).
+    pub fn random_session_secret_if_unset(mut self) -> Self {
+        self.random_secret = true;
+        self
+    }
+
+    /// Where the routes live (default `/auth`: `/auth/login`, `/auth/callback`,
+    /// `/auth/logout`).
+    pub fn base_path(mut self, path: impl Into<String>) -> Self {
+        self.base_path = path.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// The scopes asked for (default `openid profile email`; `openid` is always added).
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
+        if !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        self.scopes = scopes;
+        self
+    }
+
+    /// Absolute session lifetime from login (default 8 h).
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = lifetime;
+        self
+    }
+
+    /// A session unused for this long ends (default 1 h). The layer re-issues the cookie as it
+    /// is used.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// How long a started login can be completed (default 10 min).
+    pub fn login_timeout(mut self, timeout: Duration) -> Self {
+        self.login_timeout = timeout;
+        self
+    }
+
+    /// Whether the callback fetches the userinfo endpoint and adds its claims (default on).
+    /// A userinfo `sub` that differs from the ID token's fails the login.
+    pub fn userinfo(mut self, fetch: bool) -> Self {
+        self.userinfo = fetch;
+        self
+    }
+
+    /// Where the provider sends the browser after logout (default `{app_base_url}/`); register
+    /// it at Okta as a sign-out redirect URI.
+    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.post_logout_redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// The session cookie's name (default `okta_session`).
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = name.into();
+        self
+    }
+
+    /// The `Domain` attribute of the cookies (default none: host-only cookies).
+    pub fn cookie_domain(mut self, domain: impl Into<String>) -> Self {
+        self.cookie_domain = Some(domain.into());
+        self
+    }
+
+    /// Where the user lands after login when no `return_to` was given (default `/`).
+    pub fn default_return_to(mut self, path: impl Into<String>) -> Self {
+        self.default_return_to = path.into();
+        self
+    }
+
+    /// Picks the tenant of a login that names none (`?tenant=` and `?iss=` win), for example
+    /// from the subdomain. Return a tenant id, or `None` to answer 400.
+    ///
+    /// ```
+    /// use okta_oidc::LoginConfig;
+    ///
+    /// let login = LoginConfig::new("https://app.example.com").tenant_resolver(|parts| {
+    ///     let host = parts.headers.get("host")?.to_str().ok()?;
+    ///     Some(host.split('.').next()?.to_owned()) // acme.app.example.com → "acme"
+    /// });
+    /// # let _ = login;
+    /// ```
+    pub fn tenant_resolver<F>(mut self, resolver: F) -> Self
+    where
+        F: Fn(&Parts) -> Option<String> + Send + Sync + 'static,
+    {
+        self.resolver = Some(Arc::new(resolver));
+        self
+    }
+}
+
+impl OktaOidcBuilder {
+    /// Turns browser sign-in and cookie sessions on (see [`LoginConfig`] and
+    /// [`OktaOidc::login_router`](crate::OktaOidc::login_router)).
+    pub fn login(mut self, config: LoginConfig) -> Self {
+        self.login = Some(config);
+        self
+    }
+}
+
+/// The checked configuration, shared by the routes and the layer.
+pub(crate) struct LoginSettings {
+    pub(crate) origin: String,
+    pub(crate) base_path: String,
+    pub(crate) redirect_uri: String,
+    pub(crate) post_logout_redirect_uri: String,
+    pub(crate) scope: String,
+    pub(crate) session_lifetime: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) login_timeout: Duration,
+    pub(crate) userinfo: bool,
+    pub(crate) cookie_name: String,
+    pub(crate) attrs: cookies::Attributes,
+    pub(crate) default_return_to: String,
+    pub(crate) resolver: Option<Resolver>,
+    pub(crate) keys: seal::KeyRing,
+    /// States already used (or being used), with their expiry in ms: each login completes once.
+    pub(crate) used_states: quick_cache::sync::Cache<String, u64>,
+}
+
+impl fmt::Debug for LoginSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginSettings")
+            .field("origin", &self.origin)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+}
+
+impl LoginSettings {
+    pub(crate) fn new(config: LoginConfig) -> Result<Self, ConfigError> {
+        let invalid_url = |reason| ConfigError::InvalidUrl {
+            url: config.app_base_url.clone(),
+            reason,
+        };
+        let base = check_secure_url(&config.app_base_url).map_err(invalid_url)?;
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(invalid_url("must not have a query or fragment"));
+        }
+        let origin = base.origin().ascii_serialization();
+        let secure = !(base.scheme() == "http" && is_loopback(&base));
+        let base_path = config.base_path.clone();
+        if !base_path.is_empty() && (!base_path.starts_with('/') || base_path.starts_with("//")) {
+            return Err(ConfigError::Invalid("base_path must start with one '/'"));
+        }
+        if !is_cookie_name(&config.cookie_name) {
+            return Err(ConfigError::Invalid(
+                "cookie_name may only hold letters, digits, '_' and '-'",
+            ));
+        }
+        if same_origin_path(&config.default_return_to).is_none() {
+            return Err(ConfigError::Invalid(
+                "default_return_to must be a path on the app's origin",
+            ));
+        }
+        let mut secrets = config.secrets.clone();
+        if secrets.is_empty() && config.random_secret {
+            tracing::warn!(
+                "no session secret configured: using a random one; sessions end at restart \
+                 and are not shared between instances"
+            );
+            secrets.push(seal::random_secret().ok_or(ConfigError::Invalid(
+                "no random source for the session secret",
+            ))?);
+        }
+        if secrets.is_empty() {
+            return Err(ConfigError::Invalid(
+                "login needs a session secret (LoginConfig::session_secret)",
+            ));
+        }
+        if secrets.iter().any(|s| s.len() < MIN_SECRET_LEN) {
+            return Err(ConfigError::Invalid(
+                "session secrets must be at least 32 bytes",
+            ));
+        }
+        if config.session_lifetime.is_zero()
+            || config.idle_timeout.is_zero()
+            || config.login_timeout.is_zero()
+        {
+            return Err(ConfigError::Invalid(
+                "session and login timeouts must be positive",
+            ));
+        }
+        let app = config.app_base_url.clone();
+        let redirect_uri = format!("{app}{base_path}/callback");
+        let post_logout_redirect_uri = config
+            .post_logout_redirect_uri
+            .clone()
+            .unwrap_or_else(|| format!("{app}/"));
+        check_secure_url(&post_logout_redirect_uri).map_err(|reason| ConfigError::InvalidUrl {
+            url: post_logout_redirect_uri.clone(),
+            reason,
+        })?;
+        Ok(LoginSettings {
+            origin,
+            base_path,
+            redirect_uri,
+            post_logout_redirect_uri,
+            scope: config.scopes.join(" "),
+            session_lifetime: config.session_lifetime,
+            idle_timeout: config.idle_timeout,
+            login_timeout: config.login_timeout,
+            userinfo: config.userinfo,
+            cookie_name: config.cookie_name,
+            attrs: cookies::Attributes {
+                secure,
+                domain: config.cookie_domain,
+            },
+            default_return_to: config.default_return_to,
+            resolver: config.resolver,
+            keys: seal::KeyRing::new(&secrets),
+            used_states: quick_cache::sync::Cache::new(100_000),
+        })
+    }
+
+    /// The path of a route under the base path.
+    pub(crate) fn route(&self, name: &str) -> String {
+        format!("{}/{name}", self.base_path)
+    }
+}

@@ -1,0 +1,178 @@
+//! `GET /auth/login`: picks the tenant, makes `state`, `nonce` and the PKCE verifier, keeps them
+//! in a sealed login cookie, and sends the browser to the provider.
+
+use std::sync::Arc;
+
+use axum::response::Response;
+use http::StatusCode;
+use http::request::Parts;
+
+use super::config::LoginSettings;
+use super::context::{Ctx, provider};
+use super::cookies;
+use super::page::{Failure, redirect};
+use super::pending::{LoginData, RANDOM_BYTES, login_cookie_name};
+use super::request::{Query, same_origin_path};
+use super::seal::{self, Purpose};
+use crate::provider::fetch::check_secure_url;
+use crate::tenant::config::Tenant;
+use crate::time::now_millis;
+
+pub(crate) async fn login(ctx: Ctx, parts: Parts) -> Response {
+    match start(&ctx, &parts).await {
+        Ok(response) => response,
+        Err((failure, tenant)) => failure.respond(tenant.as_deref(), Vec::new()),
+    }
+}
+
+fn pick_tenant(ctx: &Ctx, parts: &Parts, q: &Query) -> Result<Arc<Tenant>, Failure> {
+    let registry = &ctx.oidc.directory().registry;
+    let by_id = q.one("tenant")?;
+    if let Some(iss) = q.one("iss")? {
+        // Login initiated by the provider (OIDC Core §4): exact match, never any network call
+        // for an issuer that is not registered.
+        let Some(entry) = registry.by_issuer(iss) else {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "This identity provider is not registered with this app.",
+                "unknown iss in login request",
+            ));
+        };
+        let mut candidates = entry
+            .tenants
+            .iter()
+            .filter(|t| by_id.is_none_or(|id| *t.id == *id));
+        return match (candidates.next(), candidates.next()) {
+            (Some(t), None) => Ok(Arc::clone(t)),
+            (None, _) => Err(Failure::bad_request(
+                "The tenant does not belong to this identity provider.",
+            )),
+            (Some(_), Some(_)) => Err(Failure::bad_request(
+                "Several app instances use this identity provider: add ?tenant= to the \
+                 Initiate login URI.",
+            )),
+        };
+    }
+    if let Some(id) = by_id {
+        return registry
+            .by_id(id)
+            .ok_or_else(|| Failure::bad_request("Unknown tenant."));
+    }
+    if let Some(resolver) = &ctx.state.resolver
+        && let Some(id) = resolver(parts)
+    {
+        return registry
+            .by_id(&id)
+            .ok_or_else(|| Failure::bad_request("Unknown tenant."));
+    }
+    let all = registry.all();
+    match all.as_slice() {
+        [only] => Ok(Arc::clone(only)),
+        _ => Err(Failure::bad_request(
+            "Which organization? Start the sign-in with ?tenant= or from your Okta dashboard.",
+        )),
+    }
+}
+
+fn pick_return_to(state: &LoginSettings, q: &Query) -> Result<String, Failure> {
+    if let Some(r) = q.one("return_to")? {
+        return same_origin_path(r)
+            .map(str::to_owned)
+            .ok_or_else(|| Failure::bad_request("return_to must be a path on this site."));
+    }
+    if let Some(target) = q.one("target_link_uri")? {
+        if let Ok(url) = url::Url::parse(target)
+            && url.origin().ascii_serialization() == state.origin
+        {
+            let mut path = url.path().to_owned();
+            if let Some(query) = url.query() {
+                path.push('?');
+                path.push_str(query);
+            }
+            if let Some(p) = same_origin_path(&path) {
+                return Ok(p.to_owned());
+            }
+        }
+        tracing::debug!("target_link_uri ignored: not on this app's origin");
+    }
+    Ok(state.default_return_to.clone())
+}
+
+async fn start(ctx: &Ctx, parts: &Parts) -> Result<Response, (Failure, Option<String>)> {
+    let state = &ctx.state;
+    let q = Query::of(parts);
+    let tenant = pick_tenant(ctx, parts, &q).map_err(|f| (f, None))?;
+    let tid = Some(tenant.id.to_string());
+    let fail = |f: Failure| (f, tid.clone());
+    let return_to = pick_return_to(state, &q).map_err(fail)?;
+    let login_hint = q.one("login_hint").map_err(fail)?;
+    let client_id = tenant.client_id.as_deref().ok_or_else(|| {
+        fail(Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Sign-in is not configured for this organization.",
+            "tenant has no client id",
+        ))
+    })?;
+    let (_, meta) = provider(&ctx.oidc, &tenant).await.map_err(fail)?;
+    let endpoint = meta
+        .authorization_endpoint
+        .as_deref()
+        .and_then(|e| check_secure_url(e).ok())
+        .ok_or_else(|| {
+            fail(Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The identity provider is unavailable. Try again in a moment.",
+                "provider has no usable authorization_endpoint",
+            ))
+        })?;
+    let no_random = || {
+        fail(Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Sign-in is unavailable.",
+            "no random source",
+        ))
+    };
+    let s = seal::random_token(RANDOM_BYTES).ok_or_else(no_random)?;
+    let n = seal::random_token(RANDOM_BYTES).ok_or_else(no_random)?;
+    let v = seal::random_token(RANDOM_BYTES).ok_or_else(no_random)?;
+    let challenge = seal::pkce_challenge(&v);
+    let mut url = endpoint;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", &state.redirect_uri)
+        .append_pair("scope", &state.scope)
+        .append_pair("state", &s)
+        .append_pair("nonce", &n)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    if let Some(hint) = login_hint {
+        url.query_pairs_mut().append_pair("login_hint", hint);
+    }
+    let now = now_millis(&*ctx.oidc.provider().clock);
+    let data = LoginData {
+        s: s.clone(),
+        n,
+        v,
+        t: tenant.id.to_string(),
+        iss: tenant.issuer.to_string(),
+        cid: client_id.to_owned(),
+        r: return_to,
+        at: now,
+    };
+    let name = login_cookie_name(&s).ok_or_else(no_random)?;
+    let json = serde_json::to_vec(&data).map_err(|_| no_random())?;
+    let sealed = state
+        .keys
+        .seal(Purpose::Login, name.as_bytes(), &json)
+        .ok_or_else(no_random)?;
+    let cookie = cookies::set(
+        &state.attrs,
+        &name,
+        &sealed,
+        &state.route("callback"),
+        Some(state.login_timeout),
+    );
+    tracing::info!(tenant = %tenant.id, "login started");
+    Ok(redirect(url.as_str(), cookie.into_iter().collect()))
+}

@@ -1,0 +1,10 @@
+//! The Tower middleware: [`OktaOidcLayer`](layer::OktaOidcLayer) and its service,
+//! [`RequireScopes`](scopes::RequireScopes), the RFC 6750 challenge rendering, the extractors
+//! and their rejections.
+
+pub(crate) mod challenge;
+pub(crate) mod credential;
+pub(crate) mod extract;
+pub(crate) mod future;
+pub(crate) mod layer;
+pub(crate) mod scopes;

@@ -1,0 +1,27 @@
+//! What every key cache and provider call of one `OktaOidc` shares.
+
+use std::fmt;
+
+use jsonwebtoken::Algorithm;
+
+use super::fetch::Fetcher;
+use super::key_cache::KeyRefreshPolicy;
+use crate::time::SharedClock;
+
+/// The HTTP client, clock, refresh policy and algorithm allow-list shared by every issuer.
+pub(crate) struct ProviderContext {
+    pub(crate) fetcher: Fetcher,
+    pub(crate) clock: SharedClock,
+    pub(crate) policy: KeyRefreshPolicy,
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) background_refresh: bool,
+}
+
+impl fmt::Debug for ProviderContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderContext")
+            .field("policy", &self.policy)
+            .field("algorithms", &self.algorithms)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,296 @@
+//! JSON Web Keys (RFC 7517): lenient parsing of a key set into ready verification keys, and the
+//! look-up of a token's key. Pure: no I/O, no clock.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde::Deserialize;
+
+use crate::error::LoadError;
+
+static NEXT_KEY_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One usable verification key.
+pub(crate) struct VerifyKey {
+    pub(crate) kid: Option<String>,
+    pub(crate) alg: Algorithm,
+    pub(crate) key: DecodingKey,
+    /// Process-unique id; kept across refreshes while the key material is unchanged.
+    pub(crate) id: u64,
+    fingerprint: String,
+}
+
+impl fmt::Debug for VerifyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A parsed key set.
+#[derive(Debug, Default)]
+pub(crate) struct KeySet {
+    pub(crate) keys: Vec<Arc<VerifyKey>>,
+    pub(crate) generation: u64,
+}
+
+/// The result of looking a token's key up.
+pub(crate) enum Lookup<'a> {
+    Found(&'a Arc<VerifyKey>),
+    Unknown,
+    Ambiguous,
+    WrongAlgorithm,
+}
+
+impl KeySet {
+    /// Finds the key for a token header. With a `kid`, the key of that id (which must be for
+    /// `alg`); without, the single key of `alg`.
+    pub(crate) fn find(&self, kid: Option<&str>, alg: Algorithm) -> Lookup<'_> {
+        match kid {
+            Some(kid) => match self.keys.iter().find(|k| k.kid.as_deref() == Some(kid)) {
+                Some(k) if k.alg == alg => Lookup::Found(k),
+                Some(_) => Lookup::WrongAlgorithm,
+                None => Lookup::Unknown,
+            },
+            None => {
+                let mut matching = self.keys.iter().filter(|k| k.alg == alg);
+                match (matching.next(), matching.next()) {
+                    (Some(k), None) => Lookup::Found(k),
+                    (None, _) => Lookup::Unknown,
+                    (Some(_), Some(_)) => Lookup::Ambiguous,
+                }
+            }
+        }
+    }
+
+    /// Whether a key of this id is in the set.
+    pub(crate) fn contains_id(&self, id: u64) -> bool {
+        self.keys.iter().any(|k| k.id == id)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawJwks {
+    keys: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RawJwk {
+    kty: Option<String>,
+    kid: Option<String>,
+    alg: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    key_ops: Option<Vec<String>>,
+    n: Option<String>,
+    e: Option<String>,
+    crv: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+}
+
+/// Parses a JWKS document leniently: every key that cannot be used is skipped, one at a time,
+/// with a `tracing` event saying why. Only asymmetric signature keys for an allowed algorithm
+/// are kept; `oct` (HMAC) keys never are.
+pub(crate) fn parse_jwks(
+    body: &[u8],
+    allowed: &[Algorithm],
+    previous: Option<&KeySet>,
+    issuer: &str,
+) -> Result<Vec<Arc<VerifyKey>>, LoadError> {
+    let raw: RawJwks =
+        serde_json::from_slice(body).map_err(|e| LoadError::Document(format!("key set: {e}")))?;
+    let mut keys: Vec<Arc<VerifyKey>> = Vec::with_capacity(raw.keys.len());
+    for (index, value) in raw.keys.into_iter().enumerate() {
+        match parse_key(value, allowed) {
+            Ok((kid, alg, fingerprint, key)) => {
+                if kid.is_some() && keys.iter().any(|k| k.kid == kid) {
+                    tracing::warn!(issuer, index, kid = ?kid, "skipping key: duplicate kid");
+                    continue;
+                }
+                // The same key listed twice without a kid: keep one, or tokens without a kid
+                // would find two candidates and be refused as ambiguous.
+                if kid.is_none()
+                    && keys
+                        .iter()
+                        .any(|k| k.kid.is_none() && k.alg == alg && k.fingerprint == fingerprint)
+                {
+                    tracing::info!(issuer, index, "skipping key: listed twice");
+                    continue;
+                }
+                let reused = previous.and_then(|set| {
+                    set.keys
+                        .iter()
+                        .find(|k| k.kid == kid && k.alg == alg && k.fingerprint == fingerprint)
+                });
+                keys.push(match reused {
+                    Some(k) => Arc::clone(k),
+                    None => Arc::new(VerifyKey {
+                        kid,
+                        alg,
+                        key,
+                        id: NEXT_KEY_ID.fetch_add(1, Ordering::Relaxed),
+                        fingerprint,
+                    }),
+                });
+            }
+            Err(why) => tracing::info!(issuer, index, why, "skipping key"),
+        }
+    }
+    if keys.is_empty() {
+        return Err(LoadError::NoUsableKeys);
+    }
+    Ok(keys)
+}
+
+type ParsedKey = (Option<String>, Algorithm, String, DecodingKey);
+
+fn parse_key(value: serde_json::Value, allowed: &[Algorithm]) -> Result<ParsedKey, &'static str> {
+    let jwk: RawJwk = serde_json::from_value(value).map_err(|_| "not a JWK object")?;
+    if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
+        return Err("use is not sig");
+    }
+    if let Some(ops) = &jwk.key_ops
+        && !ops.iter().any(|op| op == "verify")
+    {
+        return Err("key_ops lacks verify");
+    }
+    let kty = jwk.kty.as_deref().ok_or("no kty")?;
+    let (alg, fingerprint, key) = match kty {
+        "RSA" => {
+            let alg = match jwk.alg.as_deref() {
+                None => Algorithm::RS256,
+                Some(a @ ("RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512")) => {
+                    a.parse().map_err(|_| "unsupported alg")?
+                }
+                Some(_) => return Err("unsupported alg for RSA"),
+            };
+            let (n, e) = (jwk.n.as_deref(), jwk.e.as_deref());
+            let (n, e) = n.zip(e).ok_or("RSA key without n or e")?;
+            let n_bytes = URL_SAFE_NO_PAD
+                .decode(n)
+                .map_err(|_| "n is not base64url")?;
+            let e_bytes = URL_SAFE_NO_PAD
+                .decode(e)
+                .map_err(|_| "e is not base64url")?;
+            let significant = n_bytes.iter().skip_while(|b| **b == 0).count();
+            if significant * 8 < 2048 {
+                return Err("RSA key under 2048 bits");
+            }
+            if e_bytes.is_empty() || e_bytes.len() > 8 {
+                return Err("RSA exponent out of range");
+            }
+            let key = DecodingKey::from_rsa_raw_components(&n_bytes, &e_bytes);
+            (alg, format!("RSA|{n}|{e}"), key)
+        }
+        "EC" => {
+            let crv = jwk.crv.as_deref().ok_or("EC key without crv")?;
+            let alg = match (crv, jwk.alg.as_deref()) {
+                ("P-256", None | Some("ES256")) => Algorithm::ES256,
+                ("P-384", None | Some("ES384")) => Algorithm::ES384,
+                _ => return Err("unsupported EC curve or alg"),
+            };
+            let (x, y) = jwk
+                .x
+                .as_deref()
+                .zip(jwk.y.as_deref())
+                .ok_or("EC key without x or y")?;
+            let key = DecodingKey::from_ec_components(x, y).map_err(|_| "bad EC coordinates")?;
+            (alg, format!("EC|{crv}|{x}|{y}"), key)
+        }
+        "OKP" => {
+            match (jwk.crv.as_deref(), jwk.alg.as_deref()) {
+                (Some("Ed25519"), None | Some("EdDSA") | Some("Ed25519")) => {}
+                _ => return Err("unsupported OKP curve or alg"),
+            }
+            let x = jwk.x.as_deref().ok_or("OKP key without x")?;
+            let key = DecodingKey::from_ed_components(x).map_err(|_| "bad OKP key")?;
+            (Algorithm::EdDSA, format!("OKP|{x}"), key)
+        }
+        "oct" => return Err("symmetric (oct) keys are never used"),
+        _ => return Err("unknown kty"),
+    };
+    if !allowed.contains(&alg) {
+        return Err("algorithm not in the allow-list");
+    }
+    Ok((jwk.kid, alg, fingerprint, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rsa_jwk(kid: &str, bits: usize) -> serde_json::Value {
+        let mut n = vec![0xC5u8; bits / 8];
+        n[bits / 8 - 1] = 0x01;
+        serde_json::json!({"kty":"RSA","kid":kid,"alg":"RS256","use":"sig",
+            "n": URL_SAFE_NO_PAD.encode(&n), "e":"AQAB"})
+    }
+
+    #[test]
+    fn lenient_parsing_skips_unusable_keys() {
+        let doc = serde_json::json!({"keys":[
+            rsa_jwk("good", 2048),
+            rsa_jwk("small", 1024),
+            {"kty":"oct","kid":"hmac","k":"c2VjcmV0"},
+            {"kty":"RSA","kid":"enc","use":"enc","n":"AQAB","e":"AQAB"},
+            {"kty":"XYZ","kid":"weird"},
+            {"kty":"RSA","kid":"hs","alg":"HS256","n":"AQAB","e":"AQAB"},
+            {"kty":"RSA","kid":"bad-b64","n":"!!!","e":"AQAB"},
+            "not an object",
+            rsa_jwk("good", 2048),
+        ]});
+        let keys = parse_jwks(doc.to_string().as_bytes(), &[Algorithm::RS256], None, "x").unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].kid.as_deref(), Some("good"));
+    }
+
+    #[test]
+    fn only_allowed_algorithms_and_stable_ids() {
+        let doc = serde_json::json!({"keys":[rsa_jwk("a", 2048), rsa_jwk("b", 4096)]}).to_string();
+        assert!(matches!(
+            parse_jwks(doc.as_bytes(), &[Algorithm::ES256], None, "x"),
+            Err(LoadError::NoUsableKeys)
+        ));
+        let first = KeySet {
+            keys: parse_jwks(doc.as_bytes(), &[Algorithm::RS256], None, "x").unwrap(),
+            generation: 1,
+        };
+        let second = parse_jwks(doc.as_bytes(), &[Algorithm::RS256], Some(&first), "x").unwrap();
+        assert_eq!(first.keys[0].id, second[0].id);
+        assert_eq!(first.keys[1].id, second[1].id);
+    }
+
+    #[test]
+    fn lookup_rules() {
+        let doc = serde_json::json!({"keys":[rsa_jwk("a", 2048), rsa_jwk("b", 2048)]}).to_string();
+        let set = KeySet {
+            keys: parse_jwks(doc.as_bytes(), &[Algorithm::RS256], None, "x").unwrap(),
+            generation: 1,
+        };
+        assert!(matches!(
+            set.find(Some("a"), Algorithm::RS256),
+            Lookup::Found(_)
+        ));
+        assert!(matches!(
+            set.find(Some("a"), Algorithm::PS256),
+            Lookup::WrongAlgorithm
+        ));
+        assert!(matches!(
+            set.find(Some("z"), Algorithm::RS256),
+            Lookup::Unknown
+        ));
+        assert!(matches!(
+            set.find(None, Algorithm::RS256),
+            Lookup::Ambiguous
+        ));
+        assert!(matches!(set.find(None, Algorithm::ES256), Lookup::Unknown));
+    }
+}

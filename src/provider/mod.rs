@@ -1,0 +1,8 @@
+//! What talks to an OpenID Provider (an Okta org): the bounded HTTP fetcher, discovery, JSON
+//! Web Key parsing, and the key cache of each issuer.
+
+pub(crate) mod context;
+pub(crate) mod discovery;
+pub(crate) mod fetch;
+pub(crate) mod jwk;
+pub(crate) mod key_cache;

@@ -1,0 +1,209 @@
+//! The configuration of one tenant: an app instance in a customer's Okta org.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::claims::TenantRef;
+use crate::error::ConfigError;
+use crate::provider::fetch::check_secure_url;
+
+/// A client secret. `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientSecret(Arc<str>);
+
+impl ClientSecret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        ClientSecret(Arc::from(secret.into()))
+    }
+
+    /// The secret itself, for sending to the provider.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret(<redacted>)")
+    }
+}
+
+impl From<&str> for ClientSecret {
+    fn from(s: &str) -> Self {
+        ClientSecret::new(s)
+    }
+}
+
+impl From<String> for ClientSecret {
+    fn from(s: String) -> Self {
+        ClientSecret::new(s)
+    }
+}
+
+/// One tenant: an app instance in a customer's Okta org (issuer + client).
+///
+/// Tokens are accepted from a tenant when their `iss` equals [`issuer`](Self::issuer) exactly
+/// and their `aud` holds one of the tenant's accepted audiences: the client id (ID tokens, when
+/// [`accept_id_tokens`](Self::accept_id_tokens) is on, the default) and every
+/// [`audience`](Self::audience) added (access tokens of custom authorization servers).
+///
+/// ```
+/// use okta_oidc::Tenant;
+///
+/// let acme = Tenant::new("acme", "https://acme.okta.com")
+///     .client("0oa1acmeclient", "secret-from-your-store")
+///     .audience("api://acme");
+/// assert_eq!(acme.issuer(), "https://acme.okta.com");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub(crate) id: Arc<str>,
+    pub(crate) issuer: Arc<str>,
+    pub(crate) client_id: Option<Arc<str>>,
+    pub(crate) secrets: Vec<ClientSecret>,
+    pub(crate) audiences: Vec<Arc<str>>,
+    pub(crate) accept_id_tokens: bool,
+    pub(crate) id_token_typ: Option<Vec<String>>,
+    pub(crate) access_token_typ: Option<Vec<String>>,
+    pub(crate) require_cid: bool,
+}
+
+impl Tenant {
+    /// A tenant with the application's `id` for it and its issuer (for an OIN app, the
+    /// customer's org URL such as `https://acme.okta.com`, or its custom domain).
+    pub fn new(id: impl Into<String>, issuer: impl Into<String>) -> Self {
+        Tenant {
+            id: Arc::from(id.into()),
+            issuer: Arc::from(issuer.into()),
+            client_id: None,
+            secrets: Vec::new(),
+            audiences: Vec::new(),
+            accept_id_tokens: true,
+            id_token_typ: None,
+            access_token_typ: None,
+            require_cid: false,
+        }
+    }
+
+    /// Sets the client id and (primary) secret of this app instance.
+    pub fn client(mut self, client_id: impl Into<String>, secret: impl Into<ClientSecret>) -> Self {
+        self.client_id = Some(Arc::from(client_id.into()));
+        self.secrets = vec![secret.into()];
+        self
+    }
+
+    /// Sets the client id only (for validating tokens, no secret needed).
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(Arc::from(client_id.into()));
+        self
+    }
+
+    /// Adds a second client secret, accepted during a secret rotation (Okta lets an app hold
+    /// two at once). At most two secrets are kept: the first and the newest.
+    pub fn secondary_secret(mut self, secret: impl Into<ClientSecret>) -> Self {
+        self.secrets.truncate(1);
+        self.secrets.push(secret.into());
+        self
+    }
+
+    /// Adds an accepted audience (for access tokens of custom authorization servers).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(Arc::from(audience.into()));
+        self
+    }
+
+    /// Whether ID tokens (`aud` = client id) are accepted as bearer credentials; on by default.
+    ///
+    /// Okta advises apps to grant API access from access tokens, not ID tokens. In the OIN,
+    /// access tokens of the org authorization server can only be checked by introspection;
+    /// accepting ID tokens locally is a deliberate trade-off for first-party front ends.
+    pub fn accept_id_tokens(mut self, accept: bool) -> Self {
+        self.accept_id_tokens = accept;
+        self
+    }
+
+    /// Requires the header `typ` of ID tokens to be one of these (compared case-insensitively,
+    /// with or without an `application/` prefix, RFC 8725 §3.11).
+    pub fn id_token_typ<I, S>(mut self, accepted: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.id_token_typ = Some(accepted.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Requires the header `typ` of access tokens to be one of these (for example `at+jwt`,
+    /// RFC 9068).
+    pub fn access_token_typ<I, S>(mut self, accepted: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.access_token_typ = Some(accepted.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Requires Okta's `cid` claim of access tokens to equal the client id.
+    pub fn require_cid(mut self, require: bool) -> Self {
+        self.require_cid = require;
+        self
+    }
+
+    /// The application's id for this tenant.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The client id, if set.
+    pub fn get_client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// The client secrets (one, or two during a rotation).
+    pub fn secrets(&self) -> &[ClientSecret] {
+        &self.secrets
+    }
+
+    /// Every accepted audience (the client id first when ID tokens are accepted).
+    pub fn accepted_audiences(&self) -> impl Iterator<Item = &str> {
+        let id = self.client_id.as_deref().filter(|_| self.accept_id_tokens);
+        id.into_iter().chain(self.audiences.iter().map(|a| &**a))
+    }
+
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        if self.id.is_empty() {
+            return Err(ConfigError::Invalid("tenant id is empty"));
+        }
+        check_secure_url(&self.issuer).map_err(|reason| ConfigError::InvalidIssuer {
+            issuer: self.issuer.to_string(),
+            reason,
+        })?;
+        if self.issuer.contains(['?', '#']) {
+            return Err(ConfigError::InvalidIssuer {
+                issuer: self.issuer.to_string(),
+                reason: "must not have a query or fragment",
+            });
+        }
+        if self.accepted_audiences().next().is_none() {
+            return Err(ConfigError::Invalid(
+                "tenant accepts no audience: set a client id or an audience",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn as_ref_info(&self) -> TenantRef {
+        TenantRef {
+            id: Arc::clone(&self.id),
+            issuer: Arc::clone(&self.issuer),
+            client_id: self.client_id.clone(),
+        }
+    }
+}

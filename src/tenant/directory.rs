@@ -1,0 +1,197 @@
+//! The tenant directory: the registry, the application's loader with its negative cache, and
+//! the choice of a tenant for a credential (by issuer, audience and client) or for a request
+//! that names no issuer. Tenant choice happens here and nowhere else.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, Uri};
+
+use super::config::Tenant;
+use super::loader::TenantLoader;
+use super::registry::{IssuerEntry, Registry};
+use super::resolver::TenantResolver;
+use crate::claims::StandardClaims;
+use crate::error::{AuthError, ConfigError, TokenError};
+use crate::provider::context::ProviderContext;
+use crate::time::now_millis;
+
+/// Every tenant this handle knows, and how to find more.
+pub(crate) struct TenantDirectory {
+    pub(crate) registry: Registry,
+    provider: Arc<ProviderContext>,
+    loader: Option<Arc<dyn TenantLoader>>,
+    unknown_issuers: quick_cache::sync::Cache<String, u64>,
+    negative_ttl: Duration,
+    /// Picks the tenant of an opaque token when several are registered.
+    resolver: Option<Arc<dyn TenantResolver>>,
+}
+
+impl fmt::Debug for TenantDirectory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TenantDirectory")
+            .field("registry", &self.registry)
+            .field("loader", &self.loader.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TenantDirectory {
+    pub(crate) fn new(
+        provider: Arc<ProviderContext>,
+        loader: Option<Arc<dyn TenantLoader>>,
+        negative_ttl: Duration,
+        resolver: Option<Arc<dyn TenantResolver>>,
+    ) -> Self {
+        TenantDirectory {
+            registry: Registry::new(),
+            provider,
+            loader,
+            unknown_issuers: quick_cache::sync::Cache::new(10_000),
+            negative_ttl,
+            resolver,
+        }
+    }
+
+    /// Adds or replaces tenants in one swap.
+    pub(crate) fn upsert(&self, tenants: Vec<Tenant>) -> Result<(), ConfigError> {
+        for t in &tenants {
+            self.unknown_issuers.remove(&*t.issuer);
+        }
+        self.registry.upsert(tenants, &self.provider)
+    }
+
+    /// Removes a tenant.
+    pub(crate) fn remove(&self, id: &str) -> Option<Arc<Tenant>> {
+        self.registry.remove(id, &self.provider)
+    }
+
+    /// The registry entry of an issuer, asking the loader when it is not registered.
+    pub(crate) async fn entry_for_issuer(
+        &self,
+        issuer: &str,
+    ) -> Result<Arc<IssuerEntry>, AuthError> {
+        if let Some(entry) = self.registry.by_issuer(issuer) {
+            return Ok(entry);
+        }
+        let Some(loader) = &self.loader else {
+            return Err(TokenError::UnknownIssuer.into());
+        };
+        if issuer.is_empty() || issuer.len() > 1024 {
+            return Err(TokenError::UnknownIssuer.into());
+        }
+        let now = now_millis(self.provider.clock.as_ref());
+        if self
+            .unknown_issuers
+            .get(issuer)
+            .is_some_and(|until| until > now)
+        {
+            return Err(TokenError::UnknownIssuer.into());
+        }
+        let remember_unknown = || {
+            let ttl = u64::try_from(self.negative_ttl.as_millis()).unwrap_or(u64::MAX);
+            self.unknown_issuers
+                .insert(issuer.to_owned(), now.saturating_add(ttl));
+        };
+        match loader.load(issuer.to_owned()).await {
+            Ok(Some(tenant)) if *tenant.issuer == *issuer => {
+                let id = tenant.id.clone();
+                if let Err(e) = self.upsert(vec![tenant]) {
+                    tracing::warn!(issuer, tenant = &*id, error = %e, "loaded tenant is invalid");
+                    remember_unknown();
+                    return Err(TokenError::UnknownIssuer.into());
+                }
+                tracing::info!(issuer, tenant = &*id, "tenant loaded");
+                self.registry
+                    .by_issuer(issuer)
+                    .ok_or_else(|| TokenError::UnknownIssuer.into())
+            }
+            Ok(Some(tenant)) => {
+                tracing::warn!(
+                    issuer,
+                    tenant = tenant.id(),
+                    "loader returned a tenant of another issuer; ignored"
+                );
+                remember_unknown();
+                Err(TokenError::UnknownIssuer.into())
+            }
+            Ok(None) => {
+                remember_unknown();
+                Err(TokenError::UnknownIssuer.into())
+            }
+            Err(e) => {
+                tracing::warn!(issuer, error = %e, "tenant loader failed");
+                Err(AuthError::TemporarilyUnavailable {
+                    retry_after: Some(Duration::from_secs(5)),
+                })
+            }
+        }
+    }
+
+    /// Picks the tenant of this issuer whose audiences the token names.
+    pub(crate) fn for_jwt<'e>(
+        entry: &'e IssuerEntry,
+        claims: &StandardClaims,
+    ) -> Result<&'e Arc<Tenant>, TokenError> {
+        entry
+            .tenants
+            .iter()
+            .find(|t| t.accepted_audiences().any(|a| claims.aud.contains(a)))
+            .ok_or(TokenError::AudienceMismatch)
+    }
+
+    /// The tenant of an opaque token: the only one, or the resolver's pick.
+    pub(crate) fn for_opaque_token(
+        &self,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<Arc<Tenant>, AuthError> {
+        let registry = &self.registry;
+        let picked = match &self.resolver {
+            Some(resolver) => resolver
+                .resolve(uri, headers)
+                .and_then(|id| registry.by_id(&id)),
+            None if registry.len() == 1 => registry.all().pop(),
+            None => None,
+        };
+        picked.ok_or_else(|| {
+            tracing::debug!("opaque token, and no tenant picked for it");
+            TokenError::UnknownIssuer.into()
+        })
+    }
+
+    /// An Okta org authorization server's access token is a JWT that only Okta can verify (its
+    /// keys are not published; its `aud` is the org itself): it goes to introspection, at the
+    /// tenant its `iss` names — by `cid`, else the resolver's pick, else the issuer's only
+    /// tenant.
+    pub(crate) fn for_org_access_token(
+        &self,
+        claims: &StandardClaims,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Option<Arc<Tenant>> {
+        if !claims.aud.contains(&claims.iss) {
+            return None;
+        }
+        let entry = self.registry.by_issuer(&claims.iss)?;
+        let with_secret = |t: &&Arc<Tenant>| !t.secrets.is_empty();
+        if let Some(cid) = claims.cid.as_deref()
+            && let Some(t) = entry
+                .tenants
+                .iter()
+                .filter(with_secret)
+                .find(|t| t.client_id.as_deref() == Some(cid))
+        {
+            return Some(Arc::clone(t));
+        }
+        if let Some(resolver) = &self.resolver {
+            let id = resolver.resolve(uri, headers)?;
+            return entry.tenants.iter().find(|t| *t.id == *id).cloned();
+        }
+        match entry.tenants.as_slice() {
+            [only] if !only.secrets.is_empty() => Some(Arc::clone(only)),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Tenants: one per customer Okta org or app instance. Their configuration, the hot-swapped
+//! registry, the application's loader, and the one place where a tenant is chosen for a
+//! credential or a request.
+
+pub(crate) mod config;
+pub(crate) mod directory;
+pub(crate) mod loader;
+pub(crate) mod registry;
+pub(crate) mod resolver;
+
+pub use self::config::{ClientSecret, Tenant};
+pub use self::loader::{BoxError, LoadFuture, TenantLoader};
+pub use self::resolver::TenantResolver;

@@ -53,8 +53,14 @@ pub enum TokenError {
     AuthorizedPartyMismatch,
     /// The header `typ` is not one the tenant accepts for this kind of token.
     TypeMismatch,
-    /// Okta's `cid` claim is not the tenant's client id.
+    /// Okta's `cid` claim (`client_id` in introspection answers) is not the tenant's client id.
     ClientIdMismatch,
+    /// Several tenants of the token's issuer could take it, and nothing in the token (`cid`,
+    /// `azp`, a client id in `aud`) tells them apart.
+    AmbiguousTenant,
+    /// Introspection answered for another kind of token than an access token (a refresh token
+    /// or an ID token sent as a bearer).
+    NotAnAccessToken,
     /// The token's `nonce` is not the one sent at login.
     NonceMismatch,
     /// The ID token's `at_hash` does not match the access token.
@@ -105,6 +111,12 @@ impl fmt::Display for TokenError {
             }
             TokenError::TypeMismatch => f.write_str("typ header not accepted"),
             TokenError::ClientIdMismatch => f.write_str("cid is not the client id"),
+            TokenError::AmbiguousTenant => {
+                f.write_str("several tenants of the issuer could take the token")
+            }
+            TokenError::NotAnAccessToken => {
+                f.write_str("introspected token is not an access token")
+            }
             TokenError::NonceMismatch => f.write_str("nonce does not match"),
             TokenError::AccessTokenHashMismatch => f.write_str("at_hash does not match"),
             TokenError::Inactive => f.write_str("token is not active (introspection)"),

@@ -5,14 +5,12 @@ use std::sync::Arc;
 
 use axum::response::Response;
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use http::header::AUTHORIZATION;
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
-use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use super::context::{Ctx, provider};
 use super::cookies;
@@ -25,9 +23,8 @@ use crate::error::{AuthError, TokenError};
 use crate::provider::discovery::ProviderMetadata;
 use crate::provider::fetch::{describe, read_limited};
 use crate::tenant::config::Tenant;
-use crate::tenant::registry::IssuerEntry;
 use crate::time::now_millis;
-use crate::verify::{jws, rules};
+use crate::verify::Expect;
 
 pub(crate) async fn callback(ctx: Ctx, parts: Parts) -> Response {
     let state = &ctx.state;
@@ -120,7 +117,7 @@ async fn finish(
         .by_id(&login.t)
         .filter(|t| *t.issuer == login.iss && t.client_id.as_deref() == Some(&*login.cid))
         .ok_or_else(|| Failure::bad_request("This organization is no longer registered."))?;
-    let (entry, meta) = provider(&ctx.oidc, &tenant).await?;
+    let (_, meta) = provider(&ctx.oidc, &tenant).await?;
     match q.one("iss")? {
         Some(iss) if iss != &*tenant.issuer => {
             return Err(Failure::bad_request(
@@ -146,10 +143,9 @@ async fn finish(
             "token response has no id_token",
         )
     })?;
-    let claims = check_id_token(
+    let (sub, claims) = check_id_token(
         ctx,
         &tenant,
-        &entry,
         id_token,
         &login.n,
         tokens.access_token.as_deref(),
@@ -170,7 +166,7 @@ async fn finish(
         )
     {
         let info = userinfo(ctx, endpoint, access_token).await?;
-        if info.get("sub").and_then(Value::as_str) != Some(claims.sub.as_str()) {
+        if info.get("sub").and_then(Value::as_str) != Some(sub.as_str()) {
             return Err(Failure::new(
                 StatusCode::UNAUTHORIZED,
                 "The identity provider's answer did not pass our checks.",
@@ -179,7 +175,7 @@ async fn finish(
         }
         let extra: Map<String, Value> = info
             .into_iter()
-            .filter(|(k, _)| !claims.raw.contains_key(k))
+            .filter(|(k, _)| !claims.contains_key(k))
             .collect();
         additions = (!extra.is_empty()).then_some(extra);
     }
@@ -308,66 +304,24 @@ async fn exchange(
     Err(provider_error("no client secret accepted".into()))
 }
 
-/// The validated claims of an ID token, as a map and in standard form.
-struct IdClaims {
-    sub: String,
-    raw: Map<String, Value>,
-}
-
-/// The left half of the access token's hash, for `at_hash` (OIDC Core §3.1.3.6).
-fn at_hash(alg: Algorithm, access_token: &str) -> Option<String> {
-    let bytes = access_token.as_bytes();
-    let digest: Vec<u8> = match alg {
-        Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES256 => Sha256::digest(bytes).to_vec(),
-        Algorithm::RS384 | Algorithm::PS384 | Algorithm::ES384 => Sha384::digest(bytes).to_vec(),
-        Algorithm::RS512 | Algorithm::PS512 | Algorithm::EdDSA => Sha512::digest(bytes).to_vec(),
-        _ => return None,
-    };
-    Some(URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]))
-}
-
-/// The core validator's rules (algorithm allow-list, key by kid, signature, iss, exp/iat/nbf,
-/// sub, azp) plus: `aud` holds the client id, `iat` present, `nonce`, `at_hash`.
+/// The ID token through the one verification pipeline, with the login's expectations.
 async fn check_id_token(
     ctx: &Ctx,
-    tenant: &Tenant,
-    entry: &Arc<IssuerEntry>,
+    tenant: &Arc<Tenant>,
     token: &str,
     nonce: &str,
     access_token: Option<&str>,
-) -> Result<IdClaims, AuthError> {
-    let verifier = ctx.oidc.verifier();
-    let parsed = jws::parse(token, &verifier.options)?;
-    // Only the client id is an acceptable audience for an ID token.
-    let mut as_client = tenant.clone();
-    as_client.accept_id_tokens = true;
-    as_client.audiences.clear();
-    let key = entry
-        .keys
-        .key_for(parsed.header.kid.as_deref(), parsed.alg)
-        .await?;
-    jws::verify_signature(&parsed, &key)?;
-    let now = i64::try_from(verifier.provider.clock.now().as_secs()).unwrap_or(i64::MAX);
-    rules::check_claims(&parsed, &as_client, now, verifier.options.leeway)?;
-    let claims = &parsed.claims;
-    if claims.iat.is_none() {
-        return Err(TokenError::MissingClaim("iat").into());
-    }
-    match claims.nonce.as_deref() {
-        Some(n) if seal::constant_time_eq(n.as_bytes(), nonce.as_bytes()) => {}
-        _ => return Err(TokenError::NonceMismatch.into()),
-    }
-    if let (Some(expected), Some(at)) = (claims.at_hash.as_deref(), access_token)
-        && at_hash(parsed.alg, at).as_deref() != Some(expected)
-    {
-        return Err(TokenError::AccessTokenHashMismatch.into());
-    }
-    let raw: Map<String, Value> = serde_json::from_str(&parsed.raw_claims)
+) -> Result<(String, Map<String, Value>), AuthError> {
+    let expect = Expect::IdToken {
+        tenant,
+        nonce,
+        access_token,
+    };
+    let verified = ctx.oidc.verifier().verify_jws(token, expect).await?;
+    let identity = verified.identity;
+    let raw: Map<String, Value> = serde_json::from_str(&identity.raw)
         .map_err(|_| TokenError::Malformed("payload is not a JSON object"))?;
-    Ok(IdClaims {
-        sub: claims.sub.clone(),
-        raw,
-    })
+    Ok((identity.claims.sub.clone(), raw))
 }
 
 async fn userinfo(
@@ -396,22 +350,4 @@ async fn userinfo(
     }
     serde_json::from_slice(&body)
         .map_err(|_| provider_error("userinfo is not a JSON object".into()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn at_hash_example() {
-        // OIDC Core A.3 example
-        assert_eq!(
-            at_hash(
-                Algorithm::RS256,
-                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
-            )
-            .as_deref(),
-            Some("77QmUPtjPfzWtF2AnpK9RQ")
-        );
-    }
 }

@@ -391,11 +391,13 @@ async fn background_loop(weak: Weak<KeyCache>) {
 
 impl KeyCache {
     /// Finds the key of a token header (`kid`, `alg`), refetching the key set once (shared,
-    /// cooled down) for an unknown kid.
+    /// cooled down) for an unknown kid when `may_refetch` (not for a token that is expired
+    /// anyway).
     pub(crate) async fn key_for(
         self: &Arc<Self>,
         kid: Option<&str>,
         alg: Algorithm,
+        may_refetch: bool,
     ) -> Result<Arc<VerifyKey>, AuthError> {
         let cache = self;
         let keys_unavailable = || AuthError::KeysUnavailable {
@@ -414,7 +416,7 @@ impl KeyCache {
                 Lookup::Found(key) => return Ok(Arc::clone(key)),
                 Lookup::Ambiguous => return Err(TokenError::AmbiguousKey.into()),
                 Lookup::WrongAlgorithm => return Err(TokenError::KeyAlgorithmMismatch.into()),
-                Lookup::Unknown if refetched => return Err(cache.unknown_key()),
+                Lookup::Unknown if refetched || !may_refetch => return Err(cache.unknown_key()),
                 Lookup::Unknown => {
                     refetched = true;
                     match cache.refresh(Trigger::Request, Some(keys.generation)) {

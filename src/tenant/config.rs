@@ -67,6 +67,7 @@ pub struct Tenant {
     pub(crate) id_token_typ: Option<Vec<String>>,
     pub(crate) access_token_typ: Option<Vec<String>>,
     pub(crate) require_cid: bool,
+    pub(crate) trusted_clients: Vec<Arc<str>>,
 }
 
 impl Tenant {
@@ -83,6 +84,7 @@ impl Tenant {
             id_token_typ: None,
             access_token_typ: None,
             require_cid: false,
+            trusted_clients: Vec::new(),
         }
     }
 
@@ -145,9 +147,28 @@ impl Tenant {
         self
     }
 
-    /// Requires Okta's `cid` claim of access tokens to equal the client id.
+    /// Requires Okta's `cid` claim of access tokens to equal the client id. Tokens of the
+    /// issuer's other registered tenants go to those tenants (they are routed by `cid` first);
+    /// tokens of unregistered clients are refused.
     pub fn require_cid(mut self, require: bool) -> Self {
         self.require_cid = require;
+        self
+    }
+
+    /// Accepts introspected access tokens issued to this other client of the org too (for
+    /// example your single-page app's), besides the tenant's own client id. Without it, an
+    /// introspection answer whose `client_id` is not the tenant's is refused.
+    ///
+    /// ```
+    /// use okta_oidc::Tenant;
+    ///
+    /// let acme = Tenant::new("acme", "https://acme.okta.com")
+    ///     .client("0oa1api", "secret")
+    ///     .trust_client_id("0oa1spa");
+    /// # let _ = acme;
+    /// ```
+    pub fn trust_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.trusted_clients.push(Arc::from(client_id.into()));
         self
     }
 

@@ -129,16 +129,64 @@ impl TenantDirectory {
         }
     }
 
-    /// Picks the tenant of this issuer whose audiences the token names.
-    pub(crate) fn for_jwt<'e>(
+    /// The tenant of this issuer that a JWT belongs to, from its unverified claims (the
+    /// signature and every rule are checked after, against this tenant):
+    ///
+    /// 1. Okta's `cid` names the client of an access token: the tenant with that client id;
+    /// 2. else `azp`, or a client id in `aud`, names the client of an ID token: the tenant with
+    ///    that client id (several client ids in `aud` and no `azp` are ambiguous);
+    /// 3. else a token of a client that is no tenant (another app of the org calling this API):
+    ///    the one tenant whose API audiences it names and that does not require its own `cid`.
+    ///
+    /// A token of client B is never credited to tenant A when B is a tenant too.
+    pub(crate) fn route_jwt<'e>(
         entry: &'e IssuerEntry,
         claims: &StandardClaims,
     ) -> Result<&'e Arc<Tenant>, TokenError> {
-        entry
-            .tenants
-            .iter()
-            .find(|t| t.accepted_audiences().any(|a| claims.aud.contains(a)))
-            .ok_or(TokenError::AudienceMismatch)
+        let tenants = &entry.tenants;
+        let with_client = |id: &str| tenants.iter().find(|t| t.client_id.as_deref() == Some(id));
+        if let Some(cid) = claims.cid.as_deref()
+            && let Some(tenant) = with_client(cid)
+        {
+            return Ok(tenant);
+        }
+        if let Some(azp) = claims.azp.as_deref()
+            && let Some(tenant) = with_client(azp)
+        {
+            return Ok(tenant);
+        }
+        if claims.cid.is_none() {
+            let mut by_client = tenants.iter().filter(|t| {
+                t.accept_id_tokens
+                    && t.client_id
+                        .as_deref()
+                        .is_some_and(|c| claims.aud.contains(c))
+            });
+            match (by_client.next(), by_client.next()) {
+                (Some(tenant), None) => return Ok(tenant),
+                (Some(_), Some(_)) => return Err(TokenError::AuthorizedPartyMismatch),
+                (None, _) => {}
+            }
+        }
+        let api = |t: &&Arc<Tenant>| t.audiences.iter().any(|a| claims.aud.contains(a));
+        let mut by_audience = tenants.iter().filter(api).filter(|t| !t.require_cid);
+        match (by_audience.next(), by_audience.next()) {
+            (Some(tenant), None) => Ok(tenant),
+            (Some(_), Some(_)) => Err(TokenError::AmbiguousTenant),
+            (None, _) if tenants.iter().any(|t| api(&t)) => Err(TokenError::ClientIdMismatch),
+            (None, _) => Err(TokenError::AudienceMismatch),
+        }
+    }
+
+    /// Whether a JWT is an access token of an Okta org authorization server: its audience is
+    /// the org itself (`aud` = `iss`), which no tenant of the issuer accepts. Okta does not
+    /// publish the keys of those tokens: they are checked by introspection only.
+    pub(crate) fn is_org_access_token(entry: &IssuerEntry, claims: &StandardClaims) -> bool {
+        claims.aud.contains(&claims.iss)
+            && !entry
+                .tenants
+                .iter()
+                .any(|t| t.accepted_audiences().any(|a| a == claims.iss))
     }
 
     /// The tenant of an opaque token: the only one, or the resolver's pick.
@@ -167,14 +215,11 @@ impl TenantDirectory {
     /// tenant.
     pub(crate) fn for_org_access_token(
         &self,
+        entry: &IssuerEntry,
         claims: &StandardClaims,
         uri: &Uri,
         headers: &HeaderMap,
     ) -> Option<Arc<Tenant>> {
-        if !claims.aud.contains(&claims.iss) {
-            return None;
-        }
-        let entry = self.registry.by_issuer(&claims.iss)?;
         let with_secret = |t: &&Arc<Tenant>| !t.secrets.is_empty();
         if let Some(cid) = claims.cid.as_deref()
             && let Some(t) = entry

@@ -30,7 +30,7 @@ use crate::tenant::Tenant;
 use crate::time::{ManualClock, SharedClock};
 use crate::verify::introspection::Call;
 use crate::verify::jws::{self, ValidationOptions};
-use crate::verify::rules;
+use crate::verify::rules::{self, TokenKind, Window};
 
 /// The issuer of the fuzzing tenant (never contacted).
 pub const ISSUER: &str = "https://fuzz.okta.example";
@@ -99,10 +99,13 @@ pub fn token(input: &[u8]) -> Result<(), String> {
     let parsed = jws::parse(text, &options()).map_err(|e| e.to_string())?;
     let tenant = tenant();
     for leeway in [0, 120] {
-        let _ = rules::check_claims(&parsed, &tenant, NOW as i64, Duration::from_secs(leeway));
+        let window = Window::new(Duration::from_secs(NOW), Duration::from_secs(leeway));
+        for kind in [TokenKind::Bearer, TokenKind::IdToken] {
+            let _ = rules::check(&parsed, &tenant, kind, window);
+        }
     }
-    rules::check_claims(&parsed, &tenant, NOW as i64, Duration::from_secs(120))
-        .map_err(|e| e.to_string())
+    let window = Window::new(Duration::from_secs(NOW), Duration::from_secs(120));
+    rules::check(&parsed, &tenant, TokenKind::Bearer, window).map_err(|e| e.to_string())
 }
 
 /// A key set document: lenient parsing, key reuse against the previous set, and lookups.

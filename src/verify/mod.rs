@@ -4,6 +4,7 @@
 //! against the tenant's keys), opaque access tokens (introspection) and the verified-token
 //! cache in front of both.
 
+pub(crate) mod id_token;
 pub(crate) mod introspection;
 pub(crate) mod jws;
 pub(crate) mod rules;
@@ -16,13 +17,47 @@ use std::time::Duration;
 use http::{HeaderMap, Uri};
 
 use self::introspection::{Call, Introspector};
-use self::jws::ValidationOptions;
+use self::jws::{Parsed, ValidationOptions};
+use self::rules::{TokenKind, Window};
 use self::token_cache::TokenCache;
 use crate::claims::{CredentialSource, Identity};
 use crate::error::{AuthError, TokenError};
 use crate::provider::context::ProviderContext;
 use crate::tenant::config::Tenant;
 use crate::tenant::directory::TenantDirectory;
+use crate::tenant::registry::IssuerEntry;
+
+/// What the caller expects a token to be; it selects the rules.
+pub(crate) enum Expect<'a> {
+    /// A bearer credential of an API request, of whichever tenant its claims name.
+    Bearer,
+    /// The ID token of a login at `tenant`, with the login's `nonce` and the access token that
+    /// came with it (for `at_hash`).
+    IdToken {
+        tenant: &'a Arc<Tenant>,
+        nonce: &'a str,
+        access_token: Option<&'a str>,
+    },
+}
+
+impl Expect<'_> {
+    fn kind(&self) -> TokenKind {
+        match self {
+            Expect::Bearer => TokenKind::Bearer,
+            Expect::IdToken { .. } => TokenKind::IdToken,
+        }
+    }
+}
+
+/// A token that passed every check.
+#[derive(Debug)]
+pub(crate) struct Verified {
+    pub(crate) identity: Arc<Identity>,
+    /// The tenant that accepted it.
+    pub(crate) tenant: Arc<Tenant>,
+    /// `VerifyKey::id` of the key that verified the signature.
+    pub(crate) key_id: u64,
+}
 
 /// Turns credentials into identities.
 pub(crate) struct Verifier {
@@ -68,13 +103,18 @@ impl Verifier {
             .get(token, &self.tenants.registry, self.provider.clock.as_ref())
     }
 
-    /// Validates a bearer credential: a JWT locally, anything else by introspection.
+    /// Validates a bearer credential: the verified-token cache, then a JWT locally (or, for an
+    /// Okta org authorization server's access token, by introspection), anything else by
+    /// introspection at the tenant the request names.
     pub(crate) async fn bearer(
         &self,
         token: &str,
         uri: &Uri,
         headers: &HeaderMap,
     ) -> Result<Arc<Identity>, AuthError> {
+        if let Some(identity) = self.cached(token) {
+            return Ok(identity);
+        }
         let max = self.options.max_token_bytes;
         if token.len() > max {
             return Err(TokenError::TooLarge {
@@ -87,19 +127,21 @@ impl Verifier {
             let tenant = self.tenants.for_opaque_token(uri, headers)?;
             return self.introspect(token, tenant).await;
         }
-        match self.jwt(token).await {
-            Err(AuthError::InvalidToken(TokenError::AudienceMismatch)) => {
-                let tenant = jws::parse(token, &self.options).ok().and_then(|parsed| {
-                    self.tenants
-                        .for_org_access_token(&parsed.claims, uri, headers)
-                });
-                match tenant {
-                    Some(tenant) => self.introspect(token, tenant).await,
-                    None => Err(TokenError::AudienceMismatch.into()),
-                }
-            }
-            other => other,
+        let parsed = jws::parse(token, &self.options)?;
+        let entry = self.tenants.entry_for_issuer(&parsed.claims.iss).await?;
+        if TenantDirectory::is_org_access_token(&entry, &parsed.claims) {
+            return match self
+                .tenants
+                .for_org_access_token(&entry, &parsed.claims, uri, headers)
+            {
+                Some(tenant) => self.introspect(token, tenant).await,
+                None => Err(TokenError::AudienceMismatch.into()),
+            };
         }
+        let tenant = Arc::clone(TenantDirectory::route_jwt(&entry, &parsed.claims)?);
+        self.verify_parsed(token, parsed, &entry, tenant, Expect::Bearer)
+            .await
+            .map(|verified| verified.identity)
     }
 
     /// Introspects an access token at the tenant's authorization server.
@@ -146,31 +188,90 @@ impl Verifier {
         self.introspector.check(token, call).await
     }
 
-    /// Validates a JWT into an identity.
+    /// Validates a JWT bearer token into an identity (no introspection).
     pub(crate) async fn jwt(&self, token: &str) -> Result<Arc<Identity>, AuthError> {
-        let clock = self.provider.clock.as_ref();
         if let Some(identity) = self.cached(token) {
             return Ok(identity);
         }
+        Ok(self.verify_jws(token, Expect::Bearer).await?.identity)
+    }
+
+    /// Verifies a compact JWS for what the caller expects. The token is parsed once; then, in
+    /// this order: size cap, header and algorithm allow-list (in [`jws::parse`]), tenant, key,
+    /// **signature**, claim rules for the expected kind of token. A forged token is reported
+    /// invalid (never "expired"), and an expired token with an unknown `kid` causes no key
+    /// refetch.
+    pub(crate) async fn verify_jws(
+        &self,
+        token: &str,
+        expect: Expect<'_>,
+    ) -> Result<Verified, AuthError> {
         let parsed = jws::parse(token, &self.options)?;
-        let entry = self.tenants.entry_for_issuer(&parsed.claims.iss).await?;
-        let tenant = Arc::clone(TenantDirectory::for_jwt(&entry, &parsed.claims)?);
-        let now = i64::try_from(clock.now().as_secs()).unwrap_or(i64::MAX);
-        rules::check_claims(&parsed, &tenant, now, self.options.leeway)?;
+        let (entry, tenant) = match &expect {
+            Expect::Bearer => {
+                let entry = self.tenants.entry_for_issuer(&parsed.claims.iss).await?;
+                let tenant = Arc::clone(TenantDirectory::route_jwt(&entry, &parsed.claims)?);
+                (entry, tenant)
+            }
+            Expect::IdToken { tenant, .. } => {
+                if parsed.claims.iss != *tenant.issuer {
+                    return Err(TokenError::UnknownIssuer.into());
+                }
+                let entry = self
+                    .tenants
+                    .registry
+                    .by_issuer(&tenant.issuer)
+                    .ok_or(TokenError::UnknownIssuer)?;
+                (entry, Arc::clone(tenant))
+            }
+        };
+        self.verify_parsed(token, parsed, &entry, tenant, expect)
+            .await
+    }
+
+    /// The steps after the tenant is known: key, signature, rules, identity; and the
+    /// verified-token cache for bearer tokens.
+    async fn verify_parsed(
+        &self,
+        token: &str,
+        parsed: Parsed<'_>,
+        entry: &IssuerEntry,
+        tenant: Arc<Tenant>,
+        expect: Expect<'_>,
+    ) -> Result<Verified, AuthError> {
+        let clock = self.provider.clock.as_ref();
+        let window = Window::new(clock.now(), self.options.leeway);
+        // An expired token never causes a key refetch: it would be refused anyway.
+        let may_refetch = !window.expired(&parsed.claims);
         let key = entry
             .keys
-            .key_for(parsed.header.kid.as_deref(), parsed.alg)
+            .key_for(parsed.header.kid.as_deref(), parsed.alg, may_refetch)
             .await?;
         jws::verify_signature(&parsed, &key)?;
+        rules::check(&parsed, &tenant, expect.kind(), window)?;
+        if let Expect::IdToken {
+            nonce,
+            access_token,
+            ..
+        } = expect
+        {
+            id_token::check(&parsed.claims, parsed.alg, nonce, access_token)?;
+        }
         let identity = Arc::new(Identity {
             claims: parsed.claims,
             raw: parsed.raw_claims.into_boxed_str(),
             tenant: tenant.as_ref_info(),
             source: CredentialSource::Jwt,
         });
-        if let Some(cache) = &self.token_cache {
+        if expect.kind() == TokenKind::Bearer
+            && let Some(cache) = &self.token_cache
+        {
             cache.insert(token, &identity, &tenant, key.id, clock);
         }
-        Ok(identity)
+        Ok(Verified {
+            identity,
+            tenant,
+            key_id: key.id,
+        })
     }
 }

@@ -5,6 +5,7 @@
 //! Needs `npm ci --prefix tests/interop`. Without it the test is skipped with a message, except
 //! under `CI`, where it fails.
 
+#[path = "it/common.rs"]
 mod common;
 
 use std::collections::BTreeMap;

@@ -1,11 +1,10 @@
 //! Browser sign-in over real HTTP: a real axum app with the login router and the layer, the
 //! real mock Okta, and a reqwest client with redirects off and a hand-kept cookie jar.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::common::{self, client, location};
 use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::{Endpoint, MockOkta, TokenBuilder};
@@ -18,14 +17,6 @@ type Hook = Box<dyn Fn(TokenBuilder) -> TokenBuilder + Send + Sync>;
 
 const SECRET: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
 const SECRET2: &[u8; 32] = b"fedcba9876543210fedcba9876543210";
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap()
-}
 
 /// The app: `/api/me` (401 without credential), `/profile` (redirects to login), the login
 /// routes.
@@ -165,16 +156,6 @@ impl App {
     fn has_session(&self) -> bool {
         self.jar.contains_key("okta_session")
     }
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get(LOCATION)
-        .expect("Location")
-        .to_str()
-        .unwrap()
-        .to_owned()
 }
 
 fn param(url: &str, name: &str) -> Option<String> {

@@ -1,13 +1,11 @@
 //! The layer's HTTP contract (RFC 6750), extractors, optional mode, custom errors, and the
 //! no-leak invariant for logs and `Debug`.
 
-mod common;
-
+use crate::common::{Stack, builder_for, client, global_capture, serve};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use common::{Stack, builder_for, client, global_capture, serve};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{Claims, ClientSecret, OktaOidc, OktaOidcLayer, Tenant};
 use serde::Deserialize;

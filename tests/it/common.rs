@@ -161,6 +161,17 @@ pub fn cookie_header(jar: &Jar) -> String {
         .join("; ")
 }
 
+/// The `Location` header of a redirect.
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(http::header::LOCATION)
+        .expect("Location")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Stores a response's `Set-Cookie`s in the jar (`Max-Age=0` removes).
 pub fn store_cookies(jar: &mut Jar, response: &reqwest::Response) {
     for value in response.headers().get_all(http::header::SET_COOKIE) {

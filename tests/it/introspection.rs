@@ -1,14 +1,12 @@
 //! Opaque Okta access tokens: introspection over real HTTP against the mock Okta, its cache,
 //! single flight, rate limits, outages, tenant resolution and scope guards.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::{self, Stack, builder_for, client, serve, stack_with_clock, tenant_for};
 use axum::Router;
 use axum::routing::get;
-use common::{Stack, builder_for, client, serve, stack_with_clock, tenant_for};
 use okta_oidc::testing::{Endpoint, Fault, MockOkta};
 use okta_oidc::{Claims, Clock, OktaOidc, OktaOidcLayer, RequireScopes, Tenant};
 use serde_json::json;

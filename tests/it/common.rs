@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, Once};
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -97,45 +97,73 @@ pub fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// A `Write` into a shared buffer, for capturing logs.
-#[derive(Clone, Default)]
-pub struct Capture(pub Arc<Mutex<Vec<u8>>>);
+/// Buffers of the log captures alive now; every log event is written to each of them.
+static CAPTURES: Mutex<Vec<Arc<Mutex<Vec<u8>>>>> = Mutex::new(Vec::new());
 
-impl Write for Capture {
+/// The logs written while this capture lives, at every level, from every thread.
+///
+/// All tests run in one process, so the subscriber is global and installed once: a
+/// thread-local one (`set_default`) misses events whose callsites other test threads
+/// registered first. Each capture gets its own buffer, filled only while it lives, and no
+/// event is even formatted while no test captures: the other tests do not pay for logging,
+/// and a buffer does not grow with the logs of the whole run.
+pub struct LogCapture {
+    buffer: Arc<Mutex<Vec<u8>>>,
+}
+
+/// Starts capturing logs; see [`LogCapture`].
+pub fn capture_logs() -> LogCapture {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::{Layer, filter};
+
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let layer = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(|| Fanout)
+            // Dynamic: asked at every event (a plain `filter_fn` caches its first answer per
+            // callsite, and would keep refusing events first seen while nobody captured).
+            .with_filter(filter::dynamic_filter_fn(|_, _| {
+                !CAPTURES.lock().unwrap().is_empty()
+            }));
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+            .expect("no other global subscriber");
+    });
+    let buffer = Arc::default();
+    CAPTURES.lock().unwrap().push(Arc::clone(&buffer));
+    LogCapture { buffer }
+}
+
+impl LogCapture {
+    /// Everything logged since the capture started.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.buffer.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        CAPTURES
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|b| !Arc::ptr_eq(b, &self.buffer));
+    }
+}
+
+/// The writer of the global subscriber: each formatted event (one `write` call) goes to every
+/// live capture.
+struct Fanout;
+
+impl Write for Fanout {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        for capture in CAPTURES.lock().unwrap().iter() {
+            capture.lock().unwrap().extend_from_slice(buf);
+        }
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-impl Capture {
-    /// Everything logged so far.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-/// The log buffer of this test binary, installed once as the global subscriber (a thread-local
-/// one misses events whose callsites other test threads registered first).
-pub fn global_capture() -> Capture {
-    static CAPTURE: OnceLock<Capture> = OnceLock::new();
-    CAPTURE
-        .get_or_init(|| {
-            let capture = Capture::default();
-            let writer = capture.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_ansi(false)
-                .with_writer(move || writer.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber)
-                .expect("no other global subscriber");
-            capture
-        })
-        .clone()
 }
 
 /// A stack whose `OktaOidc` reads time from a `ManualClock` starting now.

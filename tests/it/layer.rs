@@ -1,7 +1,7 @@
 //! The layer's HTTP contract (RFC 6750), extractors, optional mode, custom errors, and the
 //! no-leak invariant for logs and `Debug`.
 
-use crate::common::{Stack, builder_for, client, global_capture, serve};
+use crate::common::{self, Stack, builder_for, client, serve};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -193,9 +193,7 @@ async fn custom_error_responses_and_realm() {
 
 #[tokio::test]
 async fn tokens_and_secrets_never_reach_logs_or_debug() {
-    // A global subscriber for this test binary: a thread-local one (`set_default`) misses
-    // events whose callsites other test threads registered first.
-    let capture = global_capture();
+    let capture = common::capture_logs();
 
     let s = Stack::start().await;
     let tokens = [
@@ -209,7 +207,7 @@ async fn tokens_and_secrets_never_reach_logs_or_debug() {
     for token in &tokens {
         let _ = s.status(token).await;
     }
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("credential rejected"),
         "rejections are logged: {logs}"

@@ -674,9 +674,7 @@ async fn large_sessions_are_split_or_refused() {
 
 #[tokio::test]
 async fn codes_tokens_secrets_and_cookies_never_reach_logs_or_debug() {
-    // A global subscriber for this test binary: a thread-local one (`set_default`) misses
-    // events whose callsites other test threads registered first.
-    let capture = common::global_capture();
+    let capture = common::capture_logs();
 
     let mock = MockOkta::start().await;
     let mut app = App::one(&mock).await;
@@ -693,7 +691,7 @@ async fn codes_tokens_secrets_and_cookies_never_reach_logs_or_debug() {
     mock.on_id_token(|t| t.claim("nonce", "x"));
     app.login("").await;
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("login succeeded"), "{logs}");
     assert!(
         logs.contains("login failed") && logs.contains("nonce"),

@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests: a real axum server on 127.0.0.1 in front of the
-//! layer, and a real reqwest client.
+//! layer and a real reqwest client, or the same router called in process (`oneshot`) for
+//! middleware behaviour; a log capture; a cookie jar.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -7,8 +8,11 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Once};
 
+use axum::body::Body;
 use axum::routing::get;
 use axum::{Json, Router};
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, Request, StatusCode};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{Claims, ManualClock, OktaOidc, OktaOidcBuilder, OktaOidcLayer, Tenant};
 
@@ -79,6 +83,64 @@ impl Stack {
             .send()
             .await
             .unwrap()
+    }
+}
+
+/// A response of a request sent in process, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+/// Sends `request` (with an empty body) through `app` in process with
+/// `tower::ServiceExt::oneshot`, as tower-http's own tests do: for middleware behaviour, where
+/// a socket adds nothing. Tests over the public API use [`serve`] and real HTTP instead.
+pub async fn call(app: &Router, request: http::request::Builder) -> Reply {
+    use tower::ServiceExt;
+
+    let request = request.body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+/// `GET path` with `Authorization: Bearer <token>`.
+pub fn get_with_bearer(path: &str, token: &str) -> http::request::Builder {
+    Request::get(path).header(AUTHORIZATION, format!("Bearer {token}"))
+}
+
+/// The API of [`api`] called in process: mock Okta (which the validator still reaches over
+/// loopback), and the router with the layer, without a server.
+pub struct InProcess {
+    pub mock: MockOkta,
+    pub app: Router,
+}
+
+impl InProcess {
+    pub async fn start() -> InProcess {
+        let mock = MockOkta::start().await;
+        let oidc = builder_for(&mock).build().await.unwrap();
+        InProcess {
+            mock,
+            app: api(OktaOidcLayer::new(oidc)),
+        }
+    }
+
+    /// Sends `request` through the API in process.
+    pub async fn call(&self, request: http::request::Builder) -> Reply {
+        call(&self.app, request).await
+    }
+
+    /// GET /api/me with this bearer token.
+    pub async fn get(&self, token: &str) -> Reply {
+        self.call(get_with_bearer("/api/me", token)).await
     }
 }
 

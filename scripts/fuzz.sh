@@ -10,7 +10,7 @@
 # RUSTC_BOOTSTRAP=1, which lets stable rustc accept them. Working corpora and crash artifacts
 # go to fuzz/target/ (git-ignored); the committed seeds in fuzz/corpus/<target>/ are read, never
 # written. A crash leaves its input in fuzz/target/artifacts/<target>/: fix the bug, copy the
-# input to fuzz/regressions/<target>/ (tests/fuzz_regressions.rs replays it) and commit both.
+# input to fuzz/regressions/<target>/ (tests/it/fuzz_regressions.rs replays it) and commit both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -2,39 +2,88 @@
 //! on 127.0.0.1 (tests/interop/provider.mjs). Full login, userinfo, logout, and a key rotation
 //! (the provider restarted with a new signing key, the old one still published).
 //!
-//! Needs `npm ci --prefix tests/interop`. Without it the test is skipped with a message, except
-//! under `CI`, where it fails.
-
-mod common;
+//! Needs `node`. When `tests/interop/node_modules` is not installed yet, the test runs
+//! `npm ci --prefix tests/interop --no-audit --no-fund` itself (once per run), so it also needs
+//! `npm` then; a failing `npm ci` fails the test. Without them the test is skipped (see
+//! `harness`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Mutex;
 
 use axum::routing::get;
 use axum::{Json, Router};
+use libtest_mimic::Failed;
 use okta_oidc::{Claims, LoginConfig, OktaOidc, OktaOidcLayer, Tenant};
-use reqwest::header::{COOKIE, LOCATION};
+use reqwest::header::COOKIE;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-fn interop_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
-    let ready = dir.join("node_modules/oidc-provider").is_dir()
-        && std::process::Command::new("node")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if ready {
-        return Some(dir);
+use crate::common::{self, location};
+use crate::harness::{NODE, NPM, find, requires};
+
+fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
+}
+
+fn installed(dir: &Path) -> bool {
+    dir.join("node_modules/oidc-provider").is_dir()
+}
+
+/// Node, and the provider's packages installed or npm to install them.
+pub fn needs() -> Option<String> {
+    requires(&NODE).or_else(|| {
+        if installed(&interop_dir()) {
+            None
+        } else {
+            requires(&NPM).map(|_| {
+                format!(
+                    "tests/interop/node_modules is missing and npm is not on PATH to install it; \
+                     install npm: {}",
+                    NPM.install
+                )
+            })
+        }
+    })
+}
+
+/// `npm ci` in tests/interop unless its packages are there; trials running at the same time
+/// wait for the one that installs. Blocks its thread, once, before anything else runs.
+fn install_packages() -> Result<PathBuf, Failed> {
+    static INSTALL: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = interop_dir();
+    if installed(&dir) {
+        return Ok(dir);
     }
-    let message =
-        "oidc-provider is not installed: run `npm ci --prefix tests/interop` (needs node)";
-    if std::env::var_os("CI").is_some() {
-        panic!("{message}");
+    let npm = find(&NPM).ok_or("npm is gone")?;
+    eprintln!(
+        "installing the interop test's packages: npm ci --prefix tests/interop --no-audit --no-fund"
+    );
+    let output = std::process::Command::new(npm)
+        .arg("ci")
+        .arg("--prefix")
+        .arg(&dir)
+        .args(["--no-audit", "--no-fund"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("could not run npm: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`npm ci --prefix tests/interop --no-audit --no-fund` failed ({}):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
     }
-    eprintln!("SKIPPED interop test: {message}");
-    None
+    if !installed(&dir) {
+        return Err(
+            "`npm ci` succeeded but tests/interop/node_modules/oidc-provider is missing".into(),
+        );
+    }
+    Ok(dir)
 }
 
 struct Op {
@@ -157,10 +206,6 @@ impl Browser {
     }
 }
 
-fn location(response: &reqwest::Response) -> String {
-    response.headers()[LOCATION].to_str().unwrap().to_owned()
-}
-
 /// The value of `attr="…"` after `marker` in `html`.
 fn attr_after(html: &str, marker: &str, attr: &str) -> String {
     let at = html
@@ -172,9 +217,8 @@ fn attr_after(html: &str, marker: &str, attr: &str) -> String {
     rest[start..start + end].replace("&amp;", "&")
 }
 
-#[tokio::test]
-async fn oidc_provider_login_userinfo_logout_and_key_rotation() {
-    let Some(dir) = interop_dir() else { return };
+pub async fn oidc_provider_login_userinfo_logout_and_key_rotation() -> Result<(), Failed> {
+    let dir = install_packages()?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = format!("http://{}", listener.local_addr().unwrap());
     let keys = std::env::temp_dir().join(format!(
@@ -257,6 +301,7 @@ async fn oidc_provider_login_userinfo_logout_and_key_rotation() {
     assert_eq!(before.app_get("/api/me").await.status(), 200);
     drop(op);
     let _ = std::fs::remove_file(&keys);
+    Ok(())
 }
 
 fn issuer_port(issuer: &str) -> u16 {

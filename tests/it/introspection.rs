@@ -1,14 +1,14 @@
 //! Opaque Okta access tokens: introspection over real HTTP against the mock Okta, its cache,
 //! single flight, rate limits, outages, tenant resolution and scope guards.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::{
+    self, Stack, builder_for, call, get_with_bearer, stack_with_clock, tenant_for,
+};
 use axum::Router;
 use axum::routing::get;
-use common::{Stack, builder_for, client, serve, stack_with_clock, tenant_for};
 use okta_oidc::testing::{Endpoint, Fault, MockOkta};
 use okta_oidc::{Claims, Clock, OktaOidc, OktaOidcLayer, RequireScopes, Tenant};
 use serde_json::json;
@@ -261,6 +261,8 @@ async fn client_secret_post_and_secret_rotation() {
     );
 }
 
+/// Middleware behaviour: the router is called in process (the mock still answers introspection
+/// over loopback).
 #[tokio::test]
 async fn scope_guards_work_for_both_paths() {
     let mock = MockOkta::start().await;
@@ -270,11 +272,9 @@ async fn scope_guards_work_for_both_paths() {
         .route_layer(RequireScopes::new(["orders:read"]))
         .route("/any", get(|c: Claims| async move { c.sub.clone() }))
         .layer(OktaOidcLayer::new(oidc.clone()));
-    let base = serve(app).await;
-    let http = client();
-    let status = |path: &'static str, token: String| {
-        let request = http.get(format!("{base}{path}")).bearer_auth(token);
-        async move { request.send().await.unwrap() }
+    let app = &app;
+    let status = |path: &'static str, token: String| async move {
+        call(app, get_with_bearer(path, &token)).await
     };
     let opaque_ok = mock.opaque_token(json!({"scope": "openid orders:read"}));
     let opaque_no = mock.opaque_token(json!({"scope": "openid"}));
@@ -284,12 +284,12 @@ async fn scope_guards_work_for_both_paths() {
         .build();
     let jwt_no = mock.access_token().claim("scp", ["openid"]).build();
     for ok in [&opaque_ok, &jwt_ok] {
-        assert_eq!(status("/orders", ok.clone()).await.status(), 200);
+        assert_eq!(status("/orders", ok.clone()).await.status, 200);
     }
     for no in [&opaque_no, &jwt_no] {
         let response = status("/orders", no.clone()).await;
-        assert_eq!(response.status(), 403);
-        let challenge = response.headers()["www-authenticate"]
+        assert_eq!(response.status, 403);
+        let challenge = response.headers["www-authenticate"]
             .to_str()
             .unwrap()
             .to_owned();
@@ -298,25 +298,14 @@ async fn scope_guards_work_for_both_paths() {
             "{challenge}"
         );
         assert!(challenge.contains("scope=\"orders:read\""), "{challenge}");
-        assert_eq!(status("/any", no.clone()).await.status(), 200);
+        assert_eq!(status("/any", no.clone()).await.status, 200);
     }
     // The layer-wide requirement behaves the same.
     let app = Router::new()
         .route("/x", get(|| async { "x" }))
         .layer(OktaOidcLayer::new(oidc).require_scopes(["orders:read"]));
-    let base2 = serve(app).await;
-    let r = http
-        .get(format!("{base2}/x"))
-        .bearer_auth(&opaque_no)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
-    let r = http
-        .get(format!("{base2}/x"))
-        .bearer_auth(&jwt_ok)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let r = call(&app, get_with_bearer("/x", &opaque_no)).await;
+    assert_eq!(r.status, 403);
+    let r = call(&app, get_with_bearer("/x", &jwt_ok)).await;
+    assert_eq!(r.status, 200);
 }

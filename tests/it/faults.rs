@@ -7,19 +7,17 @@
 //! hangs. Every await that could hang is wrapped in [`bounded`], a hang detector (it fails the
 //! test) and never a way to wait for something to happen.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use common::{Stack, builder_for, serve};
+use crate::common::{self, Stack, builder_for, location, serve};
 use okta_oidc::testing::{Endpoint, Fault, MockOkta};
 use okta_oidc::{
     AuthError, KeyRefreshPolicy, LoginConfig, ManualClock, OktaOidc, OktaOidcBuilder,
     OktaOidcLayer, TokenError,
 };
-use reqwest::header::{COOKIE, LOCATION};
+use reqwest::header::COOKIE;
 
 /// The HTTP client timeout of these tests' validators.
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(200);
@@ -413,10 +411,6 @@ impl Browser {
     fn has_session(&self) -> bool {
         self.jar.contains_key("okta_session")
     }
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()[LOCATION].to_str().unwrap().to_owned()
 }
 
 #[tokio::test]

@@ -1,12 +1,10 @@
 //! The key cache over real HTTP: rotation, single flight, cooldown, last good set, outages,
 //! discovery checks, lenient parsing, background refresh, tenants at runtime.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Stack, builder_for, tenant_for};
+use crate::common::{Stack, builder_for, tenant_for};
 use okta_oidc::testing::{Endpoint, Fault, MockOkta};
 use okta_oidc::{BoxError, BuildError, KeyRefreshPolicy, LoadError, ManualClock, OktaOidc, Tenant};
 use serde_json::json;

@@ -1,66 +1,51 @@
 //! The layer's HTTP contract (RFC 6750), extractors, optional mode, custom errors, and the
 //! no-leak invariant for logs and `Debug`.
+//!
+//! These are middleware behaviour: the router is called in process (`common::call`, tower's
+//! `oneshot`); the mock Okta still serves keys over loopback. The no-leak test goes through a
+//! real server, so every log line of a real request is checked.
 
-mod common;
-
+use crate::common::{self, InProcess, Stack, builder_for, call, get_with_bearer};
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use common::{Stack, builder_for, client, global_capture, serve};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{Claims, ClientSecret, OktaOidc, OktaOidcLayer, Tenant};
 use serde::Deserialize;
 
 #[tokio::test]
 async fn missing_credential_gets_a_bare_challenge() {
-    let s = Stack::start().await;
-    let response = s
-        .http
-        .get(format!("{}/api/me", s.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401);
-    assert_eq!(
-        response.headers()["www-authenticate"],
-        "Bearer realm=\"api\""
-    );
+    let s = InProcess::start().await;
+    let response = s.call(Request::get("/api/me")).await;
+    assert_eq!(response.status, 401);
+    assert_eq!(response.headers["www-authenticate"], "Bearer realm=\"api\"");
     let basic = s
-        .http
-        .get(format!("{}/api/me", s.base))
-        .header("authorization", "Basic dXNlcjpwYXNz")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(basic.status(), 401);
-    assert_eq!(basic.headers()["www-authenticate"], "Bearer realm=\"api\"");
-    let health = s
-        .http
-        .get(format!("{}/health", s.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200);
+        .call(Request::get("/api/me").header(AUTHORIZATION, "Basic dXNlcjpwYXNz"))
+        .await;
+    assert_eq!(basic.status, 401);
+    assert_eq!(basic.headers["www-authenticate"], "Bearer realm=\"api\"");
+    let health = s.call(Request::get("/health")).await;
+    assert_eq!(health.status, 200);
 }
 
 #[tokio::test]
 async fn invalid_token_reveals_nothing_useful() {
-    let s = Stack::start().await;
+    let s = InProcess::start().await;
     let bad_kid = s.mock.id_token().kid("nope").build();
     let bad_sig = s.mock.id_token().signature("AAAA").build();
     let wrong_aud = s.mock.id_token().claim("aud", "x").build();
     let mut descriptions = Vec::new();
     for token in [&bad_kid, &bad_sig, &wrong_aud] {
         let response = s.get(token).await;
-        assert_eq!(response.status(), 401);
-        let challenge = response.headers()["www-authenticate"]
+        assert_eq!(response.status, 401);
+        let challenge = response.headers["www-authenticate"]
             .to_str()
             .unwrap()
             .to_owned();
         assert!(challenge.starts_with("Bearer realm=\"api\", error=\"invalid_token\""));
-        let body = response.text().await.unwrap();
-        assert!(!body.contains(token.as_str()));
+        assert!(!response.body.contains(token.as_str()));
         descriptions.push(challenge);
     }
     descriptions.dedup();
@@ -73,30 +58,24 @@ async fn invalid_token_reveals_nothing_useful() {
 
 #[tokio::test]
 async fn scheme_is_case_insensitive_and_two_headers_are_an_error() {
-    let s = Stack::start().await;
+    let s = InProcess::start().await;
     let token = s.mock.id_token().build();
-    let url = format!("{}/api/me", s.base);
     for scheme in ["bearer", "BEARER", "bEaReR"] {
         let r = s
-            .http
-            .get(&url)
-            .header("authorization", format!("{scheme} {token}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{scheme}");
+            .call(Request::get("/api/me").header(AUTHORIZATION, format!("{scheme} {token}")))
+            .await;
+        assert_eq!(r.status, 200, "{scheme}");
     }
     let r = s
-        .http
-        .get(&url)
-        .header("authorization", format!("Bearer {token}"))
-        .header("authorization", format!("Bearer {token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+        .call(
+            Request::get("/api/me")
+                .header(AUTHORIZATION, format!("Bearer {token}"))
+                .header(AUTHORIZATION, format!("Bearer {token}")),
+        )
+        .await;
+    assert_eq!(r.status, 400);
     assert!(
-        r.headers()["www-authenticate"]
+        r.headers["www-authenticate"]
             .to_str()
             .unwrap()
             .contains("invalid_request")
@@ -123,16 +102,15 @@ async fn typed_extra_claims_and_optional_mode() {
         )
         .route("/tenant", get(|c: Claims| async move { c.tenant().id.to_string() }))
         .layer(OktaOidcLayer::new(oidc).optional());
-    let base = serve(app).await;
-    let http = client();
+    let app = &app;
     let get = |path: &str, token: Option<String>| {
-        let mut r = http.get(format!("{base}{path}"));
-        if let Some(t) = token {
-            r = r.bearer_auth(t);
-        }
+        let request = match token {
+            Some(t) => get_with_bearer(path, &t),
+            None => Request::get(path),
+        };
         async move {
-            let r = r.send().await.unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
+            let r = call(app, request).await;
+            (r.status.as_u16(), r.body)
         }
     };
     let with_dept = mock.id_token().claim("department", "ops").build();
@@ -160,10 +138,9 @@ async fn typed_extra_claims_and_optional_mode() {
 #[tokio::test]
 async fn claims_without_the_layer_is_a_clear_server_error() {
     let app = Router::new().route("/me", get(|c: Claims| async move { c.sub.clone() }));
-    let base = serve(app).await;
-    let r = client().get(format!("{base}/me")).send().await.unwrap();
-    assert_eq!(r.status(), 500);
-    assert!(r.text().await.unwrap().contains("not configured"));
+    let r = call(&app, Request::get("/me")).await;
+    assert_eq!(r.status, 500);
+    assert!(r.body.contains("not configured"));
 }
 
 #[tokio::test]
@@ -173,9 +150,8 @@ async fn custom_error_responses_and_realm() {
     let app = Router::new()
         .route("/a", get(|| async { "a" }))
         .layer(OktaOidcLayer::new(oidc.clone()).realm("orders"));
-    let base = serve(app).await;
-    let r = client().get(format!("{base}/a")).send().await.unwrap();
-    assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"orders\"");
+    let r = call(&app, Request::get("/a")).await;
+    assert_eq!(r.headers["www-authenticate"], "Bearer realm=\"orders\"");
 
     let app =
         Router::new()
@@ -187,17 +163,14 @@ async fn custom_error_responses_and_realm() {
                 )
                     .into_response()
             }));
-    let base = serve(app).await;
-    let r = client().get(format!("{base}/b")).send().await.unwrap();
-    assert_eq!(r.status(), 418);
-    assert_eq!(r.text().await.unwrap(), "custom: 401");
+    let r = call(&app, Request::get("/b")).await;
+    assert_eq!(r.status, 418);
+    assert_eq!(r.body, "custom: 401");
 }
 
 #[tokio::test]
 async fn tokens_and_secrets_never_reach_logs_or_debug() {
-    // A global subscriber for this test binary: a thread-local one (`set_default`) misses
-    // events whose callsites other test threads registered first.
-    let capture = global_capture();
+    let capture = common::capture_logs();
 
     let s = Stack::start().await;
     let tokens = [
@@ -211,7 +184,7 @@ async fn tokens_and_secrets_never_reach_logs_or_debug() {
     for token in &tokens {
         let _ = s.status(token).await;
     }
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("credential rejected"),
         "rejections are logged: {logs}"

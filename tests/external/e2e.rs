@@ -2,32 +2,32 @@
 //! `web_app` example (offline, embedded mock Okta) and sees the user's name on `/profile`.
 //!
 //! The example binary is built by `cargo test` (examples are built with the tests); with
-//! another runner, `cargo build --example web_app` first. Without Chromium or the binary the
-//! test is skipped with a message, except under `CI`, where it fails.
+//! `--test external` alone or another runner, `cargo build --all-features --example web_app`
+//! first. Without Chromium or the binary the test is skipped (see `harness`).
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use libtest_mimic::Failed;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-fn skip_or_fail(message: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("{message}");
-    }
-    eprintln!("SKIPPED end-to-end test: {message}");
-}
+use crate::harness::{CHROMIUM, find, requires};
 
-fn chromium() -> Option<PathBuf> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+/// Chromium, and the `web_app` example built.
+pub fn needs() -> Option<String> {
+    requires(&CHROMIUM).or_else(|| {
+        web_app_binary().is_none().then(|| {
+            "the web_app example is not built: cargo build --all-features --example web_app \
+             (a plain `cargo test --all-features` builds it)"
+                .to_owned()
+        })
+    })
 }
 
 fn web_app_binary() -> Option<PathBuf> {
-    // target/<profile>/deps/login_e2e-… → target/<profile>/examples/web_app
+    // target/<profile>/deps/external-… → target/<profile>/examples/web_app
     let exe = std::env::current_exe().ok()?;
     let profile_dir = exe.parent()?.parent()?;
     let path = profile_dir
@@ -41,14 +41,9 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-#[tokio::test]
-async fn chromium_signs_in_through_the_web_app_example() {
-    let Some(chromium) = chromium() else {
-        return skip_or_fail("chromium is not installed (apt-get install -y chromium)");
-    };
-    let Some(web_app) = web_app_binary() else {
-        return skip_or_fail("the web_app example is not built (cargo build --example web_app)");
-    };
+pub async fn chromium_signs_in_through_the_web_app_example() -> Result<(), Failed> {
+    let chromium = find(&CHROMIUM).ok_or("chromium is gone")?;
+    let web_app = web_app_binary().ok_or("the web_app example is gone")?;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut app = Command::new(&web_app)
@@ -112,4 +107,5 @@ async fn chromium_signs_in_through_the_web_app_example() {
     );
     assert!(dom.contains("sam.sample@example.com"));
     drop(app);
+    Ok(())
 }

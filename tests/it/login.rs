@@ -1,11 +1,10 @@
 //! Browser sign-in over real HTTP: a real axum app with the login router and the layer, the
 //! real mock Okta, and a reqwest client with redirects off and a hand-kept cookie jar.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::common::{self, client, location};
 use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::{Endpoint, MockOkta, TokenBuilder};
@@ -18,14 +17,6 @@ type Hook = Box<dyn Fn(TokenBuilder) -> TokenBuilder + Send + Sync>;
 
 const SECRET: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
 const SECRET2: &[u8; 32] = b"fedcba9876543210fedcba9876543210";
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap()
-}
 
 /// The app: `/api/me` (401 without credential), `/profile` (redirects to login), the login
 /// routes.
@@ -165,16 +156,6 @@ impl App {
     fn has_session(&self) -> bool {
         self.jar.contains_key("okta_session")
     }
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get(LOCATION)
-        .expect("Location")
-        .to_str()
-        .unwrap()
-        .to_owned()
 }
 
 fn param(url: &str, name: &str) -> Option<String> {
@@ -693,9 +674,7 @@ async fn large_sessions_are_split_or_refused() {
 
 #[tokio::test]
 async fn codes_tokens_secrets_and_cookies_never_reach_logs_or_debug() {
-    // A global subscriber for this test binary: a thread-local one (`set_default`) misses
-    // events whose callsites other test threads registered first.
-    let capture = common::global_capture();
+    let capture = common::capture_logs();
 
     let mock = MockOkta::start().await;
     let mut app = App::one(&mock).await;
@@ -712,7 +691,7 @@ async fn codes_tokens_secrets_and_cookies_never_reach_logs_or_debug() {
     mock.on_id_token(|t| t.claim("nonce", "x"));
     app.login("").await;
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("login succeeded"), "{logs}");
     assert!(
         logs.contains("login failed") && logs.contains("nonce"),

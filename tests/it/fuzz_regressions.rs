@@ -6,7 +6,7 @@
 //! `fuzz/regressions/<target>/` and a named test added below when the case deserves one.
 //!
 //! The seeds themselves are written by the ignored test `regenerate_fuzz_seeds`:
-//! `cargo test --all-features --test fuzz_regressions -- --ignored regenerate_fuzz_seeds`.
+//! `cargo test --all-features --test it -- --ignored fuzz_regressions::regenerate_fuzz_seeds`.
 #![cfg(feature = "fuzzing")]
 
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use okta_oidc::__fuzz::{
 use okta_oidc::testing::MockOkta;
 use serde_json::{Value, json};
 
-const KEYS: &[u8] = include_bytes!("../fuzz/keys.json");
+const KEYS: &[u8] = include_bytes!("../../fuzz/keys.json");
 
 const TARGETS: [&str; 7] = [
     "bearer",

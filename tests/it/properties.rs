@@ -9,13 +9,11 @@
 //!
 //! Each property runs 256 cases against one mock org whose keys are loaded once per test.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::builder_for;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::builder_for;
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{Algorithm, OktaOidc};
 use proptest::prelude::*;
@@ -330,7 +328,7 @@ mod cookies {
     use super::*;
     use okta_oidc::__fuzz::{Harness, SESSION_COOKIE};
 
-    const KEYS: &[u8] = include_bytes!("../fuzz/keys.json");
+    const KEYS: &[u8] = include_bytes!("../../fuzz/keys.json");
 
     fn session_json() -> Vec<u8> {
         std::fs::read(concat!(

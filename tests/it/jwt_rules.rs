@@ -1,11 +1,9 @@
 //! Every validation rule, accepted and rejected, and the known attacks on JWT validators —
 //! over real HTTP: a real axum server with the layer, the real mock Okta, real reqwest.
 
-mod common;
-
+use crate::common::{self, Stack, builder_for, stack_with_clock, tenant_for};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Stack, builder_for, stack_with_clock, tenant_for};
 use okta_oidc::testing::{Endpoint, MockOkta};
 use okta_oidc::{Algorithm, Clock, ManualClock, OktaOidc, Tenant};
 use serde_json::json;

@@ -1,0 +1,40 @@
+//! Tests that need a tool outside Rust: Chromium (end to end through the `web_app` example)
+//! and Node's `oidc-provider` (interop with a certified OpenID Provider).
+//!
+//! `harness = false`: a libtest-mimic binary that takes `cargo test`'s usual arguments. A test
+//! whose tool is missing is reported `ignored` with the reason, and the run ends with a loud
+//! `SKIPPED` banner on stderr; `OKTA_OIDC_REQUIRE_EXTERNAL=1` makes it fail instead (CI sets
+//! it). See `harness`.
+//!
+//! To add a test: an `async fn` returning `Result<(), Failed>` in a module here, a `needs`
+//! function built from [`harness::requires`] (add the tool to `harness` if it is new), and a
+//! line in [`trials`].
+
+#[path = "../it/common.rs"]
+mod common;
+mod e2e;
+mod harness;
+mod interop;
+
+use harness::trial;
+use libtest_mimic::Trial;
+
+/// Every external test, with what it needs.
+fn trials() -> Vec<Trial> {
+    vec![
+        trial(
+            "e2e::chromium_signs_in_through_the_web_app_example",
+            e2e::needs,
+            e2e::chromium_signs_in_through_the_web_app_example,
+        ),
+        trial(
+            "interop::oidc_provider_login_userinfo_logout_and_key_rotation",
+            interop::needs,
+            interop::oidc_provider_login_userinfo_logout_and_key_rotation,
+        ),
+    ]
+}
+
+fn main() {
+    harness::run(trials())
+}

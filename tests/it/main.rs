@@ -1,0 +1,21 @@
+//! The integration tests: one binary, a module per concern, so the stack (axum, reqwest,
+//! aws-lc) is linked once. Tests over the public API use real HTTP on 127.0.0.1 against the
+//! in-process mock Okta; tests of middleware behaviour drive the `Router` in process with
+//! `tower::ServiceExt::oneshot`.
+//!
+//! Tests that need a tool outside Rust (Chromium, Node) live in `tests/external`.
+//!
+//! All tests share one process: shared helpers (`common`) never rely on process-wide state
+//! except the log capture, which is built to be shared (see `common::capture_logs`).
+
+mod common;
+
+mod faults;
+mod fuzz_regressions;
+mod introspection;
+mod jwt_rules;
+mod key_cache;
+mod layer;
+mod login;
+mod properties;
+mod token_cache;

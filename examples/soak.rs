@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::{Endpoint, Fault, MockOkta};
-use okta_oidc::{Claims, KeyRefreshPolicy, LoginConfig, OktaOidc, OktaOidcLayer, Tenant};
+use okta_oidc::{Claims, KeyRefreshPolicy, Login, LoginConfig, OktaOidc, Tenant};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
 /// One chaos cycle: rotate at 0 s, key endpoint down from `OUTAGE_START` for `OUTAGE`.
@@ -304,17 +304,18 @@ async fn main() {
         )
         .key_refresh(policy.clone())
         .http_timeout(HTTP_TIMEOUT)
-        .login(LoginConfig::new(&base).session_secret([42u8; 32]))
         .build()
         .await
         .expect("warm-up against the mock");
+    let login = Login::new(&oidc, LoginConfig::new(&base).session_secret([42u8; 32]))
+        .expect("a valid sign-in configuration");
     let app = Router::new()
         .route(
             "/api/me",
             get(|claims: Claims| async move { Json(claims.sub.clone()) }),
         )
-        .layer(OktaOidcLayer::new(oidc.clone()))
-        .merge(oidc.login_router());
+        .layer(login.layer())
+        .merge(login.router());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let shared = Arc::new(Shared {

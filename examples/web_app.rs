@@ -35,7 +35,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::MockOkta;
-use okta_oidc::{Claims, LoginConfig, OktaOidc, OktaOidcLayer, Tenant};
+use okta_oidc::{Claims, Login, LoginConfig, OktaOidc, Tenant};
 use shared::{env, tenants_from_file};
 
 /// Escapes text for HTML (claims come from the identity provider: never trust them as HTML).
@@ -141,31 +141,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         vec![tenant]
     };
 
-    let mut login = LoginConfig::new(&app_base_url);
-    login = match env("SESSION_SECRET") {
-        Some(secret) => login.session_secret(secret),
-        None => login.random_session_secret_if_unset(),
+    let mut config = LoginConfig::new(&app_base_url);
+    config = match env("SESSION_SECRET") {
+        Some(secret) => config.session_secret(secret),
+        None => config.random_session_secret_if_unset(),
     };
-    let oidc = OktaOidc::builder()
-        .tenants(tenants)
-        .login(login)
-        .build()
-        .await?;
+    let oidc = OktaOidc::builder().tenants(tenants).build().await?;
+    let login = Login::new(&oidc, config)?;
 
     let pages = Router::new()
         .route("/profile", get(profile))
-        .layer(OktaOidcLayer::new(oidc.clone()).redirect_to_login());
+        .layer(login.page_layer());
     let api = Router::new()
         .route("/api/me", get(|claims: Claims| async move { Json(claims) }))
-        .layer(OktaOidcLayer::new(oidc.clone()));
+        .layer(login.layer());
     let public = Router::new()
         .route("/", get(home))
-        .layer(OktaOidcLayer::new(oidc.clone()).optional());
+        .layer(login.layer().optional());
     let app = Router::new()
         .merge(pages)
         .merge(api)
         .merge(public)
-        .merge(oidc.login_router())
+        .merge(login.router())
         .route("/health", get(|| async { "ok" }));
 
     tracing::info!(%addr, "web app listening");

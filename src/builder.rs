@@ -11,7 +11,7 @@ use crate::error::{ConfigError, WarmUpError};
 use crate::handle::{Inner, OktaOidc};
 use crate::provider::context::ProviderContext;
 use crate::provider::fetch::{DEFAULT_MAX_BODY, Fetcher};
-use crate::provider::key_cache::KeyRefreshPolicy;
+use crate::provider::refresh_policy::KeyRefreshPolicy;
 use crate::tenant::config::Tenant;
 use crate::tenant::directory::TenantDirectory;
 use crate::tenant::loader::TenantLoader;
@@ -56,6 +56,13 @@ impl From<ConfigError> for BuildError {
     }
 }
 
+impl OktaOidc {
+    /// Starts configuring.
+    pub fn builder() -> OktaOidcBuilder {
+        OktaOidcBuilder::default()
+    }
+}
+
 /// Configures an [`OktaOidc`].
 #[must_use]
 pub struct OktaOidcBuilder {
@@ -71,8 +78,6 @@ pub struct OktaOidcBuilder {
     introspection: IntrospectionConfig,
     resolver: Option<Arc<dyn TenantResolver>>,
     token_cache: TokenCacheConfig,
-    #[cfg(feature = "login")]
-    pub(crate) login: Option<crate::login::LoginConfig>,
 }
 
 impl fmt::Debug for OktaOidcBuilder {
@@ -100,8 +105,6 @@ impl Default for OktaOidcBuilder {
             introspection: IntrospectionConfig::default(),
             resolver: None,
             token_cache: TokenCacheConfig::default(),
-            #[cfg(feature = "login")]
-            login: None,
         }
     }
 }
@@ -307,16 +310,7 @@ impl OktaOidcBuilder {
             token_cache,
         );
         Ok(OktaOidc {
-            inner: Arc::new(Inner {
-                verifier,
-                #[cfg(feature = "login")]
-                login: match self.login {
-                    Some(config) => {
-                        Some(Arc::new(crate::login::config::LoginSettings::new(config)?))
-                    }
-                    None => None,
-                },
-            }),
+            inner: Arc::new(Inner { verifier }),
         })
     }
 

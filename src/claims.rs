@@ -263,6 +263,11 @@ impl<T> Claims<T> {
     pub fn standard(&self) -> &StandardClaims {
         &self.identity.claims
     }
+
+    /// The identity inside, for the request extensions.
+    pub(crate) fn into_identity(self) -> Arc<Identity> {
+        self.identity
+    }
 }
 
 impl<T: DeserializeOwned> Claims<T> {

@@ -4,7 +4,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::builder::OktaOidcBuilder;
 use crate::claims::Claims;
 use crate::error::{AuthError, ConfigError, LoadError, TokenError, WarmUpError};
 use crate::provider::context::ProviderContext;
@@ -15,9 +14,6 @@ use crate::verify::Verifier;
 
 pub(crate) struct Inner {
     pub(crate) verifier: Verifier,
-    /// Browser sign-in and sessions, when configured.
-    #[cfg(feature = "login")]
-    pub(crate) login: Option<Arc<crate::login::config::LoginSettings>>,
 }
 
 /// The handle to everything the crate knows: tenants, their provider metadata and key sets,
@@ -49,11 +45,6 @@ impl fmt::Debug for OktaOidc {
 }
 
 impl OktaOidc {
-    /// Starts configuring.
-    pub fn builder() -> OktaOidcBuilder {
-        OktaOidcBuilder::default()
-    }
-
     /// The verification pipeline.
     pub(crate) fn verifier(&self) -> &Verifier {
         &self.inner.verifier
@@ -65,6 +56,7 @@ impl OktaOidc {
     }
 
     /// What provider calls share: the HTTP client, the clock, the key policy.
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
     pub(crate) fn provider(&self) -> &ProviderContext {
         &self.inner.verifier.provider
     }

@@ -68,12 +68,15 @@ pub use error::{AuthError, ConfigError, LoadError, TokenError, WarmUpError};
 pub use handle::OktaOidc;
 pub use jsonwebtoken::Algorithm;
 #[cfg(feature = "login")]
-pub use login::LoginConfig;
+pub use login::{Login, LoginConfig};
+pub use middleware::body::ResponseBody;
 pub use middleware::extract::ClaimsRejection;
 pub use middleware::future::ResponseFuture;
-pub use middleware::layer::{OktaOidcLayer, OktaOidcService};
+pub use middleware::layer::OktaOidcLayer;
 pub use middleware::scopes::{RequireScopes, RequireScopesService};
+pub use middleware::service::OktaOidcService;
+pub use middleware::sessions::{Session, SessionFuture, SessionSource};
 pub use provider::discovery::ProviderMetadata;
-pub use provider::key_cache::KeyRefreshPolicy;
+pub use provider::refresh_policy::KeyRefreshPolicy;
 pub use tenant::{BoxError, ClientSecret, LoadFuture, Tenant, TenantLoader, TenantResolver};
 pub use time::{Clock, ManualClock, SystemClock};

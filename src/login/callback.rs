@@ -12,8 +12,8 @@ use http::{HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::context::{Ctx, provider};
 use super::cookies;
+use super::handle::{Login, provider};
 use super::page::{Failure, redirect};
 use super::pending::{LoginData, is_state_charset, login_cookie_name};
 use super::request::Query;
@@ -26,8 +26,8 @@ use crate::tenant::config::Tenant;
 use crate::time::now_millis;
 use crate::verify::Expect;
 
-pub(crate) async fn callback(ctx: Ctx, parts: Parts) -> Response {
-    let state = &ctx.state;
+pub(crate) async fn callback(ctx: Login, parts: Parts) -> Response {
+    let settings = &ctx.settings;
     let q = Query::of(&parts);
     // Whatever happens next, the login cookie of this state is used up.
     let param_state = q
@@ -38,12 +38,14 @@ pub(crate) async fn callback(ctx: Ctx, parts: Parts) -> Response {
     let cookie_name = param_state.and_then(login_cookie_name);
     let clear: Vec<HeaderValue> = cookie_name
         .as_deref()
-        .and_then(|n| cookies::clear(&state.attrs, n, &state.route("callback")))
+        .and_then(|n| cookies::clear(&settings.attrs, n, &settings.route("callback")))
         .into_iter()
         .collect();
     let login = cookie_name.as_deref().and_then(|name| {
         let sealed = cookies::get(&parts.headers, name)?;
-        let json = state.keys.open(Purpose::Login, name.as_bytes(), sealed)?;
+        let json = settings
+            .keys
+            .open(Purpose::Login, name.as_bytes(), sealed)?;
         let data: LoginData = serde_json::from_slice(&json).ok()?;
         let wanted = param_state?;
         seal::constant_time_eq(data.s.as_bytes(), wanted.as_bytes()).then_some(data)
@@ -64,12 +66,12 @@ pub(crate) async fn callback(ctx: Ctx, parts: Parts) -> Response {
 }
 
 async fn finish(
-    ctx: &Ctx,
+    ctx: &Login,
     parts: &Parts,
     q: &Query,
     login: Option<LoginData>,
 ) -> Result<(String, Vec<HeaderValue>), Failure> {
-    let state = &ctx.state;
+    let settings = &ctx.settings;
     if let Some(error) = q.one("error")? {
         // The provider refused (the user denied, or a policy): say so, never redirect again.
         let code: String = error
@@ -95,7 +97,7 @@ async fn finish(
         ));
     };
     let now = now_millis(&*ctx.oidc.provider().clock);
-    let login_ms = u64::try_from(state.login_timeout.as_millis()).unwrap_or(u64::MAX);
+    let login_ms = u64::try_from(settings.login_timeout.as_millis()).unwrap_or(u64::MAX);
     if now >= login.at.saturating_add(login_ms) {
         return Err(Failure::bad_request(
             "This sign-in has expired. Start again from the home page.",
@@ -103,12 +105,16 @@ async fn finish(
     }
     // Single use, even if the cookie is replayed.
     let expiry = login.at.saturating_add(login_ms);
-    if state.used_states.get(&login.s).is_some_and(|exp| exp > now) {
+    if settings
+        .used_states
+        .get(&login.s)
+        .is_some_and(|exp| exp > now)
+    {
         return Err(Failure::bad_request(
             "This sign-in was already completed. Start again from the home page.",
         ));
     }
-    state.used_states.insert(login.s.clone(), expiry);
+    settings.used_states.insert(login.s.clone(), expiry);
 
     let tenant = ctx
         .oidc
@@ -159,7 +165,7 @@ async fn finish(
         )
     })?;
     let mut additions = None;
-    if state.userinfo
+    if settings.userinfo
         && let (Some(endpoint), Some(access_token)) = (
             meta.userinfo_endpoint.as_deref(),
             tokens.access_token.as_deref(),
@@ -188,7 +194,7 @@ async fn finish(
         iat: now,
         seen: now,
     };
-    let cookies = session::write(state, &data, &parts.headers, now).map_err(|e| {
+    let cookies = session::write(settings, &data, &parts.headers, now).map_err(|e| {
         Failure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Your profile is too large to keep in a session cookie.",
@@ -227,7 +233,7 @@ fn provider_error(reason: String) -> Failure {
 /// Exchanges the code (client_secret_basic, or client_secret_post when the provider only
 /// offers that); with two secrets, retries with the second on `invalid_client`.
 async fn exchange(
-    ctx: &Ctx,
+    ctx: &Login,
     tenant: &Tenant,
     meta: &ProviderMetadata,
     code: &str,
@@ -255,7 +261,7 @@ async fn exchange(
         let mut form = vec![
             ("grant_type", "authorization_code"),
             ("code", code),
-            ("redirect_uri", ctx.state.redirect_uri.as_str()),
+            ("redirect_uri", ctx.settings.redirect_uri.as_str()),
             ("code_verifier", verifier),
         ];
         let mut request = fetcher
@@ -306,7 +312,7 @@ async fn exchange(
 
 /// The ID token through the one verification pipeline, with the login's expectations.
 async fn check_id_token(
-    ctx: &Ctx,
+    ctx: &Login,
     tenant: &Arc<Tenant>,
     token: &str,
     nonce: &str,
@@ -317,15 +323,14 @@ async fn check_id_token(
         nonce,
         access_token,
     };
-    let verified = ctx.oidc.verifier().verify_jws(token, expect).await?;
-    let identity = verified.identity;
+    let identity = ctx.oidc.verifier().verify_jws(token, expect).await?;
     let raw: Map<String, Value> = serde_json::from_str(&identity.raw)
         .map_err(|_| TokenError::Malformed("payload is not a JSON object"))?;
     Ok((identity.claims.sub.clone(), raw))
 }
 
 async fn userinfo(
-    ctx: &Ctx,
+    ctx: &Login,
     endpoint: &str,
     access_token: &str,
 ) -> Result<Map<String, Value>, Failure> {

@@ -10,7 +10,6 @@ use http::request::Parts;
 use super::cookies;
 use super::request::same_origin_path;
 use super::seal;
-use crate::builder::OktaOidcBuilder;
 use crate::error::ConfigError;
 use crate::provider::fetch::{check_secure_url, is_loopback};
 
@@ -24,19 +23,19 @@ const MIN_SECRET_LEN: usize = 32;
 /// Configuration of browser sign-in and sessions.
 ///
 /// ```
-/// use okta_oidc::{LoginConfig, OktaOidc, Tenant};
+/// use okta_oidc::{Login, LoginConfig, OktaOidc, Tenant};
 /// use std::time::Duration;
 ///
-/// # fn build() -> Result<OktaOidc, okta_oidc::ConfigError> {
-/// let login = LoginConfig::new("https://app.example.com")
+/// # fn build() -> Result<Login, okta_oidc::ConfigError> {
+/// let config = LoginConfig::new("https://app.example.com")
 ///     // 32 bytes or more, the same on every instance; keep it out of the source code
 ///     .session_secret("a long random secret, at least 32 bytes")
 ///     .idle_timeout(Duration::from_secs(30 * 60));
 /// let oidc = OktaOidc::builder()
 ///     .tenant(Tenant::new("acme", "https://acme.okta.com").client("0oa1acme", "secret"))
-///     .login(login)
 ///     .build_lazy()?;
-/// # Ok(oidc) }
+/// let login = Login::new(&oidc, config)?;
+/// # Ok(login) }
 /// ```
 #[must_use]
 #[derive(Clone)]
@@ -211,15 +210,6 @@ impl LoginConfig {
         F: Fn(&Parts) -> Option<String> + Send + Sync + 'static,
     {
         self.resolver = Some(Arc::new(resolver));
-        self
-    }
-}
-
-impl OktaOidcBuilder {
-    /// Turns browser sign-in and cookie sessions on (see [`LoginConfig`] and
-    /// [`OktaOidc::login_router`](crate::OktaOidc::login_router)).
-    pub fn login(mut self, config: LoginConfig) -> Self {
-        self.login = Some(config);
         self
     }
 }

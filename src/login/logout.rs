@@ -4,19 +4,19 @@
 use axum::response::Response;
 use http::request::Parts;
 
-use super::context::{Ctx, provider};
+use super::handle::{Login, provider};
 use super::page::redirect;
 use super::seal;
 use super::session;
 use crate::provider::fetch::check_secure_url;
 
-pub(crate) async fn logout(ctx: Ctx, parts: Parts) -> Response {
-    let state = &ctx.state;
-    let data = session::read(state, &parts.headers);
-    let clear = session::clear(state, &parts.headers);
+pub(crate) async fn logout(ctx: Login, parts: Parts) -> Response {
+    let settings = &ctx.settings;
+    let data = session::read(settings, &parts.headers);
+    let clear = session::clear(settings, &parts.headers);
     let Some(data) = data else {
         tracing::info!("logout without session");
-        return redirect(&state.post_logout_redirect_uri, clear);
+        return redirect(&settings.post_logout_redirect_uri, clear);
     };
     let tenant = ctx.oidc.directory().registry.by_id(&data.t);
     let endpoint = match &tenant {
@@ -34,12 +34,15 @@ pub(crate) async fn logout(ctx: Ctx, parts: Parts) -> Response {
     };
     let Some(mut url) = endpoint else {
         tracing::info!(tenant = %data.t, "local logout");
-        return redirect(&state.post_logout_redirect_uri, clear);
+        return redirect(&settings.post_logout_redirect_uri, clear);
     };
     let logout_state = seal::random_token(16).unwrap_or_default();
     url.query_pairs_mut()
         .append_pair("id_token_hint", &data.idt)
-        .append_pair("post_logout_redirect_uri", &state.post_logout_redirect_uri)
+        .append_pair(
+            "post_logout_redirect_uri",
+            &settings.post_logout_redirect_uri,
+        )
         .append_pair("state", &logout_state);
     tracing::info!(tenant = %data.t, "logout: ending the provider session");
     redirect(url.as_str(), clear)

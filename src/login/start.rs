@@ -8,8 +8,8 @@ use http::StatusCode;
 use http::request::Parts;
 
 use super::config::LoginSettings;
-use super::context::{Ctx, provider};
 use super::cookies;
+use super::handle::{Login, provider};
 use super::page::{Failure, redirect};
 use super::pending::{LoginData, RANDOM_BYTES, login_cookie_name};
 use super::request::{Query, same_origin_path};
@@ -18,14 +18,14 @@ use crate::provider::fetch::check_secure_url;
 use crate::tenant::config::Tenant;
 use crate::time::now_millis;
 
-pub(crate) async fn login(ctx: Ctx, parts: Parts) -> Response {
+pub(crate) async fn login(ctx: Login, parts: Parts) -> Response {
     match start(&ctx, &parts).await {
         Ok(response) => response,
         Err((failure, tenant)) => failure.respond(tenant.as_deref(), Vec::new()),
     }
 }
 
-fn pick_tenant(ctx: &Ctx, parts: &Parts, q: &Query) -> Result<Arc<Tenant>, Failure> {
+fn pick_tenant(ctx: &Login, parts: &Parts, q: &Query) -> Result<Arc<Tenant>, Failure> {
     let registry = &ctx.oidc.directory().registry;
     let by_id = q.one("tenant")?;
     if let Some(iss) = q.one("iss")? {
@@ -58,7 +58,7 @@ fn pick_tenant(ctx: &Ctx, parts: &Parts, q: &Query) -> Result<Arc<Tenant>, Failu
             .by_id(id)
             .ok_or_else(|| Failure::bad_request("Unknown tenant."));
     }
-    if let Some(resolver) = &ctx.state.resolver
+    if let Some(resolver) = &ctx.settings.resolver
         && let Some(id) = resolver(parts)
     {
         return registry
@@ -74,7 +74,7 @@ fn pick_tenant(ctx: &Ctx, parts: &Parts, q: &Query) -> Result<Arc<Tenant>, Failu
     }
 }
 
-fn pick_return_to(state: &LoginSettings, q: &Query) -> Result<String, Failure> {
+fn pick_return_to(settings: &LoginSettings, q: &Query) -> Result<String, Failure> {
     if let Some(r) = q.one("return_to")? {
         return same_origin_path(r)
             .map(str::to_owned)
@@ -82,7 +82,7 @@ fn pick_return_to(state: &LoginSettings, q: &Query) -> Result<String, Failure> {
     }
     if let Some(target) = q.one("target_link_uri")? {
         if let Ok(url) = url::Url::parse(target)
-            && url.origin().ascii_serialization() == state.origin
+            && url.origin().ascii_serialization() == settings.origin
         {
             let mut path = url.path().to_owned();
             if let Some(query) = url.query() {
@@ -95,16 +95,16 @@ fn pick_return_to(state: &LoginSettings, q: &Query) -> Result<String, Failure> {
         }
         tracing::debug!("target_link_uri ignored: not on this app's origin");
     }
-    Ok(state.default_return_to.clone())
+    Ok(settings.default_return_to.clone())
 }
 
-async fn start(ctx: &Ctx, parts: &Parts) -> Result<Response, (Failure, Option<String>)> {
-    let state = &ctx.state;
+async fn start(ctx: &Login, parts: &Parts) -> Result<Response, (Failure, Option<String>)> {
+    let settings = &ctx.settings;
     let q = Query::of(parts);
     let tenant = pick_tenant(ctx, parts, &q).map_err(|f| (f, None))?;
     let tid = Some(tenant.id.to_string());
     let fail = |f: Failure| (f, tid.clone());
-    let return_to = pick_return_to(state, &q).map_err(fail)?;
+    let return_to = pick_return_to(settings, &q).map_err(fail)?;
     let login_hint = q.one("login_hint").map_err(fail)?;
     let client_id = tenant.client_id.as_deref().ok_or_else(|| {
         fail(Failure::new(
@@ -140,8 +140,8 @@ async fn start(ctx: &Ctx, parts: &Parts) -> Result<Response, (Failure, Option<St
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", client_id)
-        .append_pair("redirect_uri", &state.redirect_uri)
-        .append_pair("scope", &state.scope)
+        .append_pair("redirect_uri", &settings.redirect_uri)
+        .append_pair("scope", &settings.scope)
         .append_pair("state", &s)
         .append_pair("nonce", &n)
         .append_pair("code_challenge", &challenge)
@@ -162,16 +162,16 @@ async fn start(ctx: &Ctx, parts: &Parts) -> Result<Response, (Failure, Option<St
     };
     let name = login_cookie_name(&s).ok_or_else(no_random)?;
     let json = serde_json::to_vec(&data).map_err(|_| no_random())?;
-    let sealed = state
+    let sealed = settings
         .keys
         .seal(Purpose::Login, name.as_bytes(), &json)
         .ok_or_else(no_random)?;
     let cookie = cookies::set(
-        &state.attrs,
+        &settings.attrs,
         &name,
         &sealed,
-        &state.route("callback"),
-        Some(state.login_timeout),
+        &settings.route("callback"),
+        Some(settings.login_timeout),
     );
     tracing::info!(tenant = %tenant.id, "login started");
     Ok(redirect(url.as_str(), cookie.into_iter().collect()))

@@ -55,6 +55,17 @@ pub(crate) fn check_token68(token: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
+/// Checks that an identity holds every required scope.
+pub(crate) fn check_scopes(identity: &Identity, required: &Arc<[String]>) -> Result<(), AuthError> {
+    if required.iter().all(|s| identity.claims.has_scope(s)) {
+        Ok(())
+    } else {
+        Err(AuthError::InsufficientScope {
+            required: Arc::clone(required),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,6 +67,33 @@ fn context(parts: &Parts) -> Result<&AuthContext, ClaimsRejection> {
         .ok_or(ClaimsRejection::MissingLayer)
 }
 
+impl<T: DeserializeOwned> Claims<T> {
+    /// The claims the layer left in a request's extensions, for services that are not axum
+    /// handlers (a `tower::service_fn`, a hyper service).
+    ///
+    /// ```
+    /// use okta_oidc::Claims;
+    ///
+    /// async fn handle(request: http::Request<String>) -> Result<http::Response<String>, std::convert::Infallible> {
+    ///     let body = match Claims::<()>::from_extensions(request.extensions()) {
+    ///         Ok(claims) => format!("hello {}", claims.sub),
+    ///         Err(rejection) => rejection.to_string(),
+    ///     };
+    ///     Ok(http::Response::new(body))
+    /// }
+    /// # let _ = tower::service_fn(handle);
+    /// ```
+    pub fn from_extensions(extensions: &http::Extensions) -> Result<Self, ClaimsRejection> {
+        let identity = extensions
+            .get::<AuthContext>()
+            .ok_or(ClaimsRejection::MissingLayer)?
+            .identity
+            .clone()
+            .ok_or(ClaimsRejection::Unauthenticated)?;
+        Claims::from_identity(identity).map_err(ClaimsRejection::ClaimsShape)
+    }
+}
+
 impl<S, T> FromRequestParts<S> for Claims<T>
 where
     S: Send + Sync,

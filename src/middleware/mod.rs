@@ -2,9 +2,13 @@
 //! [`RequireScopes`](scopes::RequireScopes), the RFC 6750 challenge rendering, the extractors
 //! and their rejections.
 
+pub(crate) mod body;
 pub(crate) mod challenge;
 pub(crate) mod credential;
+pub(crate) mod decide;
 pub(crate) mod extract;
 pub(crate) mod future;
 pub(crate) mod layer;
 pub(crate) mod scopes;
+pub(crate) mod service;
+pub(crate) mod sessions;

@@ -3,27 +3,15 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum_core::response::Response;
-use http::Request;
+use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::body::ResponseBody;
 use super::challenge::DEFAULT_REALM;
-use super::credential::AuthContext;
+use super::credential::{AuthContext, check_scopes};
 use super::future::ResponseFuture;
-use crate::claims::Identity;
 use crate::error::AuthError;
-
-/// Checks that an identity holds every required scope.
-pub(crate) fn check_scopes(identity: &Identity, required: &Arc<[String]>) -> Result<(), AuthError> {
-    if required.iter().all(|s| identity.claims.has_scope(s)) {
-        Ok(())
-    } else {
-        Err(AuthError::InsufficientScope {
-            required: Arc::clone(required),
-        })
-    }
-}
 
 /// A layer for a route or group of routes that requires scopes of an already authenticated
 /// identity (put [`OktaOidcLayer`](crate::OktaOidcLayer) outside it). Answers 403 `insufficient_scope` naming the
@@ -78,21 +66,19 @@ pub struct RequireScopesService<S> {
     scopes: Arc<[String]>,
 }
 
-impl<S, B> Service<Request<B>> for RequireScopesService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireScopesService<S>
 where
-    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
-    type Response = Response;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Error>;
+    type Future = ResponseFuture<S, ReqBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let context = request.extensions().get::<AuthContext>();
         let realm = context
             .and_then(|c| c.realm.clone())
@@ -102,11 +88,10 @@ where
             Some(identity) => check_scopes(identity, &self.scopes),
         };
         match verdict {
-            Ok(()) => Box::pin(self.inner.call(request)),
+            Ok(()) => ResponseFuture::calling(self.inner.call(request)),
             Err(error) => {
                 tracing::debug!(reason = %error, "request lacks scope");
-                let response = error.to_response(&realm);
-                Box::pin(async move { Ok(response) })
+                ResponseFuture::answered(error.to_response(&realm))
             }
         }
     }

@@ -5,7 +5,7 @@ use std::fmt;
 use jsonwebtoken::Algorithm;
 
 use super::fetch::Fetcher;
-use super::key_cache::KeyRefreshPolicy;
+use super::refresh_policy::KeyRefreshPolicy;
 use crate::time::SharedClock;
 
 /// The HTTP client, clock, refresh policy and algorithm allow-list shared by every issuer.

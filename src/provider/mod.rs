@@ -6,3 +6,4 @@ pub(crate) mod discovery;
 pub(crate) mod fetch;
 pub(crate) mod jwk;
 pub(crate) mod key_cache;
+pub(crate) mod refresh_policy;

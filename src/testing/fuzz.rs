@@ -20,9 +20,9 @@ use tower_service::Service;
 use crate::Claims;
 use crate::error::AuthError;
 use crate::handle::OktaOidc;
-use crate::login::LoginConfig;
+use crate::login::config::LoginSettings;
 use crate::login::seal::Purpose;
-use crate::middleware::layer::OktaOidcLayer;
+use crate::login::{Login, LoginConfig};
 use crate::provider::discovery::ProviderMetadata;
 use crate::provider::fetch::{DEFAULT_MAX_BODY, Fetcher};
 use crate::provider::jwk::{KeySet, Lookup};
@@ -208,6 +208,7 @@ fn split_line(input: &[u8]) -> (&[u8], &[u8]) {
 pub struct Harness {
     runtime: tokio::runtime::Runtime,
     oidc: OktaOidc,
+    sign_in: Login,
     api: Router,
     login: Router,
     clock: ManualClock,
@@ -237,13 +238,15 @@ impl Harness {
             .clock(clock.clone())
             .background_refresh(false)
             .unknown_kid_cooldown(Duration::from_secs(100 * 365 * 24 * 3600))
-            .login(
-                LoginConfig::new("https://app.example.com")
-                    .session_secret(SESSION_SECRET)
-                    .userinfo(false),
-            )
             .build_lazy()
             .expect("a valid fuzzing configuration");
+        let sign_in = Login::new(
+            &oidc,
+            LoginConfig::new("https://app.example.com")
+                .session_secret(SESSION_SECRET)
+                .userinfo(false),
+        )
+        .expect("a valid sign-in configuration");
         let keys = crate::provider::jwk::parse_jwks(jwks, &ALGORITHMS, None, ISSUER)
             .expect("the harness key set has usable keys");
         oidc.directory()
@@ -257,11 +260,12 @@ impl Harness {
                 "/api/me",
                 get(|claims: Claims| async move { claims.sub.clone() }),
             )
-            .layer(OktaOidcLayer::new(oidc.clone()));
-        let login = oidc.login_router();
+            .layer(sign_in.layer());
+        let login = sign_in.router();
         Harness {
             runtime,
             oidc,
+            sign_in,
             api,
             login,
             clock,
@@ -374,12 +378,8 @@ impl Harness {
             .open(Purpose::Login, cookie_name.as_bytes(), sealed)
     }
 
-    fn login_state(&self) -> &crate::login::config::LoginSettings {
-        self.oidc
-            .inner
-            .login
-            .as_deref()
-            .expect("the harness configures sign-in")
+    fn login_state(&self) -> &LoginSettings {
+        &self.sign_in.settings
     }
 
     /// The session cookie through the layer. Input starting with `{` is sealed first (so the

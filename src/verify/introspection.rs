@@ -13,6 +13,7 @@ use futures_util::future::{BoxFuture, Shared};
 use http::{HeaderMap, StatusCode};
 use sha2::{Digest, Sha256};
 
+use super::rules;
 use crate::claims::{CredentialSource, Identity, StandardClaims};
 use crate::error::{AuthError, TokenError};
 use crate::provider::fetch::{Fetcher, read_limited};
@@ -336,15 +337,6 @@ pub(crate) fn parse_response(
         Some(serde_json::Value::Bool(false)) => return Err(TokenError::Inactive.into()),
         _ => return Err(invalid("no boolean `active`")),
     }
-    if let Some(iss) = object.get("iss").and_then(|v| v.as_str())
-        && iss != &*tenant.issuer
-    {
-        tracing::warn!(
-            tenant = &*tenant.id,
-            "introspection answered for another issuer"
-        );
-        return Err(TokenError::UnknownIssuer.into());
-    }
     if !object.contains_key("cid")
         && let Some(client_id) = object.get("client_id").cloned()
     {
@@ -355,8 +347,9 @@ pub(crate) fn parse_response(
     let claims: StandardClaims =
         serde_json::from_str(&raw).map_err(|_| invalid("claims of the wrong type"))?;
     let now = i64::try_from(call.clock.now().as_secs()).unwrap_or(i64::MAX);
-    if claims.exp.is_some_and(|exp| exp <= now) {
-        return Err(TokenError::Inactive.into());
+    if let Err(e) = rules::check_introspected(&claims, tenant, now) {
+        tracing::warn!(tenant = &*tenant.id, reason = %e, "introspected token refused");
+        return Err(e.into());
     }
     Ok(Arc::new(Identity {
         claims,

@@ -8,6 +8,8 @@ pub(crate) mod id_token;
 pub(crate) mod introspection;
 pub(crate) mod jws;
 pub(crate) mod rules;
+#[cfg(feature = "login")]
+pub(crate) mod session;
 pub(crate) mod token_cache;
 
 use std::fmt;
@@ -19,6 +21,8 @@ use http::{HeaderMap, Uri};
 use self::introspection::{Call, Introspector};
 use self::jws::{Parsed, ValidationOptions};
 use self::rules::{TokenKind, Window};
+#[cfg(feature = "login")]
+use self::session::SessionCredential;
 use self::token_cache::TokenCache;
 use crate::claims::{CredentialSource, Identity};
 use crate::error::{AuthError, TokenError};
@@ -28,6 +32,7 @@ use crate::tenant::directory::TenantDirectory;
 use crate::tenant::registry::IssuerEntry;
 
 /// What the caller expects a token to be; it selects the rules.
+#[cfg_attr(not(feature = "login"), allow(dead_code))]
 pub(crate) enum Expect<'a> {
     /// A bearer credential of an API request, of whichever tenant its claims name.
     Bearer,
@@ -47,16 +52,6 @@ impl Expect<'_> {
             Expect::IdToken { .. } => TokenKind::IdToken,
         }
     }
-}
-
-/// A token that passed every check.
-#[derive(Debug)]
-pub(crate) struct Verified {
-    pub(crate) identity: Arc<Identity>,
-    /// The tenant that accepted it.
-    pub(crate) tenant: Arc<Tenant>,
-    /// `VerifyKey::id` of the key that verified the signature.
-    pub(crate) key_id: u64,
 }
 
 /// Turns credentials into identities.
@@ -141,7 +136,6 @@ impl Verifier {
         let tenant = Arc::clone(TenantDirectory::route_jwt(&entry, &parsed.claims)?);
         self.verify_parsed(token, parsed, &entry, tenant, Expect::Bearer)
             .await
-            .map(|verified| verified.identity)
     }
 
     /// Introspects an access token at the tenant's authorization server.
@@ -193,7 +187,7 @@ impl Verifier {
         if let Some(identity) = self.cached(token) {
             return Ok(identity);
         }
-        Ok(self.verify_jws(token, Expect::Bearer).await?.identity)
+        self.verify_jws(token, Expect::Bearer).await
     }
 
     /// Verifies a compact JWS for what the caller expects. The token is parsed once; then, in
@@ -205,7 +199,7 @@ impl Verifier {
         &self,
         token: &str,
         expect: Expect<'_>,
-    ) -> Result<Verified, AuthError> {
+    ) -> Result<Arc<Identity>, AuthError> {
         let parsed = jws::parse(token, &self.options)?;
         let (entry, tenant) = match &expect {
             Expect::Bearer => {
@@ -238,7 +232,7 @@ impl Verifier {
         entry: &IssuerEntry,
         tenant: Arc<Tenant>,
         expect: Expect<'_>,
-    ) -> Result<Verified, AuthError> {
+    ) -> Result<Arc<Identity>, AuthError> {
         let clock = self.provider.clock.as_ref();
         let window = Window::new(clock.now(), self.options.leeway);
         // An expired token never causes a key refetch: it would be refused anyway.
@@ -268,10 +262,29 @@ impl Verifier {
         {
             cache.insert(token, &identity, &tenant, key.id, clock);
         }
-        Ok(Verified {
-            identity,
-            tenant,
-            key_id: key.id,
-        })
+        Ok(identity)
+    }
+
+    #[cfg(feature = "login")]
+    /// The identity of a session the login half opened: its tenant must still be registered
+    /// with the issuer and client id it signed in with. `None` when it is not (the session
+    /// counts as no credential).
+    pub(crate) fn session(&self, session: SessionCredential) -> Option<Arc<Identity>> {
+        let tenant = self.tenants.registry.by_id(&session.tenant_id)?;
+        if *tenant.issuer != session.issuer
+            || tenant.client_id.as_deref() != Some(session.client_id.as_str())
+        {
+            tracing::debug!(tenant = %session.tenant_id, "session of a tenant that changed");
+            return None;
+        }
+        let raw = serde_json::to_string(&session.claims).ok()?;
+        let claims: crate::claims::StandardClaims =
+            serde_json::from_value(serde_json::Value::Object(session.claims)).ok()?;
+        Some(Arc::new(Identity {
+            claims,
+            raw: raw.into_boxed_str(),
+            tenant: tenant.as_ref_info(),
+            source: CredentialSource::Session,
+        }))
     }
 }

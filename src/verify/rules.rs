@@ -162,7 +162,8 @@ fn check_times(claims: &StandardClaims, window: Window) -> Result<(), TokenError
 ///   RFC 8693's access-token URI): refresh and ID tokens never authenticate a request;
 /// - `iss`, when present, is the tenant's issuer;
 /// - `client_id` (Okta's `cid`) is the tenant's client id, or one it trusts;
-/// - `aud` holds one of the tenant's API audiences, when it names any;
+/// - `aud` holds one of the tenant's API audiences, when it names any — or the issuer itself,
+///   the audience of every access token of an Okta org authorization server;
 /// - `sub` and `exp` are present, and `exp` has not passed (no leeway: the issuer just said).
 pub(crate) fn check_introspected(
     claims: &StandardClaims,
@@ -186,7 +187,10 @@ pub(crate) fn check_introspected(
     {
         return Err(TokenError::ClientIdMismatch);
     }
-    if !tenant.audiences.is_empty() && !tenant.audiences.iter().any(|a| claims.aud.contains(a)) {
+    if !tenant.audiences.is_empty()
+        && !claims.aud.contains(&tenant.issuer)
+        && !tenant.audiences.iter().any(|a| claims.aud.contains(a))
+    {
         return Err(TokenError::AudienceMismatch);
     }
     if claims.sub.is_empty() {

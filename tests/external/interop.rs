@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use axum::routing::get;
 use axum::{Json, Router};
 use libtest_mimic::Failed;
-use okta_oidc::{Claims, LoginConfig, OktaOidc, OktaOidcLayer, Tenant};
+use okta_oidc::{Claims, Login, LoginConfig, OktaOidc, Tenant};
 use reqwest::header::COOKIE;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -232,14 +232,15 @@ pub async fn oidc_provider_login_userinfo_logout_and_key_rotation() -> Result<()
 
     let oidc = OktaOidc::builder()
         .tenant(Tenant::new("op", &issuer).client("interop-client", "interop-secret"))
-        .login(LoginConfig::new(&app).session_secret([42u8; 32]))
         .build()
         .await
         .expect("discovery and keys of oidc-provider");
+    let login = Login::new(&oidc, LoginConfig::new(&app).session_secret([42u8; 32]))
+        .expect("a valid sign-in configuration");
     let router = Router::new()
         .route("/api/me", get(|c: Claims| async move { Json(c) }))
-        .layer(OktaOidcLayer::new(oidc.clone()))
-        .merge(oidc.login_router());
+        .layer(login.layer())
+        .merge(login.router());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 
     // Full login; userinfo adds the profile claims the ID token leaves out.

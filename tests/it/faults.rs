@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::common::{self, Stack, builder_for, location, serve};
 use okta_oidc::testing::{Endpoint, Fault, MockOkta};
 use okta_oidc::{
-    AuthError, KeyRefreshPolicy, LoginConfig, ManualClock, OktaOidc, OktaOidcBuilder,
+    AuthError, KeyRefreshPolicy, Login, LoginConfig, ManualClock, OktaOidc, OktaOidcBuilder,
     OktaOidcLayer, TokenError,
 };
 use reqwest::header::COOKIE;
@@ -363,15 +363,11 @@ impl Browser {
     async fn start(mock: &MockOkta, clock: &ManualClock) -> (Browser, OktaOidc) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let oidc = bounded(
-            "warm-up",
-            builder(mock, clock)
-                .login(LoginConfig::new(&base).session_secret(SECRET))
-                .build(),
-        )
-        .await
-        .unwrap();
-        let app = common::api(OktaOidcLayer::new(oidc.clone())).merge(oidc.login_router());
+        let oidc = bounded("warm-up", builder(mock, clock).build())
+            .await
+            .unwrap();
+        let login = Login::new(&oidc, LoginConfig::new(&base).session_secret(SECRET)).unwrap();
+        let app = common::api(login.layer()).merge(login.router());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         let browser = Browser {
             base,

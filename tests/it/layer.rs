@@ -206,3 +206,49 @@ async fn tokens_and_secrets_never_reach_logs_or_debug() {
     let oidc = OktaOidc::builder().tenant(tenant).build_lazy().unwrap();
     assert!(!format!("{oidc:?}").contains(secret));
 }
+
+/// The layer is a Tower middleware: it wraps a plain `tower::service_fn` whose response body is
+/// a `String` (not axum's body), keeps that body for accepted requests, and writes its own for
+/// rejections; the inner service is reachable with `get_ref`/`into_inner`.
+#[tokio::test]
+async fn wraps_a_plain_tower_service_with_its_own_body_type() {
+    use http_body_util::BodyExt;
+    use tower::{Layer, ServiceExt};
+
+    let mock = MockOkta::start().await;
+    let oidc = builder_for(&mock).build().await.unwrap();
+    let inner = tower::service_fn(|request: Request<String>| async move {
+        let sub = Claims::<()>::from_extensions(request.extensions())
+            .ok()
+            .map(|c| c.sub.clone());
+        let body = format!("inner saw {}", sub.as_deref().unwrap_or("nobody"));
+        Ok::<_, std::convert::Infallible>(http::Response::new(body))
+    });
+    let service = OktaOidcLayer::new(oidc).layer(inner);
+    let _: &_ = service.get_ref();
+
+    let token = mock.access_token().build();
+    for _ in 0..2 {
+        // The first call verifies the token, the second is the cached fast path.
+        let request = Request::get("/")
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .body(String::new())
+            .unwrap();
+        let response = service.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"inner saw mock.user@example.com");
+    }
+
+    let request = Request::get("/").body(String::new()).unwrap();
+    let response = service.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer realm=\"api\""
+    );
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["error"], "unauthorized");
+    let _inner = service.into_inner();
+}

@@ -8,9 +8,7 @@ use crate::common::{self, client, location};
 use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::{Endpoint, MockOkta, TokenBuilder};
-use okta_oidc::{
-    Claims, CredentialSource, LoginConfig, ManualClock, OktaOidc, OktaOidcLayer, Tenant,
-};
+use okta_oidc::{Claims, CredentialSource, Login, LoginConfig, ManualClock, OktaOidc, Tenant};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
 type Hook = Box<dyn Fn(TokenBuilder) -> TokenBuilder + Send + Sync>;
@@ -20,7 +18,7 @@ const SECRET2: &[u8; 32] = b"fedcba9876543210fedcba9876543210";
 
 /// The app: `/api/me` (401 without credential), `/profile` (redirects to login), the login
 /// routes.
-fn app(oidc: &OktaOidc) -> Router {
+fn app(login: &Login) -> Router {
     let api = Router::new()
         .route(
             "/api/me",
@@ -32,17 +30,17 @@ fn app(oidc: &OktaOidc) -> Router {
                 }))
             }),
         )
-        .layer(OktaOidcLayer::new(oidc.clone()));
+        .layer(login.layer());
     let pages = Router::new()
         .route(
             "/profile",
             get(|claims: Claims| async move { claims.name.clone().unwrap_or_default() }),
         )
-        .layer(OktaOidcLayer::new(oidc.clone()).redirect_to_login());
+        .layer(login.page_layer());
     Router::new()
         .merge(api)
         .merge(pages)
-        .merge(oidc.login_router())
+        .merge(login.router())
         .route("/", get(|| async { "home" }))
 }
 
@@ -72,7 +70,7 @@ impl Setup {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let config = (self.config)(LoginConfig::new(&base).session_secret(SECRET));
-        let mut builder = OktaOidc::builder().tenants(self.tenants).login(config);
+        let mut builder = OktaOidc::builder().tenants(self.tenants);
         if let Some(clock) = self.clock {
             builder = builder.clock(clock);
         }
@@ -80,7 +78,8 @@ impl Setup {
             builder = builder.max_token_size(max);
         }
         let oidc = builder.build().await.unwrap();
-        let router = app(&oidc);
+        let login = Login::new(&oidc, config).unwrap();
+        let router = app(&login);
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         App {
             base,

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
+use crate::algorithm::Algorithm;
 
 use crate::error::{ConfigError, WarmUpError};
 use crate::handle::{Inner, OktaOidc};
@@ -157,7 +157,8 @@ impl OktaOidcBuilder {
     }
 
     /// The signature algorithms accepted (default: RS256 only, which is all Okta uses).
-    /// Allowed: RS256/384/512, PS256/384/512, ES256/384, EdDSA. HMAC is refused at build.
+    /// Any [`Algorithm`]: RS256/384/512, PS256/384/512, ES256/384, EdDSA (there is no HMAC
+    /// variant: a shared secret cannot come from a published key set).
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
         self.validation.algorithms = algorithms.into_iter().collect();
         self
@@ -260,16 +261,6 @@ impl OktaOidcBuilder {
         install_crypto_provider();
         if self.validation.algorithms.is_empty() {
             return Err(ConfigError::Invalid("no algorithm allowed"));
-        }
-        if self
-            .validation
-            .algorithms
-            .iter()
-            .any(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
-        {
-            return Err(ConfigError::Invalid(
-                "HMAC algorithms cannot be used with published key sets",
-            ));
         }
         if self.validation.max_token_bytes == 0 {
             return Err(ConfigError::Invalid("max_token_size is zero"));

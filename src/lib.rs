@@ -47,6 +47,7 @@
 #[doc(hidden)]
 #[path = "testing/fuzz.rs"]
 pub mod __fuzz;
+mod algorithm;
 mod builder;
 mod claims;
 mod error;
@@ -62,11 +63,11 @@ mod verify;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
+pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use builder::{BuildError, OktaOidcBuilder};
 pub use claims::{Audience, Claims, CredentialSource, StandardClaims, TenantRef};
 pub use error::{AuthError, ConfigError, LoadError, TokenError, WarmUpError};
 pub use handle::OktaOidc;
-pub use jsonwebtoken::Algorithm;
 #[cfg(feature = "login")]
 pub use login::{Login, LoginConfig};
 pub use middleware::body::ResponseBody;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use jsonwebtoken::Algorithm;
+use crate::algorithm::Algorithm;
 
 use super::fetch::Fetcher;
 use super::refresh_policy::KeyRefreshPolicy;

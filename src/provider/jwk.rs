@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::DecodingKey;
+
+use crate::algorithm::Algorithm;
 use serde::Deserialize;
 
 use crate::error::LoadError;
@@ -168,7 +170,7 @@ fn parse_key(value: serde_json::Value, allowed: &[Algorithm]) -> Result<ParsedKe
             let alg = match jwk.alg.as_deref() {
                 None => Algorithm::RS256,
                 Some(a @ ("RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512")) => {
-                    a.parse().map_err(|_| "unsupported alg")?
+                    Algorithm::from_name(a).ok_or("unsupported alg")?
                 }
                 Some(_) => return Err("unsupported alg for RSA"),
             };

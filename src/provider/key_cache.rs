@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use crate::algorithm::Algorithm;
 use arc_swap::ArcSwap;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
-use jsonwebtoken::Algorithm;
 
 use super::context::ProviderContext as Ctx;
 use super::discovery::{ProviderMetadata, discover};

@@ -8,13 +8,13 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use crate::algorithm::Algorithm;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use axum_core::response::Response;
 use http::header::{AUTHORIZATION, COOKIE};
 use http::{HeaderMap, HeaderValue, Request, StatusCode, Uri};
-use jsonwebtoken::Algorithm;
 use tower_service::Service;
 
 use crate::Claims;

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use crate::algorithm::Algorithm;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
 use crate::claims::StandardClaims;
@@ -97,10 +97,7 @@ pub(crate) fn parse<'t>(
     let header: Header = serde_json::from_slice(&header_json)
         .map_err(|_| TokenError::Malformed("header is not a JOSE header"))?;
     // `none`, HMAC and anything else outside the allow-list stop here, in any casing.
-    let alg: Algorithm = header
-        .alg
-        .parse()
-        .map_err(|_| TokenError::DisallowedAlgorithm)?;
+    let alg = Algorithm::from_name(&header.alg).ok_or(TokenError::DisallowedAlgorithm)?;
     if !options.algorithms.contains(&alg) {
         return Err(TokenError::DisallowedAlgorithm);
     }
@@ -141,7 +138,7 @@ pub(crate) fn verify_signature(parsed: &Parsed<'_>, key: &VerifyKey) -> Result<(
         parsed.signature,
         parsed.message.as_bytes(),
         &key.key,
-        key.alg,
+        key.alg.to_jsonwebtoken(),
     ) {
         Ok(true) => Ok(()),
         Ok(false) | Err(_) => Err(TokenError::InvalidSignature),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # HTTP load on 127.0.0.1 with wrk (Debian: apt-get install -y wrk) against
-# examples/load_target.rs (axum + OktaOidcLayer, mock Okta embedded). Every run is bounded
+# tools/src/bin/load_target.rs (axum + OktaOidcLayer, mock Okta embedded). Every run is bounded
 # (DURATION, default 10s). Prints requests/s, p50 and p99 per scenario, and the ratios that
 # BENCHMARKS.md reports; raw wrk outputs are kept in target/load/.
 #
@@ -26,7 +26,7 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   PIN_SERVER=(taskset -c 0) PIN_LOAD=(taskset -c 1)
 fi
 
-cargo build --release --example load_target
+cargo build --release -p okta-oidc-tools --bin load_target
 
 PID=
 stop_target() { if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=; fi; }
@@ -34,7 +34,7 @@ trap stop_target EXIT
 
 start_target() {
   stop_target
-  "${PIN_SERVER[@]}" target/release/examples/load_target --port "$PORT" --dir "$DIR" "$@" \
+  "${PIN_SERVER[@]}" target/release/load_target --port "$PORT" --dir "$DIR" "$@" \
     >"$DIR/target.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 300); do

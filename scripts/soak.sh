@@ -13,7 +13,7 @@ minutes="${1:-10}"
 workers="${SOAK_WORKERS:-4}"
 limit=$(awk -v m="$minutes" 'BEGIN { if (m > 240) m = 240; printf "%d", m * 60 + 120 }')
 
-cargo build --release --example soak
+cargo build --release -p okta-oidc-tools --bin soak
 mkdir -p target/soak
-timeout "$limit" ./target/release/examples/soak "$minutes" "$workers" 2>&1 | tee target/soak/report.txt
+timeout "$limit" ./target/release/soak "$minutes" "$workers" 2>&1 | tee target/soak/report.txt
 exit "${PIPESTATUS[0]}"

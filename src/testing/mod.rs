@@ -12,6 +12,7 @@ mod token;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -279,6 +280,7 @@ pub struct MockOktaBuilder {
     client_id: String,
     client_secret: String,
     keys_cache_control: Option<String>,
+    bind: SocketAddr,
 }
 
 impl MockOktaBuilder {
@@ -301,20 +303,55 @@ impl MockOktaBuilder {
         self
     }
 
-    /// Binds `127.0.0.1:0` and starts serving.
+    /// The address to listen on (default `127.0.0.1:0`: an ephemeral loopback port).
+    ///
+    /// A fixed address lets the mock stand in for an org at a known issuer, for instance one
+    /// started, stopped or restarted under an app already configured with it. The issuer is
+    /// `http://` and the bound address (with the port actually bound when `addr` asks for port
+    /// 0); an unspecified address (`0.0.0.0`, `[::]`) gives the loopback address of its family.
+    ///
+    /// ```
+    /// use std::net::{Ipv4Addr, SocketAddr};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    /// let okta = okta_oidc::testing::MockOkta::builder()
+    ///     .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+    ///     .build()
+    ///     .await;
+    /// assert_eq!(okta.issuer(), format!("http://127.0.0.1:{port}"));
+    /// # let url = format!("http://127.0.0.1:{port}/.well-known/openid-configuration");
+    /// # let http = reqwest::Client::builder().no_proxy().build()?;
+    /// # let doc: serde_json::Value = serde_json::from_str(&http.get(url).send().await?.text().await?)?;
+    /// # assert_eq!(doc["issuer"], okta.issuer().as_str());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// Binds the [`bind`](Self::bind) address (`127.0.0.1:0` by default) and starts serving.
     ///
     /// # Panics
     ///
-    /// If the port cannot be bound, or outside a Tokio runtime.
+    /// If the address cannot be bound, or outside a Tokio runtime.
     pub async fn build(self) -> MockOkta {
         crate::builder::install_crypto_provider();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(self.bind)
             .await
-            .expect("MockOkta: cannot bind 127.0.0.1:0");
-        let port = listener
+            .unwrap_or_else(|e| panic!("MockOkta: cannot bind {}: {e}", self.bind));
+        let mut local = listener
             .local_addr()
-            .expect("MockOkta: bound socket has no local address")
-            .port();
+            .expect("MockOkta: bound socket has no local address");
+        if local.ip().is_unspecified() {
+            local.set_ip(match local {
+                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
+        }
         static INSTANCES: AtomicUsize = AtomicUsize::new(0);
         let key_offset = INSTANCES.fetch_add(1, Ordering::Relaxed);
         let first = keys::rsa(key_offset);
@@ -347,7 +384,7 @@ impl MockOktaBuilder {
             oauth: oauth::OAuthState::default(),
         };
         let shared = Arc::new(Shared {
-            issuer: format!("http://127.0.0.1:{port}"),
+            issuer: format!("http://{local}"),
             state: Mutex::new(state),
             hits: Default::default(),
             hit_notify: Notify::new(),
@@ -382,6 +419,7 @@ impl MockOkta {
             client_id: DEFAULT_CLIENT_ID.into(),
             client_secret: DEFAULT_CLIENT_SECRET.into(),
             keys_cache_control: Some(DEFAULT_KEYS_CACHE_CONTROL.into()),
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         }
     }
 
@@ -393,8 +431,8 @@ impl MockOkta {
         self.shared().lock()
     }
 
-    /// The issuer, `http://127.0.0.1:{port}` (org authorization server form:
-    /// no path, no trailing slash).
+    /// The issuer, `http://127.0.0.1:{port}` unless [`MockOktaBuilder::bind`] says otherwise
+    /// (org authorization server form: no path, no trailing slash).
     pub fn issuer(&self) -> String {
         self.shared().issuer.clone()
     }

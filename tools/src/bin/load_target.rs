@@ -11,7 +11,7 @@
 //! `listening on http://127.0.0.1:<port>`.
 //!
 //! ```text
-//! cargo run --release --example load_target -- [--port 3999] [--dir target/load] [--no-cache]
+//! cargo run --release -p okta-oidc-tools --bin load_target -- [--port 3999] [--dir target/load] [--no-cache]
 //! ```
 //!
 //! The server runs on one Tokio worker thread, so a load generator on the second core of a

@@ -3,7 +3,7 @@
 //! periodically. Run it with `scripts/soak.sh [minutes]` (release build, default 10 minutes).
 //!
 //! ```text
-//! cargo run --release --example soak -- [minutes] [workers]
+//! cargo run --release -p okta-oidc-tools --bin soak -- [minutes] [workers]
 //! ```
 //!
 //! Load (loopback only, bounded in time and in count): workers send `GET /api/me` with valid

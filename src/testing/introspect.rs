@@ -1,7 +1,7 @@
 //! The mock's RFC 7662 introspection endpoint and its opaque tokens.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header::AUTHORIZATION;
@@ -11,35 +11,11 @@ use axum::routing::post;
 use axum::{Form, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::server::{enter, json_response};
+use super::respond::{enter, json_response};
+use super::state::{Endpoint, Shared};
 use super::token::now;
-use super::{Endpoint, Shared};
-
-/// Tokens the mock's introspection endpoint knows: token → claims (without `active`).
-#[derive(Default)]
-pub(super) struct Introspection {
-    tokens: Mutex<HashMap<String, Map<String, Value>>>,
-}
-
-impl Introspection {
-    pub(super) fn register(&self, token: String, claims: Map<String, Value>) {
-        self.lock().insert(token, claims);
-    }
-
-    pub(super) fn revoke(&self, token: &str) -> bool {
-        self.lock().remove(token).is_some()
-    }
-
-    fn lookup(&self, token: &str) -> Option<Map<String, Value>> {
-        self.lock().get(token).cloned()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Map<String, Value>>> {
-        self.tokens.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new().route(Endpoint::Introspect.path(), post(introspect))

@@ -3,7 +3,6 @@
 //! with hooks that break the ID token or the userinfo `sub` on purpose.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -16,74 +15,15 @@ use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::server::enter;
+use super::org::MockOkta;
+use super::respond::enter;
+use super::state::{Endpoint, Grant, LogoutRequest, Shared, default_user};
 use super::token::{TokenBuilder, now};
-use super::{Endpoint, MockOkta, Shared};
 
 type Mock = State<Arc<Shared>>;
-type IdTokenHook = Arc<dyn Fn(TokenBuilder) -> TokenBuilder + Send + Sync>;
-
-/// A logout request the mock received.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LogoutRequest {
-    /// The `id_token_hint` parameter.
-    pub id_token_hint: Option<String>,
-    /// The `post_logout_redirect_uri` parameter.
-    pub post_logout_redirect_uri: Option<String>,
-    /// The `state` parameter.
-    pub state: Option<String>,
-}
-
-/// A code handed out by authorize, waiting for the token endpoint.
-struct Grant {
-    client_id: String,
-    redirect_uri: String,
-    challenge: String,
-    nonce: Option<String>,
-    scope: String,
-    user: Map<String, Value>,
-}
-
-/// Sign-in state of the mock (inside its one mutex).
-#[derive(Default)]
-pub(super) struct OAuthState {
-    user: Option<Map<String, Value>>,
-    deny: bool,
-    redirect_uris: Vec<String>,
-    secrets: Option<Vec<String>>,
-    codes: HashMap<String, Grant>,
-    access_tokens: HashMap<String, Map<String, Value>>,
-    id_token_hook: Option<IdTokenHook>,
-    userinfo_sub: Option<String>,
-    logouts: Vec<LogoutRequest>,
-    last_auth_method: Option<String>,
-}
-
-impl fmt::Debug for OAuthState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OAuthState")
-            .field("deny", &self.deny)
-            .field("redirect_uris", &self.redirect_uris)
-            .finish_non_exhaustive()
-    }
-}
-
-fn default_user() -> Map<String, Value> {
-    match json!({
-        "sub": "00u1mockuser",
-        "name": "Mock User",
-        "email": "mock.user@example.com",
-        "email_verified": true,
-        "preferred_username": "mock.user@example.com",
-    }) {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
 
 impl MockOkta {
     /// The user that authorize signs in: a JSON object of claims with at least `sub`
@@ -397,7 +337,7 @@ async fn token(State(shared): Mock, headers: HeaderMap, body: Bytes) -> Response
     });
     let hook = state.oauth.id_token_hook.clone();
     drop(state);
-    let access_token = TokenBuilder::new(Arc::clone(&shared), &kid, access_claims).build();
+    let access_token = TokenBuilder::new(shared.key_lookup(), &kid, access_claims).build();
     let at_hash = URL_SAFE_NO_PAD.encode(&Sha256::digest(access_token.as_bytes())[..16]);
     let mut id_claims = json!({
         "ver": 1,
@@ -419,7 +359,7 @@ async fn token(State(shared): Mock, headers: HeaderMap, body: Bytes) -> Response
             map.insert("nonce".into(), n.clone().into());
         }
     }
-    let mut builder = TokenBuilder::new(Arc::clone(&shared), &kid, id_claims);
+    let mut builder = TokenBuilder::new(shared.key_lookup(), &kid, id_claims);
     if let Some(hook) = hook {
         builder = hook(builder);
     }

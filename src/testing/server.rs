@@ -3,21 +3,25 @@
 //! Every handler starts with [`enter`], which counts the hit and applies the
 //! endpoint's fault; it answers normally only when `enter` returns `None`.
 
-use std::convert::Infallible;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
 
-use super::{Endpoint, Fault, Shared};
+use super::keys;
+use super::org::{Inner, MockOkta, MockOktaBuilder};
+use super::respond::{enter, json_bytes, json_response};
+use super::state::{Endpoint, HeldKey, OAuthState, Shared, State as OrgState};
 
 type Mock = State<Arc<Shared>>;
 
@@ -153,110 +157,73 @@ fn introspect_routes() -> Router<Arc<Shared>> {
 
 // ---------------------------------------------------------------- faults
 
-/// Counts a hit for `endpoint` and applies its fault: `Some` is the response
-/// that replaces the normal one.
-pub(super) async fn enter(shared: &Shared, endpoint: Endpoint) -> Option<Response> {
-    let hit = shared.record_hit(endpoint);
-    let fault = shared.lock().faults.get(&endpoint).cloned()?;
-    match resolve(&fault, hit)? {
-        Fault::Delay(delay) => {
-            tokio::time::sleep(*delay).await;
-            None
+impl MockOktaBuilder {
+    /// Binds the [`bind`](Self::bind) address (`127.0.0.1:0` by default) and starts serving.
+    ///
+    /// # Panics
+    ///
+    /// If the address cannot be bound, or outside a Tokio runtime.
+    pub async fn build(self) -> MockOkta {
+        crate::builder::install_crypto_provider();
+        let listener = tokio::net::TcpListener::bind(self.bind)
+            .await
+            .unwrap_or_else(|e| panic!("MockOkta: cannot bind {}: {e}", self.bind));
+        let mut local = listener
+            .local_addr()
+            .expect("MockOkta: bound socket has no local address");
+        if local.ip().is_unspecified() {
+            local.set_ip(match local {
+                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
         }
-        Fault::Status(code) => {
-            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let summary = format!("MockOkta fault: status {}", status.as_u16());
-            Some(okta_error(status, "E0000009", &summary))
+        static INSTANCES: AtomicUsize = AtomicUsize::new(0);
+        let key_offset = INSTANCES.fetch_add(1, Ordering::Relaxed);
+        let first = keys::rsa(key_offset);
+        let signing_kid = "mock-rsa-1".to_owned();
+        let state = OrgState {
+            client_id: self.client_id,
+            client_secret: self.client_secret,
+            held: vec![
+                HeldKey {
+                    kid: signing_kid.clone(),
+                    material: first,
+                },
+                HeldKey {
+                    kid: keys::EC_KID.into(),
+                    material: keys::ec(),
+                },
+                HeldKey {
+                    kid: keys::ED_KID.into(),
+                    material: keys::ed(),
+                },
+            ],
+            published: vec![signing_kid.clone()],
+            signing_kid,
+            rsa_created: 1,
+            key_offset,
+            extra_jwks: Vec::new(),
+            keys_cache_control: self.keys_cache_control,
+            discovery_overrides: Map::new(),
+            faults: HashMap::new(),
+            oauth: OAuthState::default(),
+        };
+        let shared = Arc::new(Shared {
+            issuer: format!("http://{local}"),
+            state: Mutex::new(state),
+            hits: Default::default(),
+            hit_notify: Notify::new(),
+            serial: AtomicU64::new(0),
+            introspection: Default::default(),
+        });
+        let app = router(shared.clone());
+        let server = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                tracing::warn!(%error, "MockOkta server stopped");
+            }
+        });
+        MockOkta {
+            inner: Arc::new(Inner { shared, server }),
         }
-        Fault::Garbage => Some(json_bytes(
-            StatusCode::OK,
-            b"<html><body>MockOkta garbage: not JSON</body></html>".to_vec(),
-        )),
-        Fault::Huge(size) => Some(huge(*size)),
-        Fault::RateLimited { reset_epoch_secs } => {
-            let mut response = okta_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "E0000047",
-                "API call exceeded rate limit due to too many requests.",
-            );
-            let headers = response.headers_mut();
-            let mut set = |name: &'static str, value: HeaderValue| {
-                headers.insert(HeaderName::from_static(name), value);
-            };
-            set("x-rate-limit-limit", HeaderValue::from_static("100"));
-            set("x-rate-limit-remaining", HeaderValue::from_static("0"));
-            set("x-rate-limit-reset", HeaderValue::from(*reset_epoch_secs));
-            Some(response)
-        }
-        Fault::Flapping { .. } => None,
     }
-}
-
-/// The fault that applies to hit number `hit`, looking through `Flapping`.
-fn resolve(mut fault: &Fault, hit: usize) -> Option<&Fault> {
-    while let Fault::Flapping {
-        every,
-        fault: inner,
-    } = fault
-    {
-        if *every == 0 || !hit.is_multiple_of(*every) {
-            return None;
-        }
-        fault = inner;
-    }
-    Some(fault)
-}
-
-/// A 200 body of exactly `size` bytes, streamed (nothing that size is held in
-/// memory): a JSON prefix, `x` padding, and a closing suffix when it fits.
-fn huge(size: usize) -> Response {
-    const PREFIX: &[u8] = br#"{"keys":[],"padding":""#;
-    const SUFFIX: &[u8] = br#""}"#;
-    const CHUNK: usize = 64 * 1024;
-    static PAD: [u8; CHUNK] = [b'x'; CHUNK];
-
-    let head = &PREFIX[..PREFIX.len().min(size)];
-    let rest = size - head.len();
-    let (pad, tail) = match rest.checked_sub(SUFFIX.len()) {
-        Some(pad) => (pad, SUFFIX),
-        None => (rest, &[][..]),
-    };
-    let pads = (0..pad.div_ceil(CHUNK)).map(move |i| &PAD[..CHUNK.min(pad - i * CHUNK)]);
-    let chunks = std::iter::once(head)
-        .chain(pads)
-        .chain(std::iter::once(tail))
-        .filter(|chunk| !chunk.is_empty())
-        .map(|chunk| Ok::<_, Infallible>(Bytes::from_static(chunk)));
-    let mut response = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(size));
-    response
-}
-
-// ---------------------------------------------------------------- helpers
-
-/// An Okta API error body.
-fn okta_error(status: StatusCode, code: &str, summary: &str) -> Response {
-    let body = json!({
-        "errorCode": code,
-        "errorSummary": summary,
-        "errorLink": code,
-        "errorId": "oaeMockOktaFault",
-        "errorCauses": [],
-    });
-    json_response(status, &body)
-}
-
-pub(super) fn json_response(status: StatusCode, body: &Value) -> Response {
-    json_bytes(status, serde_json::to_vec(body).unwrap_or_default())
-}
-
-fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
-    (
-        status,
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        body,
-    )
-        .into_response()
 }

@@ -9,9 +9,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Map, Value};
 
-use super::Shared;
+use super::keys::Material;
 
 /// Seconds since the Unix epoch.
+/// How a token finds the signing key of a `kid` (the mock org's held keys).
+pub(super) type KeyLookup = Arc<dyn Fn(&str) -> Option<&'static Material> + Send + Sync>;
+
 pub(super) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -43,7 +46,7 @@ enum Signer {
 /// [`signature`](Self::signature), else from the mock's signing key.
 #[must_use]
 pub struct TokenBuilder {
-    shared: Arc<Shared>,
+    keys: KeyLookup,
     header: Map<String, Value>,
     claims: Map<String, Value>,
     signer: Signer,
@@ -59,12 +62,12 @@ impl fmt::Debug for TokenBuilder {
 }
 
 impl TokenBuilder {
-    pub(super) fn new(shared: Arc<Shared>, signing_kid: &str, claims: Value) -> TokenBuilder {
+    pub(super) fn new(keys: KeyLookup, signing_kid: &str, claims: Value) -> TokenBuilder {
         let mut header = Map::new();
         header.insert("alg".into(), "RS256".into());
         header.insert("kid".into(), signing_kid.into());
         TokenBuilder {
-            shared,
+            keys,
             header,
             claims: match claims {
                 Value::Object(map) => map,
@@ -111,7 +114,7 @@ impl TokenBuilder {
     /// Sets the header `kid`, and signs with that key if the mock holds it.
     pub fn kid(mut self, kid: &str) -> Self {
         self.header.insert("kid".into(), kid.into());
-        if self.shared.lock().key(kid).is_some() {
+        if (self.keys)(kid).is_some() {
             self.signer = Signer::Kid(kid.to_owned());
         }
         self
@@ -188,7 +191,7 @@ impl TokenBuilder {
                 Algorithm::HS256,
             ),
             Signer::Kid(kid) => {
-                let material = self.shared.lock().key(kid);
+                let material = (self.keys)(kid);
                 let material =
                     material.unwrap_or_else(|| panic!("TokenBuilder: no key with kid {kid:?}"));
                 sign(&message, &material.encoding, material.alg)

@@ -49,6 +49,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tenant = tenant.client(id, secret);
         }
         match env("OKTA_AUDIENCE") {
+            // Given only an audience, it is both the client id of the ID tokens the API accepts
+            // (so that `azp` is checked when an ID token names several audiences) and the
+            // audience of the access tokens of a custom authorization server.
+            Some(audience) if tenant.get_client_id().is_none() => {
+                vec![tenant.client_id(audience.clone()).audience(audience)]
+            }
             Some(audience) => vec![tenant.audience(audience)],
             None if tenant.get_client_id().is_some() => vec![tenant],
             None => return Err("OKTA_ISSUER needs OKTA_AUDIENCE (or OKTA_CLIENT_ID)".into()),
@@ -65,12 +71,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut builder = OktaOidc::builder().tenants(tenants);
     if multi_tenant {
         // An opaque token names no issuer: the caller says which tenant it belongs to.
-        builder = builder.opaque_token_resolver(|_: &http::Uri, headers: &http::HeaderMap| {
-            headers
-                .get("x-okta-tenant")?
-                .to_str()
-                .ok()
-                .map(str::to_owned)
+        builder = builder.tenant_resolver(|request: &http::request::Parts| {
+            let tenant = request.headers.get("x-okta-tenant")?.to_str().ok()?;
+            Some(tenant.to_owned())
         });
     }
     let oidc = builder.build().await?;

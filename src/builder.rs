@@ -13,7 +13,7 @@ use crate::provider::context::ProviderContext;
 use crate::provider::fetch::{DEFAULT_MAX_BODY, Fetcher};
 use crate::provider::refresh_policy::KeyRefreshPolicy;
 use crate::tenant::config::Tenant;
-use crate::tenant::directory::TenantDirectory;
+use crate::tenant::directory::{DirectoryConfig, TenantDirectory};
 use crate::tenant::loader::TenantLoader;
 use crate::tenant::resolver::TenantResolver;
 use crate::time::{Clock, SharedClock, SystemClock};
@@ -75,9 +75,11 @@ pub struct OktaOidcBuilder {
     clock: SharedClock,
     background_refresh: bool,
     negative_ttl: Duration,
+    max_loaded: usize,
     introspection: IntrospectionConfig,
     resolver: Option<Arc<dyn TenantResolver>>,
     token_cache: TokenCacheConfig,
+    require_warm_up: bool,
 }
 
 impl fmt::Debug for OktaOidcBuilder {
@@ -102,9 +104,11 @@ impl Default for OktaOidcBuilder {
             clock: Arc::new(SystemClock),
             background_refresh: true,
             negative_ttl: Duration::from_secs(60),
+            max_loaded: 10_000,
             introspection: IntrospectionConfig::default(),
             resolver: None,
             token_cache: TokenCacheConfig::default(),
+            require_warm_up: false,
         }
     }
 }
@@ -122,16 +126,26 @@ impl OktaOidcBuilder {
         self
     }
 
-    /// Sets the loader asked for issuers the registry does not hold.
+    /// Sets the loader asked for tenants the registry does not hold, by issuer (a token's
+    /// `iss`, a login from the Okta dashboard) or by id (`?tenant=`, a session after a
+    /// restart, the resolver's pick). See [`TenantLoader`].
     pub fn loader(mut self, loader: impl TenantLoader) -> Self {
         self.loader = Some(Arc::new(loader));
         self
     }
 
-    /// Picks the tenant of an opaque access token from the request when several tenants are
-    /// registered (with one tenant, it is that one). The token is never sent to a tenant the
-    /// resolver did not pick.
-    pub fn opaque_token_resolver(mut self, resolver: impl TenantResolver) -> Self {
+    /// Most tenants the loader's answers keep registered at once (default 10,000); past it, the
+    /// least recently loaded is evicted (and loaded again when needed). Tenants registered with
+    /// [`tenant`](Self::tenant) or [`OktaOidc::add_tenant`] are never evicted.
+    pub fn max_loaded_tenants(mut self, max: usize) -> Self {
+        self.max_loaded = max;
+        self
+    }
+
+    /// Picks the tenant of a request that names no issuer, from the request itself (host,
+    /// path, header): an opaque access token is introspected at this tenant only, and a login
+    /// without `?tenant=`/`?iss=` signs in there. See [`TenantResolver`].
+    pub fn tenant_resolver(mut self, resolver: impl TenantResolver) -> Self {
         self.resolver = Some(Arc::new(resolver));
         self
     }
@@ -149,8 +163,8 @@ impl OktaOidcBuilder {
         self
     }
 
-    /// How long an issuer the loader did not know is answered "unknown" without asking the
-    /// loader again (default 60 s).
+    /// How long an issuer or id the loader did not know is answered "unknown" without asking
+    /// the loader again (default 60 s).
     pub fn negative_cache_ttl(mut self, ttl: Duration) -> Self {
         self.negative_ttl = ttl;
         self
@@ -287,9 +301,12 @@ impl OktaOidcBuilder {
         }
         let tenants = TenantDirectory::new(
             Arc::clone(&provider),
-            self.loader,
-            self.negative_ttl,
-            self.resolver,
+            DirectoryConfig {
+                loader: self.loader,
+                negative_ttl: self.negative_ttl,
+                max_loaded: self.max_loaded,
+                resolver: self.resolver,
+            },
         );
         tenants.upsert(self.tenants)?;
         let token_cache = TokenCache::new(&self.token_cache, self.validation.leeway);
@@ -305,11 +322,36 @@ impl OktaOidcBuilder {
         })
     }
 
-    /// Builds and loads every tenant's discovery document and key set; fails with a clear
-    /// error when any cannot be loaded (wrong issuer, unreachable, no usable key).
+    /// Fails [`build`](Self::build) when any tenant cannot be warmed up (default off: start-up
+    /// never depends on a customer's org). For single-tenant deployments that prefer to fail
+    /// fast on a wrong issuer.
+    pub fn require_warm_up(mut self, require: bool) -> Self {
+        self.require_warm_up = require;
+        self
+    }
+
+    /// Builds and loads every tenant's discovery document and key set, concurrently.
+    ///
+    /// A tenant whose org cannot be reached (or whose issuer is wrong) does not stop the others:
+    /// its failure is logged (`warn`, per tenant) and kept for
+    /// [`OktaOidc::last_key_error`]; its requests answer `503` with `Retry-After` until its
+    /// keys load, which the background refresh and the requests themselves retry. With
+    /// [`require_warm_up`](Self::require_warm_up), any failure fails the build instead.
     pub async fn build(self) -> Result<OktaOidc, BuildError> {
+        let strict = self.require_warm_up;
         let oidc = self.build_lazy()?;
-        oidc.warm_up().await.map_err(BuildError::WarmUp)?;
+        if let Err(report) = oidc.warm_up().await {
+            if strict {
+                return Err(BuildError::WarmUp(report));
+            }
+            for (tenant, error) in &report.failures {
+                tracing::warn!(
+                    tenant = %tenant,
+                    %error,
+                    "tenant not ready at start-up; serving 503 for it until its keys load"
+                );
+            }
+        }
         Ok(oidc)
     }
 }

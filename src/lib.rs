@@ -79,5 +79,7 @@ pub use middleware::service::OktaOidcService;
 pub use middleware::sessions::{Session, SessionFuture, SessionSource};
 pub use provider::discovery::ProviderMetadata;
 pub use provider::refresh_policy::KeyRefreshPolicy;
-pub use tenant::{BoxError, ClientSecret, LoadFuture, Tenant, TenantLoader, TenantResolver};
+pub use tenant::{
+    BoxError, ClientSecret, LoadFuture, Tenant, TenantKey, TenantLoader, TenantResolver,
+};
 pub use time::{Clock, ManualClock, SystemClock};

@@ -119,8 +119,15 @@ async fn finish(
     let tenant = ctx
         .oidc
         .directory()
-        .registry
-        .by_id(&login.t)
+        .tenant_by_id(&login.t)
+        .await
+        .map_err(|e| {
+            Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is unavailable for a moment. Try again.",
+                format!("tenant could not be loaded: {e}"),
+            )
+        })?
         .filter(|t| *t.issuer == login.iss && t.client_id.as_deref() == Some(&*login.cid))
         .ok_or_else(|| Failure::bad_request("This organization is no longer registered."))?;
     let (_, meta) = provider(&ctx.oidc, &tenant).await?;

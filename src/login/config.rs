@@ -2,20 +2,13 @@
 //! settings the routes and the layer share.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
-
-use http::request::Parts;
 
 use super::cookies;
 use super::request::same_origin_path;
 use super::seal;
 use crate::error::ConfigError;
 use crate::provider::fetch::{check_secure_url, is_loopback};
-
-/// Picks the tenant of a login request from the request itself (a subdomain, a header, a path
-/// segment…), for logins that carry neither `?tenant=` nor `?iss=`.
-type Resolver = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
 
 /// Smallest session secret accepted, in bytes.
 const MIN_SECRET_LEN: usize = 32;
@@ -53,7 +46,6 @@ pub struct LoginConfig {
     cookie_name: String,
     cookie_domain: Option<String>,
     default_return_to: String,
-    resolver: Option<Resolver>,
 }
 
 impl fmt::Debug for LoginConfig {
@@ -94,7 +86,6 @@ impl LoginConfig {
             cookie_name: "okta_session".into(),
             cookie_domain: None,
             default_return_to: "/".into(),
-            resolver: None,
         }
     }
 
@@ -192,26 +183,6 @@ impl LoginConfig {
         self.default_return_to = path.into();
         self
     }
-
-    /// Picks the tenant of a login that names none (`?tenant=` and `?iss=` win), for example
-    /// from the subdomain. Return a tenant id, or `None` to answer 400.
-    ///
-    /// ```
-    /// use okta_oidc::LoginConfig;
-    ///
-    /// let login = LoginConfig::new("https://app.example.com").tenant_resolver(|parts| {
-    ///     let host = parts.headers.get("host")?.to_str().ok()?;
-    ///     Some(host.split('.').next()?.to_owned()) // acme.app.example.com → "acme"
-    /// });
-    /// # let _ = login;
-    /// ```
-    pub fn tenant_resolver<F>(mut self, resolver: F) -> Self
-    where
-        F: Fn(&Parts) -> Option<String> + Send + Sync + 'static,
-    {
-        self.resolver = Some(Arc::new(resolver));
-        self
-    }
 }
 
 /// The checked configuration, shared by the routes and the layer.
@@ -228,7 +199,6 @@ pub(crate) struct LoginSettings {
     pub(crate) cookie_name: String,
     pub(crate) attrs: cookies::Attributes,
     pub(crate) default_return_to: String,
-    pub(crate) resolver: Option<Resolver>,
     pub(crate) keys: seal::KeyRing,
     /// States already used (or being used), with their expiry in ms: each login completes once.
     pub(crate) used_states: quick_cache::sync::Cache<String, u64>,
@@ -330,7 +300,6 @@ impl LoginSettings {
                 domain: config.cookie_domain,
             },
             default_return_to: config.default_return_to,
-            resolver: config.resolver,
             keys: seal::KeyRing::new(&secrets),
             used_states: quick_cache::sync::Cache::new(100_000),
         })

@@ -18,7 +18,13 @@ pub(crate) async fn logout(ctx: Login, parts: Parts) -> Response {
         tracing::info!("logout without session");
         return redirect(&settings.post_logout_redirect_uri, clear);
     };
-    let tenant = ctx.oidc.directory().registry.by_id(&data.t);
+    let tenant = ctx
+        .oidc
+        .directory()
+        .tenant_by_id(&data.t)
+        .await
+        .ok()
+        .flatten();
     let endpoint = match &tenant {
         Some(t) => match provider(&ctx.oidc, t).await {
             Ok((_, meta)) => meta

@@ -14,7 +14,7 @@ impl Login {
     /// - `GET /auth/login`: starts a login. The tenant comes from `?tenant=ID`, from `?iss=`
     ///   (login initiated by Okta: matched exactly against registered tenants, else 400 without
     ///   any network call; `login_hint` is passed on, `target_link_uri` honoured when
-    ///   same-origin), from the [resolver](crate::LoginConfig::tenant_resolver), or is the only
+    ///   same-origin), from the [resolver](crate::OktaOidcBuilder::tenant_resolver), or is the only
     ///   registered tenant. `?return_to=/path` says where to go after login (same origin only).
     /// - `GET /auth/callback`: completes it and sets the session cookie.
     /// - `GET|POST /auth/logout`: ends the session, then signs out at the provider.

@@ -16,6 +16,7 @@ use super::cookies;
 use super::handle::Login;
 use super::seal::Purpose;
 use crate::claims::Claims;
+use crate::error::AuthError;
 use crate::middleware::sessions::{Session, SessionFuture, SessionSource};
 use crate::time::now_millis;
 use crate::verify::session::SessionCredential;
@@ -156,7 +157,7 @@ pub(crate) fn claims_of(data: &SessionData) -> Option<Map<String, Value>> {
 /// or expired sessions count as no credential.
 impl SessionSource for Login {
     fn authenticate<'a>(&'a self, request: &'a Parts) -> SessionFuture<'a> {
-        Box::pin(async move { Ok(self.session(&request.headers)) })
+        Box::pin(self.session(&request.headers))
     }
 
     /// A redirect to the login route that comes back to this page.
@@ -172,38 +173,45 @@ impl SessionSource for Login {
 impl Login {
     /// The session of a request: opened, its lifetimes checked, then accepted by the
     /// verifier; refreshed (a new `Set-Cookie`) once a quarter of the idle timeout has passed.
-    fn session(&self, headers: &HeaderMap) -> Option<Session> {
+    async fn session(&self, headers: &HeaderMap) -> Result<Option<Session>, AuthError> {
         let settings = &*self.settings;
-        cookies::get(headers, &settings.cookie_name)?;
+        if cookies::get(headers, &settings.cookie_name).is_none() {
+            return Ok(None);
+        }
         let Some(mut data) = read(settings, headers) else {
             tracing::debug!("session cookie rejected (tampered, or sealed with an unknown secret)");
-            return None;
+            return Ok(None);
         };
         let now = now_millis(&*self.oidc.provider().clock);
         if now >= data.iat.saturating_add(ms(settings.session_lifetime)) {
             tracing::debug!("session reached its absolute lifetime");
-            return None;
+            return Ok(None);
         }
         if now >= data.seen.saturating_add(ms(settings.idle_timeout)) {
             tracing::debug!("session idle for too long");
-            return None;
+            return Ok(None);
         }
+        let Some(claims) = claims_of(&data) else {
+            return Ok(None);
+        };
         let credential = SessionCredential {
             tenant_id: data.t.clone(),
             issuer: data.iss.clone(),
             client_id: data.cid.clone(),
-            claims: claims_of(&data)?,
+            claims,
         };
-        let identity = self.oidc.verifier().session(credential)?;
+        let Some(identity) = self.oidc.verifier().session(credential).await? else {
+            return Ok(None);
+        };
         let refresh_after = ms(settings.idle_timeout / 4).min(60_000);
         let mut set_cookies = Vec::new();
         if now.saturating_sub(data.seen) >= refresh_after {
             data.seen = now;
             set_cookies = write(settings, &data, headers, now).unwrap_or_default();
         }
-        Some(Session {
-            claims: Claims::from_identity(identity).ok()?,
+        Ok(Claims::from_identity(identity).ok().map(|claims| Session {
+            claims,
             set_cookies,
-        })
+        }))
     }
 }

@@ -14,6 +14,7 @@ use super::page::{Failure, redirect};
 use super::pending::{LoginData, RANDOM_BYTES, login_cookie_name};
 use super::request::{Query, same_origin_path};
 use super::seal::{self, Purpose};
+use crate::error::AuthError;
 use crate::provider::fetch::check_secure_url;
 use crate::tenant::config::Tenant;
 use crate::time::now_millis;
@@ -25,18 +26,24 @@ pub(crate) async fn login(ctx: Login, parts: Parts) -> Response {
     }
 }
 
-fn pick_tenant(ctx: &Login, parts: &Parts, q: &Query) -> Result<Arc<Tenant>, Failure> {
-    let registry = &ctx.oidc.directory().registry;
+/// The tenant of a login: `?iss=` (a login started from the Okta dashboard, OIDC Core §4),
+/// `?tenant=`, the application's [`TenantResolver`](crate::TenantResolver), or the only tenant.
+/// Tenants known only to the loader are loaded; an issuer nobody registered is never
+/// contacted.
+async fn pick_tenant(ctx: &Login, parts: &Parts, q: &Query) -> Result<Arc<Tenant>, Failure> {
+    let directory = ctx.oidc.directory();
     let by_id = q.one("tenant")?;
     if let Some(iss) = q.one("iss")? {
-        // Login initiated by the provider (OIDC Core §4): exact match, never any network call
-        // for an issuer that is not registered.
-        let Some(entry) = registry.by_issuer(iss) else {
-            return Err(Failure::new(
-                StatusCode::BAD_REQUEST,
-                "This identity provider is not registered with this app.",
-                "unknown iss in login request",
-            ));
+        let entry = match directory.entry_for_issuer(iss).await {
+            Ok(entry) => entry,
+            Err(AuthError::InvalidToken(_)) => {
+                return Err(Failure::new(
+                    StatusCode::BAD_REQUEST,
+                    "This identity provider is not registered with this app.",
+                    "unknown iss in login request",
+                ));
+            }
+            Err(e) => return Err(unavailable(e)),
         };
         let mut candidates = entry
             .tenants
@@ -54,24 +61,34 @@ fn pick_tenant(ctx: &Login, parts: &Parts, q: &Query) -> Result<Arc<Tenant>, Fai
         };
     }
     if let Some(id) = by_id {
-        return registry
-            .by_id(id)
+        return directory
+            .tenant_by_id(id)
+            .await
+            .map_err(unavailable)?
             .ok_or_else(|| Failure::bad_request("Unknown tenant."));
     }
-    if let Some(resolver) = &ctx.settings.resolver
-        && let Some(id) = resolver(parts)
-    {
-        return registry
-            .by_id(&id)
+    if directory.has_resolver() {
+        return directory
+            .resolve(parts)
+            .await
+            .map_err(unavailable)?
             .ok_or_else(|| Failure::bad_request("Unknown tenant."));
     }
-    let all = registry.all();
+    let all = directory.registry.all();
     match all.as_slice() {
         [only] => Ok(Arc::clone(only)),
         _ => Err(Failure::bad_request(
             "Which organization? Start the sign-in with ?tenant= or from your Okta dashboard.",
         )),
     }
+}
+
+fn unavailable(error: AuthError) -> Failure {
+    Failure::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Sign-in is unavailable for a moment. Try again.",
+        format!("tenant could not be loaded: {error}"),
+    )
 }
 
 fn pick_return_to(settings: &LoginSettings, q: &Query) -> Result<String, Failure> {
@@ -101,7 +118,7 @@ fn pick_return_to(settings: &LoginSettings, q: &Query) -> Result<String, Failure
 async fn start(ctx: &Login, parts: &Parts) -> Result<Response, (Failure, Option<String>)> {
     let settings = &ctx.settings;
     let q = Query::of(parts);
-    let tenant = pick_tenant(ctx, parts, &q).map_err(|f| (f, None))?;
+    let tenant = pick_tenant(ctx, parts, &q).await.map_err(|f| (f, None))?;
     let tid = Some(tenant.id.to_string());
     let fail = |f: Failure| (f, tid.clone());
     let return_to = pick_return_to(settings, &q).map_err(fail)?;

@@ -90,11 +90,7 @@ impl LayerConfig {
     async fn authenticate(&self, parts: &Parts) -> Result<Authenticated, AuthError> {
         if let Some(token) = bearer_token(&parts.headers)? {
             check_token68(token)?;
-            let identity = self
-                .oidc
-                .verifier()
-                .bearer(token, &parts.uri, &parts.headers)
-                .await?;
+            let identity = self.oidc.verifier().bearer(token, parts).await?;
             return Ok((Some(identity), Vec::new()));
         }
         if let Some(sessions) = &self.sessions

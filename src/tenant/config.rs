@@ -228,3 +228,84 @@ impl Tenant {
         }
     }
 }
+
+/// A tenant as an application stores it (JSON, TOML, a database row), with feature `serde`:
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// let tenant: okta_oidc::Tenant = serde_json::from_str(r#"{
+///     "id": "acme",
+///     "issuer": "https://acme.okta.com",
+///     "client_id": "0oa1acme",
+///     "client_secret": "from your secret store",
+///     "audiences": ["api://acme"]
+/// }"#).unwrap();
+/// assert_eq!(tenant.id(), "acme");
+/// # }
+/// ```
+///
+/// Fields: `id`, `issuer` (required); `client_id`, `client_secret`, `secondary_client_secret`,
+/// `audiences` (or one `audience`), `accept_id_tokens`, `id_token_typ`, `access_token_typ`,
+/// `require_cid`, `trusted_client_ids`. Unknown fields are refused, so a typo is an error, not
+/// a silently ignored setting. There is no `Serialize`: a tenant holds secrets.
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Tenant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Stored {
+            id: String,
+            issuer: String,
+            #[serde(default)]
+            client_id: Option<String>,
+            #[serde(default)]
+            client_secret: Option<String>,
+            #[serde(default)]
+            secondary_client_secret: Option<String>,
+            #[serde(default)]
+            audience: Option<String>,
+            #[serde(default)]
+            audiences: Vec<String>,
+            #[serde(default)]
+            accept_id_tokens: Option<bool>,
+            #[serde(default)]
+            id_token_typ: Option<Vec<String>>,
+            #[serde(default)]
+            access_token_typ: Option<Vec<String>>,
+            #[serde(default)]
+            require_cid: bool,
+            #[serde(default)]
+            trusted_client_ids: Vec<String>,
+        }
+        let s = Stored::deserialize(deserializer)?;
+        let mut tenant = Tenant::new(s.id, s.issuer);
+        match (s.client_id, s.client_secret) {
+            (Some(id), Some(secret)) => tenant = tenant.client(id, secret),
+            (Some(id), None) => tenant = tenant.client_id(id),
+            (None, Some(_)) => {
+                return Err(serde::de::Error::custom("client_secret needs a client_id"));
+            }
+            (None, None) => {}
+        }
+        if let Some(secret) = s.secondary_client_secret {
+            tenant = tenant.secondary_secret(secret);
+        }
+        for audience in s.audience.into_iter().chain(s.audiences) {
+            tenant = tenant.audience(audience);
+        }
+        if let Some(accept) = s.accept_id_tokens {
+            tenant = tenant.accept_id_tokens(accept);
+        }
+        if let Some(typ) = s.id_token_typ {
+            tenant = tenant.id_token_typ(typ);
+        }
+        if let Some(typ) = s.access_token_typ {
+            tenant = tenant.access_token_typ(typ);
+        }
+        tenant = tenant.require_cid(s.require_cid);
+        for id in s.trusted_client_ids {
+            tenant = tenant.trust_client_id(id);
+        }
+        Ok(tenant)
+    }
+}

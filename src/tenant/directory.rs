@@ -2,14 +2,15 @@
 //! the choice of a tenant for a credential (by issuer, audience and client) or for a request
 //! that names no issuer. Tenant choice happens here and nowhere else.
 
+use std::collections::VecDeque;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http::{HeaderMap, Uri};
+use http::request::Parts;
 
 use super::config::Tenant;
-use super::loader::TenantLoader;
+use super::loader::{TenantKey, TenantLoader};
 use super::registry::{IssuerEntry, Registry};
 use super::resolver::TenantResolver;
 use crate::claims::StandardClaims;
@@ -22,9 +23,14 @@ pub(crate) struct TenantDirectory {
     pub(crate) registry: Registry,
     provider: Arc<ProviderContext>,
     loader: Option<Arc<dyn TenantLoader>>,
-    unknown_issuers: quick_cache::sync::Cache<String, u64>,
+    /// Keys the loader did not know, until when (ms since the epoch).
+    unknown: quick_cache::sync::Cache<TenantKey, u64>,
     negative_ttl: Duration,
-    /// Picks the tenant of an opaque token when several are registered.
+    /// Ids of the tenants the loader returned, oldest first; the oldest is evicted past
+    /// `max_loaded`. Tenants the application registered are never evicted.
+    loaded: Mutex<VecDeque<Arc<str>>>,
+    max_loaded: usize,
+    /// Picks the tenant of a request that names no issuer.
     resolver: Option<Arc<dyn TenantResolver>>,
 }
 
@@ -33,37 +39,57 @@ impl fmt::Debug for TenantDirectory {
         f.debug_struct("TenantDirectory")
             .field("registry", &self.registry)
             .field("loader", &self.loader.is_some())
+            .field("max_loaded", &self.max_loaded)
             .finish_non_exhaustive()
     }
 }
 
+/// How tenants are found beyond those registered: the loader and its bounds, the resolver.
+pub(crate) struct DirectoryConfig {
+    pub(crate) loader: Option<Arc<dyn TenantLoader>>,
+    pub(crate) negative_ttl: Duration,
+    pub(crate) max_loaded: usize,
+    pub(crate) resolver: Option<Arc<dyn TenantResolver>>,
+}
+
 impl TenantDirectory {
-    pub(crate) fn new(
-        provider: Arc<ProviderContext>,
-        loader: Option<Arc<dyn TenantLoader>>,
-        negative_ttl: Duration,
-        resolver: Option<Arc<dyn TenantResolver>>,
-    ) -> Self {
+    pub(crate) fn new(provider: Arc<ProviderContext>, config: DirectoryConfig) -> Self {
         TenantDirectory {
             registry: Registry::new(),
             provider,
-            loader,
-            unknown_issuers: quick_cache::sync::Cache::new(10_000),
-            negative_ttl,
-            resolver,
+            loader: config.loader,
+            unknown: quick_cache::sync::Cache::new(10_000),
+            negative_ttl: config.negative_ttl,
+            loaded: Mutex::new(VecDeque::new()),
+            max_loaded: config.max_loaded.max(1),
+            resolver: config.resolver,
         }
     }
 
-    /// Adds or replaces tenants in one swap.
+    /// Adds or replaces tenants in one swap (the application's own: never evicted).
     pub(crate) fn upsert(&self, tenants: Vec<Tenant>) -> Result<(), ConfigError> {
-        for t in &tenants {
-            self.unknown_issuers.remove(&*t.issuer);
+        {
+            let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+            loaded.retain(|id| !tenants.iter().any(|t| t.id == *id));
         }
+        self.forget_unknown(&tenants);
         self.registry.upsert(tenants, &self.provider)
+    }
+
+    fn forget_unknown(&self, tenants: &[Tenant]) {
+        for t in tenants {
+            self.unknown
+                .remove(&TenantKey::Issuer(t.issuer.to_string()));
+            self.unknown.remove(&TenantKey::Id(t.id.to_string()));
+        }
     }
 
     /// Removes a tenant.
     pub(crate) fn remove(&self, id: &str) -> Option<Arc<Tenant>> {
+        self.loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|loaded| **loaded != *id);
         self.registry.remove(id, &self.provider)
     }
 
@@ -75,44 +101,58 @@ impl TenantDirectory {
         if let Some(entry) = self.registry.by_issuer(issuer) {
             return Ok(entry);
         }
-        let Some(loader) = &self.loader else {
-            return Err(TokenError::UnknownIssuer.into());
-        };
         if issuer.is_empty() || issuer.len() > 1024 {
             return Err(TokenError::UnknownIssuer.into());
         }
+        self.load(TenantKey::Issuer(issuer.to_owned())).await?;
+        self.registry
+            .by_issuer(issuer)
+            .ok_or_else(|| TokenError::UnknownIssuer.into())
+    }
+
+    /// A tenant by id, asking the loader when it is not registered (`None`: nobody knows it).
+    pub(crate) async fn tenant_by_id(&self, id: &str) -> Result<Option<Arc<Tenant>>, AuthError> {
+        if let Some(tenant) = self.registry.by_id(id) {
+            return Ok(Some(tenant));
+        }
+        if id.is_empty() || id.len() > 256 {
+            return Ok(None);
+        }
+        match self.load(TenantKey::Id(id.to_owned())).await {
+            Ok(()) => Ok(self.registry.by_id(id)),
+            Err(AuthError::InvalidToken(TokenError::UnknownIssuer)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Asks the loader for `key` and registers what it returns. `UnknownIssuer` when nobody
+    /// knows the key (remembered for the negative TTL), `TemporarilyUnavailable` when the
+    /// loader failed.
+    async fn load(&self, key: TenantKey) -> Result<(), AuthError> {
+        let Some(loader) = &self.loader else {
+            return Err(TokenError::UnknownIssuer.into());
+        };
         let now = now_millis(self.provider.clock.as_ref());
-        if self
-            .unknown_issuers
-            .get(issuer)
-            .is_some_and(|until| until > now)
-        {
+        if self.unknown.get(&key).is_some_and(|until| until > now) {
             return Err(TokenError::UnknownIssuer.into());
         }
         let remember_unknown = || {
             let ttl = u64::try_from(self.negative_ttl.as_millis()).unwrap_or(u64::MAX);
-            self.unknown_issuers
-                .insert(issuer.to_owned(), now.saturating_add(ttl));
+            self.unknown.insert(key.clone(), now.saturating_add(ttl));
         };
-        match loader.load(issuer.to_owned()).await {
-            Ok(Some(tenant)) if *tenant.issuer == *issuer => {
-                let id = tenant.id.clone();
-                if let Err(e) = self.upsert(vec![tenant]) {
-                    tracing::warn!(issuer, tenant = &*id, error = %e, "loaded tenant is invalid");
+        match loader.load(key.clone()).await {
+            Ok(Some(tenant)) if key.matches(&tenant) => {
+                let id = Arc::clone(&tenant.id);
+                if let Err(e) = self.register_loaded(tenant) {
+                    tracing::warn!(%key, error = %e, "loaded tenant is invalid");
                     remember_unknown();
                     return Err(TokenError::UnknownIssuer.into());
                 }
-                tracing::info!(issuer, tenant = &*id, "tenant loaded");
-                self.registry
-                    .by_issuer(issuer)
-                    .ok_or_else(|| TokenError::UnknownIssuer.into())
+                tracing::info!(%key, tenant = &*id, "tenant loaded");
+                Ok(())
             }
             Ok(Some(tenant)) => {
-                tracing::warn!(
-                    issuer,
-                    tenant = tenant.id(),
-                    "loader returned a tenant of another issuer; ignored"
-                );
+                tracing::warn!(%key, tenant = tenant.id(), "loader answered another tenant; ignored");
                 remember_unknown();
                 Err(TokenError::UnknownIssuer.into())
             }
@@ -121,12 +161,44 @@ impl TenantDirectory {
                 Err(TokenError::UnknownIssuer.into())
             }
             Err(e) => {
-                tracing::warn!(issuer, error = %e, "tenant loader failed");
+                tracing::warn!(%key, error = %e, "tenant loader failed");
                 Err(AuthError::TemporarilyUnavailable {
                     retry_after: Some(Duration::from_secs(5)),
                 })
             }
         }
+    }
+
+    /// Registers a loaded tenant, evicting the least recently loaded ones past the bound.
+    fn register_loaded(&self, tenant: Tenant) -> Result<(), ConfigError> {
+        let id = Arc::clone(&tenant.id);
+        self.forget_unknown(std::slice::from_ref(&tenant));
+        self.registry.upsert(vec![tenant], &self.provider)?;
+        let evicted: Vec<Arc<str>> = {
+            let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+            loaded.retain(|l| *l != id);
+            loaded.push_back(id);
+            let excess = loaded.len().saturating_sub(self.max_loaded);
+            loaded.drain(..excess).collect()
+        };
+        for old in evicted {
+            tracing::debug!(tenant = &*old, "loaded tenant evicted (max_loaded_tenants)");
+            self.registry.remove(&old, &self.provider);
+        }
+        Ok(())
+    }
+
+    /// The tenant the application's resolver picks for a request, if any (loaded if needed).
+    pub(crate) async fn resolve(&self, request: &Parts) -> Result<Option<Arc<Tenant>>, AuthError> {
+        let Some(id) = self.resolver.as_ref().and_then(|r| r.resolve(request)) else {
+            return Ok(None);
+        };
+        self.tenant_by_id(&id).await
+    }
+
+    /// Whether the application resolves tenants from requests.
+    pub(crate) fn has_resolver(&self) -> bool {
+        self.resolver.is_some()
     }
 
     /// The tenant of this issuer that a JWT belongs to, from its unverified claims (the
@@ -189,18 +261,11 @@ impl TenantDirectory {
                 .any(|t| t.accepted_audiences().any(|a| a == claims.iss))
     }
 
-    /// The tenant of an opaque token: the only one, or the resolver's pick.
-    pub(crate) fn for_opaque_token(
-        &self,
-        uri: &Uri,
-        headers: &HeaderMap,
-    ) -> Result<Arc<Tenant>, AuthError> {
-        let registry = &self.registry;
-        let picked = match &self.resolver {
-            Some(resolver) => resolver
-                .resolve(uri, headers)
-                .and_then(|id| registry.by_id(&id)),
-            None if registry.len() == 1 => registry.all().pop(),
+    /// The tenant of an opaque token: the resolver's pick, else the only tenant.
+    pub(crate) async fn for_opaque_token(&self, request: &Parts) -> Result<Arc<Tenant>, AuthError> {
+        let picked = match self.resolve(request).await? {
+            Some(tenant) => Some(tenant),
+            None if !self.has_resolver() && self.registry.len() == 1 => self.registry.all().pop(),
             None => None,
         };
         picked.ok_or_else(|| {
@@ -217,8 +282,7 @@ impl TenantDirectory {
         &self,
         entry: &IssuerEntry,
         claims: &StandardClaims,
-        uri: &Uri,
-        headers: &HeaderMap,
+        request: &Parts,
     ) -> Option<Arc<Tenant>> {
         let with_secret = |t: &&Arc<Tenant>| !t.secrets.is_empty();
         if let Some(cid) = claims.cid.as_deref()
@@ -231,7 +295,7 @@ impl TenantDirectory {
             return Some(Arc::clone(t));
         }
         if let Some(resolver) = &self.resolver {
-            let id = resolver.resolve(uri, headers)?;
+            let id = resolver.resolve(request)?;
             return entry.tenants.iter().find(|t| *t.id == *id).cloned();
         }
         match entry.tenants.as_slice() {

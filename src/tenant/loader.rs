@@ -1,5 +1,6 @@
 //! The application's loader for tenants it keeps in its own store.
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -12,39 +13,92 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type LoadFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Option<Tenant>, BoxError>> + Send + 'a>>;
 
-/// Loads tenants the registry does not hold, from the application's own store.
+/// What a [`TenantLoader`] is asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TenantKey {
+    /// The tenant of this issuer: a token's unverified `iss`, or a login started from the Okta
+    /// dashboard (`/auth/login?iss=`). Return the tenant only if you registered that issuer:
+    /// the crate never contacts an issuer the loader did not vouch for.
+    Issuer(String),
+    /// The tenant of this id: a login with `?tenant=`, a session cookie after a restart, or
+    /// the [`TenantResolver`](crate::TenantResolver)'s pick for a request.
+    Id(String),
+}
+
+impl TenantKey {
+    /// The issuer asked for, if that is the key.
+    pub fn issuer(&self) -> Option<&str> {
+        match self {
+            TenantKey::Issuer(issuer) => Some(issuer),
+            TenantKey::Id(_) => None,
+        }
+    }
+
+    /// The tenant id asked for, if that is the key.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            TenantKey::Id(id) => Some(id),
+            TenantKey::Issuer(_) => None,
+        }
+    }
+
+    /// Whether `tenant` is an answer to this key (the loader's answer is checked).
+    pub(crate) fn matches(&self, tenant: &Tenant) -> bool {
+        match self {
+            TenantKey::Issuer(issuer) => *tenant.issuer == **issuer,
+            TenantKey::Id(id) => *tenant.id == **id,
+        }
+    }
+}
+
+impl fmt::Display for TenantKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TenantKey::Issuer(issuer) => write!(f, "issuer {issuer:?}"),
+            TenantKey::Id(id) => write!(f, "tenant {id:?}"),
+        }
+    }
+}
+
+/// Loads tenants the registry does not hold, from the application's own store (customers who
+/// installed the app), by issuer or by id.
 ///
-/// Called with the `iss` of a token whose issuer is not registered. Return `Ok(None)` for an
-/// unknown issuer: the crate never contacts an issuer the loader did not vouch for. Answers are
-/// remembered: a tenant returned is registered; an unknown issuer is not asked again for
-/// [`negative_cache_ttl`](crate::OktaOidcBuilder::negative_cache_ttl).
+/// Return `Ok(None)` for an unknown key. Answers are remembered: a tenant returned is
+/// registered (the loaded ones are bounded by
+/// [`max_loaded_tenants`](crate::OktaOidcBuilder::max_loaded_tenants), least recently loaded
+/// evicted first, and loaded again when needed); an unknown key is not asked again for
+/// [`negative_cache_ttl`](crate::OktaOidcBuilder::negative_cache_ttl). An error answers `503`
+/// and is not remembered.
 ///
-/// Any `Fn(String) -> impl Future<Output = Result<Option<Tenant>, BoxError>>` is a loader:
+/// Any `Fn(TenantKey) -> impl Future<Output = Result<Option<Tenant>, BoxError>>` is a loader:
 ///
 /// ```
-/// use okta_oidc::{OktaOidc, Tenant, BoxError};
+/// use okta_oidc::{BoxError, OktaOidc, Tenant, TenantKey};
 ///
 /// let oidc = OktaOidc::builder()
-///     .loader(|issuer: String| async move {
-///         // look the issuer up in your database here
-///         let known = issuer == "https://acme.okta.com";
-///         Ok::<_, BoxError>(known.then(|| Tenant::new("acme", issuer).client_id("0oa1")))
+///     .loader(|key: TenantKey| async move {
+///         // look the issuer or the id up in your database here
+///         let acme = key.issuer() == Some("https://acme.okta.com") || key.id() == Some("acme");
+///         Ok::<_, BoxError>(acme.then(|| {
+///             Tenant::new("acme", "https://acme.okta.com").client("0oa1acme", "secret")
+///         }))
 ///     })
 ///     .build_lazy()
 ///     .unwrap();
 /// # let _ = oidc;
 /// ```
 pub trait TenantLoader: Send + Sync + 'static {
-    /// Looks up the tenant of `issuer`.
-    fn load(&self, issuer: String) -> LoadFuture<'_>;
+    /// Looks up the tenant of `key`.
+    fn load(&self, key: TenantKey) -> LoadFuture<'_>;
 }
 
 impl<F, Fut> TenantLoader for F
 where
-    F: Fn(String) -> Fut + Send + Sync + 'static,
+    F: Fn(TenantKey) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Option<Tenant>, BoxError>> + Send + 'static,
 {
-    fn load(&self, issuer: String) -> LoadFuture<'_> {
-        Box::pin(self(issuer))
+    fn load(&self, key: TenantKey) -> LoadFuture<'_> {
+        Box::pin(self(key))
     }
 }

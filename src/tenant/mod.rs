@@ -9,5 +9,5 @@ pub(crate) mod registry;
 pub(crate) mod resolver;
 
 pub use self::config::{ClientSecret, Tenant};
-pub use self::loader::{BoxError, LoadFuture, TenantLoader};
+pub use self::loader::{BoxError, LoadFuture, TenantKey, TenantLoader};
 pub use self::resolver::TenantResolver;

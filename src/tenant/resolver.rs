@@ -1,34 +1,43 @@
-//! The application's choice of tenant for a request that names no issuer.
+//! The application's choice of tenant for a request that names no issuer: an opaque access
+//! token, a login without `?iss=`, anything else the request itself must tell.
 
-use http::{HeaderMap, Uri};
+use http::request::Parts;
 
-/// Picks the tenant of an opaque bearer token from the request (host, header, path…), when
-/// several tenants are registered. Return the tenant's id, or `None`: the token is then
-/// rejected and sent nowhere.
+/// Picks the tenant of a request from the request itself (its host, a path segment, a
+/// header…). Return the tenant's id, or `None` when the request names none.
 ///
-/// Any `Fn(&Uri, &HeaderMap) -> Option<String>` is a resolver:
+/// One resolver serves every place that needs it:
+///
+/// - an opaque bearer token (no issuer inside) is introspected at this tenant only, and is
+///   refused without any call when the resolver names none (with several tenants);
+/// - `/auth/login` without `?tenant=` or `?iss=` signs in at this tenant; and when the
+///   resolver names a tenant, a `?tenant=` or `?iss=` naming another one is refused.
+///
+/// Any `Fn(&http::request::Parts) -> Option<String>` is a resolver:
 ///
 /// ```
 /// use okta_oidc::OktaOidc;
 ///
 /// let oidc = OktaOidc::builder()
-///     .opaque_token_resolver(|_uri: &http::Uri, headers: &http::HeaderMap| {
-///         headers.get("x-okta-tenant")?.to_str().ok().map(str::to_owned)
+///     .tenant_resolver(|request: &http::request::Parts| {
+///         // acme.app.example.com → "acme"
+///         let host = request.headers.get("host")?.to_str().ok()?;
+///         Some(host.split('.').next()?.to_owned())
 ///     })
 ///     .build_lazy()
 ///     .unwrap();
 /// # let _ = oidc;
 /// ```
 pub trait TenantResolver: Send + Sync + 'static {
-    /// The id of the tenant whose authorization server should check this request's token.
-    fn resolve(&self, uri: &Uri, headers: &HeaderMap) -> Option<String>;
+    /// The id of the request's tenant, if the request names one.
+    fn resolve(&self, request: &Parts) -> Option<String>;
 }
 
 impl<F> TenantResolver for F
 where
-    F: Fn(&Uri, &HeaderMap) -> Option<String> + Send + Sync + 'static,
+    F: Fn(&Parts) -> Option<String> + Send + Sync + 'static,
 {
-    fn resolve(&self, uri: &Uri, headers: &HeaderMap) -> Option<String> {
-        self(uri, headers)
+    fn resolve(&self, request: &Parts) -> Option<String> {
+        self(request)
     }
 }

@@ -304,11 +304,15 @@ impl Harness {
         );
         match extracted {
             Ok(Some(token)) => {
-                let direct = self.runtime.block_on(self.oidc.verifier().bearer(
-                    &token,
-                    &Uri::from_static("/api/me"),
-                    &headers,
-                ));
+                let mut request = Request::builder()
+                    .uri("/api/me")
+                    .body(())
+                    .unwrap_or_default();
+                *request.headers_mut() = headers;
+                let (parts, ()) = request.into_parts();
+                let direct = self
+                    .runtime
+                    .block_on(self.oidc.verifier().bearer(&token, &parts));
                 assert_eq!(
                     direct.is_ok(),
                     status == 200,

@@ -16,7 +16,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, Uri};
+use http::request::Parts;
 
 use self::introspection::{Call, Introspector};
 use self::jws::{Parsed, ValidationOptions};
@@ -104,8 +104,7 @@ impl Verifier {
     pub(crate) async fn bearer(
         &self,
         token: &str,
-        uri: &Uri,
-        headers: &HeaderMap,
+        request: &Parts,
     ) -> Result<Arc<Identity>, AuthError> {
         if let Some(identity) = self.cached(token) {
             return Ok(identity);
@@ -119,7 +118,7 @@ impl Verifier {
             .into());
         }
         if !jws::looks_like_jwt(token) {
-            let tenant = self.tenants.for_opaque_token(uri, headers)?;
+            let tenant = self.tenants.for_opaque_token(request).await?;
             return self.introspect(token, tenant).await;
         }
         let parsed = jws::parse(token, &self.options)?;
@@ -127,7 +126,7 @@ impl Verifier {
         if TenantDirectory::is_org_access_token(&entry, &parsed.claims) {
             return match self
                 .tenants
-                .for_org_access_token(&entry, &parsed.claims, uri, headers)
+                .for_org_access_token(&entry, &parsed.claims, request)
             {
                 Some(tenant) => self.introspect(token, tenant).await,
                 None => Err(TokenError::AudienceMismatch.into()),
@@ -266,25 +265,36 @@ impl Verifier {
     }
 
     #[cfg(feature = "login")]
-    /// The identity of a session the login half opened: its tenant must still be registered
-    /// with the issuer and client id it signed in with. `None` when it is not (the session
-    /// counts as no credential).
-    pub(crate) fn session(&self, session: SessionCredential) -> Option<Arc<Identity>> {
-        let tenant = self.tenants.registry.by_id(&session.tenant_id)?;
+    /// The identity of a session the login half opened: its tenant must still be known (it is
+    /// loaded again after a restart or an eviction) with the issuer and client id it signed in
+    /// with. `None` when it is not (the session counts as no credential).
+    pub(crate) async fn session(
+        &self,
+        session: SessionCredential,
+    ) -> Result<Option<Arc<Identity>>, AuthError> {
+        let Some(tenant) = self.tenants.tenant_by_id(&session.tenant_id).await? else {
+            tracing::debug!(tenant = %session.tenant_id, "session of a tenant nobody knows");
+            return Ok(None);
+        };
         if *tenant.issuer != session.issuer
             || tenant.client_id.as_deref() != Some(session.client_id.as_str())
         {
             tracing::debug!(tenant = %session.tenant_id, "session of a tenant that changed");
-            return None;
+            return Ok(None);
         }
-        let raw = serde_json::to_string(&session.claims).ok()?;
-        let claims: crate::claims::StandardClaims =
-            serde_json::from_value(serde_json::Value::Object(session.claims)).ok()?;
-        Some(Arc::new(Identity {
+        let Ok(raw) = serde_json::to_string(&session.claims) else {
+            return Ok(None);
+        };
+        let Ok(claims) = serde_json::from_value::<crate::claims::StandardClaims>(
+            serde_json::Value::Object(session.claims),
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(Arc::new(Identity {
             claims,
             raw: raw.into_boxed_str(),
             tenant: tenant.as_ref_info(),
             source: CredentialSource::Session,
-        }))
+        })))
     }
 }

@@ -107,8 +107,15 @@ async fn slow_discovery_fails_the_warm_up_quickly_then_recovers() {
     let clock = ManualClock::starting_now();
     mock.set_fault(Endpoint::Discovery, Fault::Delay(STALL));
     let started = Instant::now();
-    let built = bounded("warm-up", builder(&mock, &clock).build()).await;
-    assert!(built.is_err(), "warm-up must fail on a stalled discovery");
+    let built = bounded(
+        "warm-up",
+        builder(&mock, &clock).require_warm_up(true).build(),
+    )
+    .await;
+    assert!(
+        built.is_err(),
+        "a strict warm-up must fail on a stalled discovery"
+    );
     assert!(started.elapsed() < STALL - Duration::from_secs(1));
 
     let oidc = builder(&mock, &clock).build_lazy().unwrap();
@@ -275,15 +282,21 @@ async fn huge_documents_are_refused_without_buffering_them() {
     let clock = ManualClock::starting_now();
     let mock = MockOkta::start().await;
     mock.set_fault(Endpoint::Discovery, Fault::Huge(64 * 1024 * 1024));
-    let err = bounded("warm-up", builder(&mock, &clock).build())
-        .await
-        .unwrap_err();
+    let err = bounded(
+        "warm-up",
+        builder(&mock, &clock).require_warm_up(true).build(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("larger than"), "{err}");
     mock.clear_fault(Endpoint::Discovery);
     mock.set_fault(Endpoint::Keys, Fault::Huge(64 * 1024 * 1024));
-    let err = bounded("warm-up", builder(&mock, &clock).build())
-        .await
-        .unwrap_err();
+    let err = bounded(
+        "warm-up",
+        builder(&mock, &clock).require_warm_up(true).build(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("larger than"), "{err}");
 }
 

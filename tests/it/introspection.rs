@@ -178,12 +178,9 @@ async fn several_tenants_need_the_resolver() {
     let oidc = OktaOidc::builder()
         .tenant(tenant_for("a", &a))
         .tenant(tenant_for("b", &b))
-        .opaque_token_resolver(|_: &http::Uri, headers: &http::HeaderMap| {
-            headers
-                .get("x-okta-tenant")?
-                .to_str()
-                .ok()
-                .map(str::to_owned)
+        .tenant_resolver(|request: &http::request::Parts| {
+            let tenant = request.headers.get("x-okta-tenant")?.to_str().ok()?;
+            Some(tenant.to_owned())
         })
         .build()
         .await

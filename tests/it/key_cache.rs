@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use crate::common::{Stack, builder_for, tenant_for};
 use okta_oidc::testing::{Endpoint, Fault, MockOkta};
-use okta_oidc::{BoxError, BuildError, KeyRefreshPolicy, LoadError, ManualClock, OktaOidc, Tenant};
+use okta_oidc::{
+    BoxError, BuildError, KeyRefreshPolicy, LoadError, ManualClock, OktaOidc, Tenant, TenantKey,
+};
 use serde_json::json;
 
 #[tokio::test]
@@ -138,14 +140,20 @@ async fn keys_down_from_the_start_answers_503_then_recovers() {
     let mock = MockOkta::start().await;
     mock.set_fault(Endpoint::Keys, Fault::Status(503));
     let clock = ManualClock::starting_now();
-    let built = builder_for(&mock).clock(clock.clone()).build().await;
-    match built {
+    let strict = builder_for(&mock)
+        .clock(clock.clone())
+        .require_warm_up(true)
+        .build()
+        .await;
+    match strict {
         Err(BuildError::WarmUp(e)) => assert!(e.to_string().contains("mock"), "{e}"),
         other => panic!("expected a warm-up error, got {other:?}"),
     }
+    // Start-up never depends on the org: the default build goes on and serves 503.
     let oidc = builder_for(&mock)
         .clock(clock.clone())
-        .build_lazy()
+        .build()
+        .await
         .unwrap();
     let s = Stack::with(mock, oidc).await;
     let token = s.mock.id_token().build();
@@ -169,7 +177,11 @@ async fn keys_down_from_the_start_answers_503_then_recovers() {
 async fn discovery_issuer_mismatch_accepts_no_token() {
     let mock = MockOkta::start().await;
     mock.set_discovery_issuer("https://evil.example.com");
-    let err = builder_for(&mock).build().await.unwrap_err();
+    let err = builder_for(&mock)
+        .require_warm_up(true)
+        .build()
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("evil.example.com"), "{err}");
     let oidc = builder_for(&mock).build_lazy().unwrap();
     let s = Stack::with(mock, oidc).await;
@@ -199,7 +211,13 @@ async fn insecure_issuers_are_refused() {
     }
     let mock = MockOkta::start().await;
     mock.set_discovery_field("jwks_uri", json!("http://keys.example.com/keys"));
-    assert!(builder_for(&mock).build().await.is_err());
+    assert!(
+        builder_for(&mock)
+            .require_warm_up(true)
+            .build()
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -315,10 +333,10 @@ async fn loader_vouches_for_issuers_and_is_not_asked_twice() {
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
     let oidc = OktaOidc::builder()
-        .loader(move |issuer: String| {
+        .loader(move |key: TenantKey| {
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let known = (issuer == known_issuer)
-                .then(|| Tenant::new("k", issuer).client_id(client_id.clone()));
+            let known = (key.issuer() == Some(known_issuer.as_str()))
+                .then(|| Tenant::new("k", known_issuer.clone()).client_id(client_id.clone()));
             async move { Ok::<_, BoxError>(known) }
         })
         .build_lazy()

@@ -51,11 +51,13 @@ mod algorithm;
 mod builder;
 mod claims;
 mod error;
+mod expiring_map;
 mod handle;
 #[cfg(feature = "login")]
 mod login;
 mod middleware;
 mod provider;
+mod single_flight;
 mod tenant;
 mod time;
 mod verify;

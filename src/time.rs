@@ -89,7 +89,65 @@ impl fmt::Debug for ManualClock {
 /// Shared handle to the configured clock.
 pub(crate) type SharedClock = Arc<dyn Clock>;
 
-/// Milliseconds since the epoch, saturating.
-pub(crate) fn now_millis(clock: &dyn Clock) -> u64 {
-    u64::try_from(clock.now().as_millis()).unwrap_or(u64::MAX)
+/// A point in time, in milliseconds since the Unix epoch: the one time type inside the crate
+/// (deadlines of caches, cooldowns, login and session times). Arithmetic saturates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "login", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "login", serde(transparent))]
+pub(crate) struct UnixTime(u64);
+
+impl UnixTime {
+    /// The clock's current time.
+    pub(crate) fn now(clock: &dyn Clock) -> Self {
+        UnixTime(u64::try_from(clock.now().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// A NumericDate (seconds since the epoch) of a token; negative ones are the epoch.
+    pub(crate) fn from_secs(secs: i64) -> Self {
+        UnixTime(u64::try_from(secs).unwrap_or(0).saturating_mul(1000))
+    }
+
+    /// Whole seconds since the epoch, for comparing with NumericDates.
+    pub(crate) fn as_secs(self) -> i64 {
+        i64::try_from(self.0 / 1000).unwrap_or(i64::MAX)
+    }
+
+    /// This time plus `d`.
+    pub(crate) fn after(self, d: Duration) -> Self {
+        UnixTime(
+            self.0
+                .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        )
+    }
+
+    /// How long after `earlier` this time is (zero when it is not after).
+    pub(crate) fn since(self, earlier: UnixTime) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(earlier.0))
+    }
+
+    /// The latest possible time: "never".
+    #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
+    pub(crate) const MAX: UnixTime = UnixTime(u64::MAX);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_time_saturates() {
+        let t = UnixTime::from_secs(1_700_000_000);
+        assert_eq!(t.as_secs(), 1_700_000_000);
+        assert_eq!(
+            t.after(Duration::from_millis(1500)).as_secs(),
+            1_700_000_001
+        );
+        assert_eq!(t.since(t.after(Duration::from_secs(5))), Duration::ZERO);
+        assert_eq!(
+            t.after(Duration::from_secs(5)).since(t),
+            Duration::from_secs(5)
+        );
+        assert_eq!(UnixTime::from_secs(-5), UnixTime(0));
+        assert_eq!(UnixTime(u64::MAX).after(Duration::MAX), UnixTime(u64::MAX));
+    }
 }

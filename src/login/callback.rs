@@ -4,26 +4,25 @@
 use std::sync::Arc;
 
 use axum::response::Response;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use http::header::AUTHORIZATION;
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use subtle::ConstantTimeEq;
 
 use super::cookies;
 use super::handle::{Login, provider};
 use super::page::{Failure, redirect};
-use super::pending::{LoginData, is_state_charset, login_cookie_name};
+use super::pending::{PendingLogin, is_state_charset, login_cookie_name};
 use super::request::Query;
-use super::seal::{self, Purpose};
+use super::seal::Purpose;
 use super::session::{self, SessionData};
 use crate::error::{AuthError, TokenError};
+use crate::provider::client_auth::{Client, ClientAuthMethod, PostError, post_form};
 use crate::provider::discovery::ProviderMetadata;
 use crate::provider::fetch::{describe, read_limited};
 use crate::tenant::config::Tenant;
-use crate::time::now_millis;
+use crate::time::UnixTime;
 use crate::verify::Expect;
 
 pub(crate) async fn callback(ctx: Login, parts: Parts) -> Response {
@@ -46,11 +45,11 @@ pub(crate) async fn callback(ctx: Login, parts: Parts) -> Response {
         let json = settings
             .keys
             .open(Purpose::Login, name.as_bytes(), sealed)?;
-        let data: LoginData = serde_json::from_slice(&json).ok()?;
+        let pending: PendingLogin = serde_json::from_slice(&json).ok()?;
         let wanted = param_state?;
-        seal::constant_time_eq(data.s.as_bytes(), wanted.as_bytes()).then_some(data)
+        bool::from(pending.state.as_bytes().ct_eq(wanted.as_bytes())).then_some(pending)
     });
-    let tenant_id = login.as_ref().map(|l| l.t.clone());
+    let tenant_id = login.as_ref().map(|l| l.tenant_id.clone());
     match finish(&ctx, &parts, &q, login).await {
         Ok((location, mut cookies)) => {
             let mut all = clear;
@@ -69,7 +68,7 @@ async fn finish(
     ctx: &Login,
     parts: &Parts,
     q: &Query,
-    login: Option<LoginData>,
+    login: Option<PendingLogin>,
 ) -> Result<(String, Vec<HeaderValue>), Failure> {
     let settings = &ctx.settings;
     if let Some(error) = q.one("error")? {
@@ -96,30 +95,25 @@ async fn finish(
              Start again from the home page.",
         ));
     };
-    let now = now_millis(&*ctx.oidc.provider().clock);
-    let login_ms = u64::try_from(settings.login_timeout.as_millis()).unwrap_or(u64::MAX);
-    if now >= login.at.saturating_add(login_ms) {
+    let now = UnixTime::now(&*ctx.oidc.provider().clock);
+    let expiry = login.started_at.after(settings.login_timeout);
+    if now >= expiry {
         return Err(Failure::bad_request(
             "This sign-in has expired. Start again from the home page.",
         ));
     }
     // Single use, even if the cookie is replayed.
-    let expiry = login.at.saturating_add(login_ms);
-    if settings
-        .used_states
-        .get(&login.s)
-        .is_some_and(|exp| exp > now)
-    {
+    if settings.used_states.contains(&login.state, now) {
         return Err(Failure::bad_request(
             "This sign-in was already completed. Start again from the home page.",
         ));
     }
-    settings.used_states.insert(login.s.clone(), expiry);
+    settings.used_states.insert(login.state.clone(), (), expiry);
 
     let tenant = ctx
         .oidc
         .directory()
-        .tenant_by_id(&login.t)
+        .tenant_by_id(&login.tenant_id)
         .await
         .map_err(|e| {
             Failure::new(
@@ -128,7 +122,7 @@ async fn finish(
                 format!("tenant could not be loaded: {e}"),
             )
         })?
-        .filter(|t| *t.issuer == login.iss && t.client_id.as_deref() == Some(&*login.cid))
+        .filter(|t| *t.issuer == login.issuer && t.client_id.as_deref() == Some(&*login.client_id))
         .ok_or_else(|| Failure::bad_request("This organization is no longer registered."))?;
     let (_, meta) = provider(&ctx.oidc, &tenant).await?;
     match q.one("iss")? {
@@ -148,7 +142,7 @@ async fn finish(
     let code = q
         .one("code")?
         .ok_or_else(|| Failure::bad_request("The identity provider sent no code."))?;
-    let tokens = exchange(ctx, &tenant, &meta, code, &login.v).await?;
+    let tokens = exchange(ctx, &tenant, &meta, code, &login.pkce_verifier).await?;
     let id_token = tokens.id_token.as_deref().ok_or_else(|| {
         Failure::new(
             StatusCode::BAD_GATEWAY,
@@ -160,7 +154,7 @@ async fn finish(
         ctx,
         &tenant,
         id_token,
-        &login.n,
+        &login.nonce,
         tokens.access_token.as_deref(),
     )
     .await
@@ -193,13 +187,13 @@ async fn finish(
         additions = (!extra.is_empty()).then_some(extra);
     }
     let data = SessionData {
-        t: tenant.id.to_string(),
-        iss: tenant.issuer.to_string(),
-        cid: login.cid.clone(),
-        idt: id_token.to_owned(),
-        ui: additions,
-        iat: now,
-        seen: now,
+        tenant_id: tenant.id.to_string(),
+        issuer: tenant.issuer.to_string(),
+        client_id: login.client_id.clone(),
+        id_token: id_token.to_owned(),
+        userinfo: additions,
+        signed_in_at: now,
+        last_seen_at: now,
     };
     let cookies = session::write(settings, &data, &parts.headers, now).map_err(|e| {
         Failure::new(
@@ -212,7 +206,7 @@ async fn finish(
             ),
         )
     })?;
-    Ok((login.r, cookies))
+    Ok((login.return_to, cookies))
 }
 
 #[derive(Deserialize)]
@@ -237,8 +231,8 @@ fn provider_error(reason: String) -> Failure {
     )
 }
 
-/// Exchanges the code (client_secret_basic, or client_secret_post when the provider only
-/// offers that); with two secrets, retries with the second on `invalid_client`.
+/// Exchanges the code at the token endpoint, authenticated as the tenant's client (see
+/// `provider::client_auth`: basic or post, the second secret during a rotation).
 async fn exchange(
     ctx: &Login,
     tenant: &Tenant,
@@ -250,71 +244,48 @@ async fn exchange(
         .token_endpoint
         .as_deref()
         .ok_or_else(|| provider_error("provider has no token_endpoint".into()))?;
-    let client_id = tenant.client_id.as_deref().unwrap_or_default();
-    let methods = meta.token_endpoint_auth_methods_supported.as_deref();
-    let offers = |m: &str| methods.is_some_and(|ms| ms.iter().any(|x| x == m));
-    let use_post =
-        methods.is_some() && !offers("client_secret_basic") && offers("client_secret_post");
-    if tenant.secrets.is_empty() {
-        return Err(Failure::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Sign-in is not configured for this organization.",
-            "tenant has no client secret",
-        ));
-    }
+    let client = Client {
+        id: tenant.client_id.as_deref().unwrap_or_default(),
+        secrets: &tenant.secrets,
+        method: ClientAuthMethod::choose(meta.token_endpoint_auth_methods_supported.as_deref()),
+    };
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", ctx.settings.redirect_uri.as_str()),
+        ("code_verifier", verifier),
+    ];
     let fetcher = &ctx.oidc.provider().fetcher;
-    let count = tenant.secrets.len();
-    for (i, secret) in tenant.secrets.iter().enumerate() {
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", ctx.settings.redirect_uri.as_str()),
-            ("code_verifier", verifier),
-        ];
-        let mut request = fetcher
-            .client
-            .post(endpoint)
-            .header(http::header::ACCEPT, "application/json");
-        if use_post {
-            form.push(("client_id", client_id));
-            form.push(("client_secret", secret.expose()));
-        } else {
-            let enc =
-                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            let basic = STANDARD.encode(format!("{}:{}", enc(client_id), enc(secret.expose())));
-            request = request.header(AUTHORIZATION, format!("Basic {basic}"));
+    let answer = match post_form(fetcher, endpoint, &form, &client, fetcher.max_body).await {
+        Ok(answer) => answer,
+        Err(PostError::NoSecret) => {
+            return Err(Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sign-in is not configured for this organization.",
+                "tenant has no client secret",
+            ));
         }
-        let response = request
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| provider_error(format!("token request: {}", describe(e))))?;
-        let status = response.status();
-        let body = read_limited(response, fetcher.max_body)
-            .await
-            .map_err(|e| provider_error(format!("token response: {e}")))?;
-        if status.is_success() {
-            return serde_json::from_slice(&body)
-                .map_err(|_| provider_error("token response is not JSON".into()));
+        Err(PostError::InvalidClient) => {
+            return Err(provider_error("no client secret accepted".into()));
         }
-        let error = serde_json::from_slice::<OAuthError>(&body)
-            .map(|e| e.error)
-            .unwrap_or_default();
-        let error: String = error
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .take(64)
-            .collect();
-        if error == "invalid_client" && i + 1 < count {
-            tracing::info!(tenant = %tenant.id, "client secret refused: trying the other one");
-            continue;
-        }
-        return Err(provider_error(format!(
-            "token endpoint answered {} error={error}",
-            status.as_u16()
-        )));
+        Err(PostError::Transport(e)) => return Err(provider_error(format!("token request: {e}"))),
+    };
+    if answer.status.is_success() {
+        return serde_json::from_slice(&answer.body)
+            .map_err(|_| provider_error("token response is not JSON".into()));
     }
-    Err(provider_error("no client secret accepted".into()))
+    let error = serde_json::from_slice::<OAuthError>(&answer.body)
+        .map(|e| e.error)
+        .unwrap_or_default();
+    let error: String = error
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect();
+    Err(provider_error(format!(
+        "token endpoint answered {} error={error}",
+        answer.status.as_u16()
+    )))
 }
 
 /// The ID token through the one verification pipeline, with the login's expectations.

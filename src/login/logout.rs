@@ -21,7 +21,7 @@ pub(crate) async fn logout(ctx: Login, parts: Parts) -> Response {
     let tenant = ctx
         .oidc
         .directory()
-        .tenant_by_id(&data.t)
+        .tenant_by_id(&data.tenant_id)
         .await
         .ok()
         .flatten();
@@ -39,17 +39,17 @@ pub(crate) async fn logout(ctx: Login, parts: Parts) -> Response {
         None => None,
     };
     let Some(mut url) = endpoint else {
-        tracing::info!(tenant = %data.t, "local logout");
+        tracing::info!(tenant = %data.tenant_id, "local logout");
         return redirect(&settings.post_logout_redirect_uri, clear);
     };
     let logout_state = seal::random_token(16).unwrap_or_default();
     url.query_pairs_mut()
-        .append_pair("id_token_hint", &data.idt)
+        .append_pair("id_token_hint", &data.id_token)
         .append_pair(
             "post_logout_redirect_uri",
             &settings.post_logout_redirect_uri,
         )
         .append_pair("state", &logout_state);
-    tracing::info!(tenant = %data.t, "logout: ending the provider session");
+    tracing::info!(tenant = %data.tenant_id, "logout: ending the provider session");
     redirect(url.as_str(), clear)
 }

@@ -3,21 +3,26 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What the login cookie holds.
+use crate::time::UnixTime;
+
+/// What the login cookie holds: a login started at `/auth/login`, waiting for the callback.
 #[derive(Serialize, Deserialize)]
-pub(crate) struct LoginData {
-    /// state, nonce, PKCE verifier
-    pub(crate) s: String,
-    pub(crate) n: String,
-    pub(crate) v: String,
-    /// tenant id, issuer and client id bound to this login
-    pub(crate) t: String,
-    pub(crate) iss: String,
-    pub(crate) cid: String,
-    /// where to go after login (a same-origin path)
-    pub(crate) r: String,
-    /// when the login started, ms since the epoch
-    pub(crate) at: u64,
+pub(crate) struct PendingLogin {
+    /// The `state` parameter sent to the provider; it names the cookie, and the callback's
+    /// `state` must equal it (RFC 6749 §10.12).
+    pub(crate) state: String,
+    /// The `nonce` the ID token must carry (OpenID Connect Core §3.1.2.1).
+    pub(crate) nonce: String,
+    /// The PKCE `code_verifier` (RFC 7636).
+    pub(crate) pkce_verifier: String,
+    /// The tenant bound to this login: a code from another tenant never makes a session here.
+    pub(crate) tenant_id: String,
+    pub(crate) issuer: String,
+    pub(crate) client_id: String,
+    /// Where to go after login (a same-origin path).
+    pub(crate) return_to: String,
+    /// When the login started.
+    pub(crate) started_at: UnixTime,
 }
 
 /// Random bytes in `state`, `nonce` and the PKCE verifier (256 bits each).

@@ -18,7 +18,7 @@ use super::seal::Purpose;
 use crate::claims::Claims;
 use crate::error::AuthError;
 use crate::middleware::sessions::{Session, SessionFuture, SessionSource};
-use crate::time::now_millis;
+use crate::time::UnixTime;
 use crate::verify::session::SessionCredential;
 
 /// Largest value of one cookie (browsers keep at least 4096 bytes per cookie, name and
@@ -30,19 +30,18 @@ pub(crate) const MAX_CHUNKS: usize = 4;
 /// What the session cookie holds.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct SessionData {
-    /// Tenant id.
-    pub(crate) t: String,
-    /// Tenant issuer and client id at login (the session ends if they change).
-    pub(crate) iss: String,
-    pub(crate) cid: String,
-    /// The raw ID token.
-    pub(crate) idt: String,
+    /// The tenant, and its issuer and client id at sign-in (the session ends if they change).
+    pub(crate) tenant_id: String,
+    pub(crate) issuer: String,
+    pub(crate) client_id: String,
+    /// The raw ID token: the session's claims, and the logout hint.
+    pub(crate) id_token: String,
     /// Userinfo claims the ID token does not carry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) ui: Option<Map<String, Value>>,
-    /// Login time and last use, ms since the epoch.
-    pub(crate) iat: u64,
-    pub(crate) seen: u64,
+    pub(crate) userinfo: Option<Map<String, Value>>,
+    /// When the user signed in, and when the session was last used.
+    pub(crate) signed_in_at: UnixTime,
+    pub(crate) last_seen_at: UnixTime,
 }
 
 /// The session was too large to store.
@@ -53,16 +52,12 @@ fn chunk_name(settings: &LoginSettings, index: usize) -> String {
     format!("{}_{index}", settings.cookie_name)
 }
 
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// Seals `data` into `Set-Cookie` values (clearing chunks of an older, larger session).
 pub(crate) fn write(
     settings: &LoginSettings,
     data: &SessionData,
     request: &HeaderMap,
-    now: u64,
+    now: UnixTime,
 ) -> Result<Vec<HeaderValue>, TooLarge> {
     let json = serde_json::to_vec(data).map_err(|_| TooLarge(0))?;
     let sealed = settings
@@ -77,8 +72,10 @@ pub(crate) fn write(
     if chunks.len() > MAX_CHUNKS {
         return Err(TooLarge(sealed.len()));
     }
-    let end = data.iat.saturating_add(ms(settings.session_lifetime));
-    let max_age = Duration::from_millis(end.saturating_sub(now));
+    let max_age = data
+        .signed_in_at
+        .after(settings.session_lifetime)
+        .since(now);
     let path = "/";
     let mut out = Vec::new();
     for (i, chunk) in chunks.iter().enumerate() {
@@ -142,10 +139,10 @@ pub(crate) fn read(settings: &LoginSettings, headers: &HeaderMap) -> Option<Sess
 
 /// The claims of a session: the ID token's payload plus userinfo additions.
 pub(crate) fn claims_of(data: &SessionData) -> Option<Map<String, Value>> {
-    let payload = data.idt.split('.').nth(1)?;
+    let payload = data.id_token.split('.').nth(1)?;
     let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
     let mut claims: Map<String, Value> = serde_json::from_slice(&json).ok()?;
-    if let Some(extra) = &data.ui {
+    if let Some(extra) = &data.userinfo {
         for (k, v) in extra {
             claims.entry(k.clone()).or_insert_with(|| v.clone());
         }
@@ -182,12 +179,12 @@ impl Login {
             tracing::debug!("session cookie rejected (tampered, or sealed with an unknown secret)");
             return Ok(None);
         };
-        let now = now_millis(&*self.oidc.provider().clock);
-        if now >= data.iat.saturating_add(ms(settings.session_lifetime)) {
+        let now = UnixTime::now(&*self.oidc.provider().clock);
+        if now >= data.signed_in_at.after(settings.session_lifetime) {
             tracing::debug!("session reached its absolute lifetime");
             return Ok(None);
         }
-        if now >= data.seen.saturating_add(ms(settings.idle_timeout)) {
+        if now >= data.last_seen_at.after(settings.idle_timeout) {
             tracing::debug!("session idle for too long");
             return Ok(None);
         }
@@ -195,18 +192,18 @@ impl Login {
             return Ok(None);
         };
         let credential = SessionCredential {
-            tenant_id: data.t.clone(),
-            issuer: data.iss.clone(),
-            client_id: data.cid.clone(),
+            tenant_id: data.tenant_id.clone(),
+            issuer: data.issuer.clone(),
+            client_id: data.client_id.clone(),
             claims,
         };
         let Some(identity) = self.oidc.verifier().session(credential).await? else {
             return Ok(None);
         };
-        let refresh_after = ms(settings.idle_timeout / 4).min(60_000);
+        let refresh_after = (settings.idle_timeout / 4).min(Duration::from_secs(60));
         let mut set_cookies = Vec::new();
-        if now.saturating_sub(data.seen) >= refresh_after {
-            data.seen = now;
+        if now.since(data.last_seen_at) >= refresh_after {
+            data.last_seen_at = now;
             set_cookies = write(settings, &data, headers, now).unwrap_or_default();
         }
         Ok(Claims::from_identity(identity).ok().map(|claims| Session {

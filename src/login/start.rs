@@ -11,13 +11,13 @@ use super::config::LoginSettings;
 use super::cookies;
 use super::handle::{Login, provider};
 use super::page::{Failure, redirect};
-use super::pending::{LoginData, RANDOM_BYTES, login_cookie_name};
+use super::pending::{PendingLogin, RANDOM_BYTES, login_cookie_name};
 use super::request::{Query, same_origin_path};
 use super::seal::{self, Purpose};
 use crate::error::AuthError;
 use crate::provider::fetch::check_secure_url;
 use crate::tenant::config::Tenant;
-use crate::time::now_millis;
+use crate::time::UnixTime;
 
 pub(crate) async fn login(ctx: Login, parts: Parts) -> Response {
     match start(&ctx, &parts).await {
@@ -149,36 +149,35 @@ async fn start(ctx: &Login, parts: &Parts) -> Result<Response, (Failure, Option<
             "no random source",
         ))
     };
-    let s = seal::random_token(RANDOM_BYTES).ok_or_else(no_random)?;
-    let n = seal::random_token(RANDOM_BYTES).ok_or_else(no_random)?;
-    let v = seal::random_token(RANDOM_BYTES).ok_or_else(no_random)?;
-    let challenge = seal::pkce_challenge(&v);
+    let state = seal::random_token(RANDOM_BYTES).ok_or_else(no_random)?;
+    let nonce = seal::random_token(RANDOM_BYTES).ok_or_else(no_random)?;
+    let pkce_verifier = seal::random_token(RANDOM_BYTES).ok_or_else(no_random)?;
+    let challenge = seal::pkce_challenge(&pkce_verifier);
     let mut url = endpoint;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", client_id)
         .append_pair("redirect_uri", &settings.redirect_uri)
         .append_pair("scope", &settings.scope)
-        .append_pair("state", &s)
-        .append_pair("nonce", &n)
+        .append_pair("state", &state)
+        .append_pair("nonce", &nonce)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
     if let Some(hint) = login_hint {
         url.query_pairs_mut().append_pair("login_hint", hint);
     }
-    let now = now_millis(&*ctx.oidc.provider().clock);
-    let data = LoginData {
-        s: s.clone(),
-        n,
-        v,
-        t: tenant.id.to_string(),
-        iss: tenant.issuer.to_string(),
-        cid: client_id.to_owned(),
-        r: return_to,
-        at: now,
+    let pending = PendingLogin {
+        state: state.clone(),
+        nonce,
+        pkce_verifier,
+        tenant_id: tenant.id.to_string(),
+        issuer: tenant.issuer.to_string(),
+        client_id: client_id.to_owned(),
+        return_to,
+        started_at: UnixTime::now(&*ctx.oidc.provider().clock),
     };
-    let name = login_cookie_name(&s).ok_or_else(no_random)?;
-    let json = serde_json::to_vec(&data).map_err(|_| no_random())?;
+    let name = login_cookie_name(&state).ok_or_else(no_random)?;
+    let json = serde_json::to_vec(&pending).map_err(|_| no_random())?;
     let sealed = settings
         .keys
         .seal(Purpose::Login, name.as_bytes(), &json)

@@ -8,15 +8,14 @@ use std::time::Duration;
 
 use crate::algorithm::Algorithm;
 use arc_swap::ArcSwap;
-use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Shared};
 
 use super::context::ProviderContext as Ctx;
 use super::discovery::{ProviderMetadata, discover};
 use super::fetch::Fetched;
 use super::jwk::{KeySet, Lookup, VerifyKey, parse_jwks};
 use crate::error::{AuthError, LoadError, TokenError};
-use crate::time::now_millis;
+use crate::single_flight::{Flight, SingleFlight};
+use crate::time::UnixTime;
 
 /// What a key cache knows, swapped whole on every change.
 #[derive(Debug, Default)]
@@ -26,8 +25,8 @@ pub(crate) struct KeyState {
     pub(crate) etag: Option<String>,
     pub(crate) last_error: Option<LoadError>,
     pub(crate) consecutive_failures: u32,
-    /// When the background task should refresh next (ms since the epoch).
-    pub(crate) next_refresh_ms: u64,
+    /// When the background task should refresh next.
+    pub(crate) next_refresh: UnixTime,
 }
 
 /// Why a refresh is wanted.
@@ -39,7 +38,7 @@ pub(crate) enum Trigger {
     Request,
 }
 
-type RefreshFuture = Shared<BoxFuture<'static, Result<(), LoadError>>>;
+type RefreshFuture = Flight<Result<(), LoadError>>;
 
 /// The outcome of asking for a refresh.
 pub(crate) enum Join {
@@ -56,8 +55,9 @@ pub(crate) struct KeyCache {
     pub(crate) issuer: Arc<str>,
     ctx: Arc<Ctx>,
     state: ArcSwap<KeyState>,
-    inflight: Mutex<Option<RefreshFuture>>,
-    last_request_refresh_ms: AtomicU64,
+    refreshing: SingleFlight<(), Result<(), LoadError>>,
+    /// When a request last caused a refetch (for the cooldown).
+    last_request_refresh: Mutex<Option<UnixTime>>,
     background_started: AtomicBool,
     generation: AtomicU64,
 }
@@ -77,8 +77,8 @@ impl KeyCache {
             issuer,
             ctx,
             state: ArcSwap::from_pointee(KeyState::default()),
-            inflight: Mutex::new(None),
-            last_request_refresh_ms: AtomicU64::new(0),
+            refreshing: SingleFlight::default(),
+            last_request_refresh: Mutex::new(None),
             background_started: AtomicBool::new(false),
             generation: AtomicU64::new(0),
         })
@@ -105,42 +105,36 @@ impl KeyCache {
         trigger: Trigger,
         seen_generation: Option<u64>,
     ) -> Join {
-        let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(running) = inflight.as_ref() {
-            return Join::Wait(running.clone());
-        }
-        if let Some(seen) = seen_generation {
-            let current = self.state.load().keys.as_ref().map(|k| k.generation);
-            if current.is_some_and(|g| g != seen) {
-                return Join::Changed;
+        let start = || {
+            if let Some(seen) = seen_generation {
+                let current = self.state.load().keys.as_ref().map(|k| k.generation);
+                if current.is_some_and(|g| g != seen) {
+                    return Err(Join::Changed);
+                }
             }
-        }
-        if trigger == Trigger::Request {
-            let now = now_millis(self.ctx.clock.as_ref());
-            let last = self.last_request_refresh_ms.load(Ordering::SeqCst);
-            let cooldown =
-                u64::try_from(self.ctx.policy.unknown_kid_cooldown.as_millis()).unwrap_or(u64::MAX);
-            if last != 0 && now.saturating_sub(last) < cooldown {
-                return Join::CoolingDown;
+            if trigger == Trigger::Request {
+                let now = UnixTime::now(self.ctx.clock.as_ref());
+                let mut last = self
+                    .last_request_refresh
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if last.is_some_and(|t| now.since(t) < self.ctx.policy.unknown_kid_cooldown) {
+                    return Err(Join::CoolingDown);
+                }
+                *last = Some(now);
             }
-            self.last_request_refresh_ms
-                .store(now.max(1), Ordering::SeqCst);
+            let this = Arc::clone(self);
+            Ok(async move {
+                let result = this.fetch_and_store().await;
+                this.start_background();
+                result
+            })
+        };
+        let failed = || Err(LoadError::Http("refresh task failed".into()));
+        match self.refreshing.join_or_start((), start, failed) {
+            Ok(flight) => Join::Wait(flight),
+            Err(join) => join,
         }
-        let this = Arc::clone(self);
-        let task = tokio::spawn(async move {
-            let result = this.fetch_and_store().await;
-            *this.inflight.lock().unwrap_or_else(|e| e.into_inner()) = None;
-            this.start_background();
-            result
-        });
-        let shared = async move {
-            task.await
-                .unwrap_or_else(|_| Err(LoadError::Http("refresh task failed".into())))
-        }
-        .boxed()
-        .shared();
-        *inflight = Some(shared.clone());
-        Join::Wait(shared)
     }
 
     /// Makes sure a key set is loaded; waits for a shared load if needed.
@@ -190,14 +184,16 @@ impl KeyCache {
     /// request-triggered refetches off for the cooldown: the fuzz targets run without network.
     #[cfg(feature = "fuzzing")]
     pub(crate) fn install_static(&self, metadata: ProviderMetadata, keys: Vec<Arc<VerifyKey>>) {
-        let now = now_millis(self.ctx.clock.as_ref());
-        self.last_request_refresh_ms
-            .store(now.max(1), Ordering::SeqCst);
+        let now = UnixTime::now(self.ctx.clock.as_ref());
+        *self
+            .last_request_refresh
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(now);
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         self.state.store(Arc::new(KeyState {
             metadata: Some(Arc::new(metadata)),
             keys: Some(Arc::new(KeySet { keys, generation })),
-            next_refresh_ms: u64::MAX,
+            next_refresh: UnixTime::MAX,
             ..KeyState::default()
         }));
     }
@@ -220,9 +216,7 @@ impl KeyCache {
         };
         let etag = current.keys.as_ref().and(current.etag.as_deref());
         let fetched = self.ctx.fetcher.get(&metadata.jwks_uri, etag).await;
-        let now = now_millis(self.ctx.clock.as_ref());
-        let delay_ms =
-            |d: Duration| now.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let now = UnixTime::now(self.ctx.clock.as_ref());
         match fetched {
             Ok(Fetched::NotModified { cache_control }) => {
                 let interval = self.ctx.policy.next_interval(cache_control.as_deref());
@@ -233,7 +227,7 @@ impl KeyCache {
                     etag: current.etag.clone(),
                     last_error: None,
                     consecutive_failures: 0,
-                    next_refresh_ms: delay_ms(interval),
+                    next_refresh: now.after(interval),
                 }));
                 Ok(())
             }
@@ -260,7 +254,7 @@ impl KeyCache {
                             etag,
                             last_error: None,
                             consecutive_failures: 0,
-                            next_refresh_ms: delay_ms(interval),
+                            next_refresh: now.after(interval),
                         }));
                         Ok(())
                     }
@@ -293,15 +287,14 @@ impl KeyCache {
             retry_secs = retry.as_secs(),
             "key set refresh failed"
         );
-        let now = now_millis(self.ctx.clock.as_ref());
+        let now = UnixTime::now(self.ctx.clock.as_ref());
         self.state.store(Arc::new(KeyState {
             metadata: metadata.or_else(|| current.metadata.clone()),
             keys: current.keys.clone(),
             etag: current.etag.clone(),
             last_error: Some(error),
             consecutive_failures: failures,
-            next_refresh_ms: now
-                .saturating_add(u64::try_from(retry.as_millis()).unwrap_or(u64::MAX)),
+            next_refresh: now.after(retry),
         }));
     }
 
@@ -319,13 +312,13 @@ async fn background_loop(weak: Weak<KeyCache>) {
     loop {
         let delay = {
             let Some(cache) = weak.upgrade() else { return };
-            let now = now_millis(cache.ctx.clock.as_ref());
-            Duration::from_millis(cache.state.load().next_refresh_ms.saturating_sub(now))
+            let now = UnixTime::now(cache.ctx.clock.as_ref());
+            cache.state.load().next_refresh.since(now)
         };
         tokio::time::sleep(delay.max(Duration::from_millis(100))).await;
         let Some(cache) = weak.upgrade() else { return };
-        let now = now_millis(cache.ctx.clock.as_ref());
-        if cache.state.load().next_refresh_ms > now {
+        let now = UnixTime::now(cache.ctx.clock.as_ref());
+        if cache.state.load().next_refresh > now {
             continue;
         }
         if let Join::Wait(fut) = cache.refresh(Trigger::Scheduled, None) {

@@ -1,45 +1,11 @@
 //! The configuration of one tenant: an app instance in a customer's Okta org.
 
-use std::fmt;
 use std::sync::Arc;
 
 use crate::claims::TenantRef;
 use crate::error::ConfigError;
+use crate::provider::client_auth::ClientSecret;
 use crate::provider::fetch::check_secure_url;
-
-/// A client secret. `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ClientSecret(Arc<str>);
-
-impl ClientSecret {
-    /// Wraps a secret.
-    pub fn new(secret: impl Into<String>) -> Self {
-        ClientSecret(Arc::from(secret.into()))
-    }
-
-    /// The secret itself, for sending to the provider.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ClientSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ClientSecret(<redacted>)")
-    }
-}
-
-impl From<&str> for ClientSecret {
-    fn from(s: &str) -> Self {
-        ClientSecret::new(s)
-    }
-}
-
-impl From<String> for ClientSecret {
-    fn from(s: String) -> Self {
-        ClientSecret::new(s)
-    }
-}
 
 /// One tenant: an app instance in a customer's Okta org (issuer + client).
 ///

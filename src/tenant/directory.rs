@@ -15,16 +15,17 @@ use super::registry::{IssuerEntry, Registry};
 use super::resolver::TenantResolver;
 use crate::claims::StandardClaims;
 use crate::error::{AuthError, ConfigError, TokenError};
+use crate::expiring_map::ExpiringMap;
 use crate::provider::context::ProviderContext;
-use crate::time::now_millis;
+use crate::time::UnixTime;
 
 /// Every tenant this handle knows, and how to find more.
 pub(crate) struct TenantDirectory {
     pub(crate) registry: Registry,
     provider: Arc<ProviderContext>,
     loader: Option<Arc<dyn TenantLoader>>,
-    /// Keys the loader did not know, until when (ms since the epoch).
-    unknown: quick_cache::sync::Cache<TenantKey, u64>,
+    /// Keys the loader did not know, until the negative TTL passes.
+    unknown: ExpiringMap<TenantKey, ()>,
     negative_ttl: Duration,
     /// Ids of the tenants the loader returned, oldest first; the oldest is evicted past
     /// `max_loaded`. Tenants the application registered are never evicted.
@@ -58,7 +59,7 @@ impl TenantDirectory {
             registry: Registry::new(),
             provider,
             loader: config.loader,
-            unknown: quick_cache::sync::Cache::new(10_000),
+            unknown: ExpiringMap::new(10_000),
             negative_ttl: config.negative_ttl,
             loaded: Mutex::new(VecDeque::new()),
             max_loaded: config.max_loaded.max(1),
@@ -132,13 +133,13 @@ impl TenantDirectory {
         let Some(loader) = &self.loader else {
             return Err(TokenError::UnknownIssuer.into());
         };
-        let now = now_millis(self.provider.clock.as_ref());
-        if self.unknown.get(&key).is_some_and(|until| until > now) {
+        let now = UnixTime::now(self.provider.clock.as_ref());
+        if self.unknown.contains(&key, now) {
             return Err(TokenError::UnknownIssuer.into());
         }
         let remember_unknown = || {
-            let ttl = u64::try_from(self.negative_ttl.as_millis()).unwrap_or(u64::MAX);
-            self.unknown.insert(key.clone(), now.saturating_add(ttl));
+            self.unknown
+                .insert(key.clone(), (), now.after(self.negative_ttl));
         };
         match loader.load(key.clone()).await {
             Ok(Some(tenant)) if key.matches(&tenant) => {

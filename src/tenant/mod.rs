@@ -8,6 +8,7 @@ pub(crate) mod loader;
 pub(crate) mod registry;
 pub(crate) mod resolver;
 
-pub use self::config::{ClientSecret, Tenant};
+pub use self::config::Tenant;
 pub use self::loader::{BoxError, LoadFuture, TenantKey, TenantLoader};
 pub use self::resolver::TenantResolver;
+pub use crate::provider::client_auth::ClientSecret;

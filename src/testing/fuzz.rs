@@ -175,7 +175,7 @@ pub fn introspection(input: &[u8]) -> Result<String, String> {
     let call = Call {
         tenant: Arc::clone(&tenant),
         endpoint: format!("{ISSUER}/oauth2/v1/introspect"),
-        post_only: false,
+        method: crate::provider::client_auth::ClientAuthMethod::Basic,
         fetcher: fetcher(),
         clock,
     };

@@ -65,7 +65,7 @@ impl Endpoint {
     }
 }
 
-/// A misbehaviour injected into one endpoint with [`MockOkta::set_fault`].
+/// A misbehaviour injected into one endpoint with [`MockOkta::set_fault`](crate::testing::MockOkta::set_fault).
 #[non_exhaustive]
 #[derive(Clone, Debug)]
 pub enum Fault {

@@ -1,24 +1,22 @@
 //! Opaque access tokens: RFC 7662 introspection at the tenant's authorization server, cached,
 //! one call in flight per token, and Okta's rate limits honoured.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Shared};
 use http::{HeaderMap, StatusCode};
 use sha2::{Digest, Sha256};
 
 use super::rules;
 use crate::claims::{CredentialSource, Identity, StandardClaims};
 use crate::error::{AuthError, TokenError};
-use crate::provider::fetch::{Fetcher, read_limited};
-use crate::tenant::config::{ClientSecret, Tenant};
-use crate::time::{SharedClock, now_millis};
+use crate::expiring_map::ExpiringMap;
+use crate::provider::client_auth::{Client, ClientAuthMethod, PostError, post_form};
+use crate::provider::fetch::Fetcher;
+use crate::single_flight::SingleFlight;
+use crate::tenant::config::Tenant;
+use crate::time::{SharedClock, UnixTime};
 
 /// Introspection settings.
 #[derive(Clone, Debug)]
@@ -43,33 +41,29 @@ impl Default for IntrospectionConfig {
 
 type Digest32 = [u8; 32];
 
+/// A remembered answer: the identity of an active token, or "not active".
 #[derive(Clone)]
-enum Cached {
-    Active {
-        identity: Arc<Identity>,
-        until_ms: u64,
-    },
-    Inactive {
-        until_ms: u64,
-    },
+enum Known {
+    Active(Arc<Identity>),
+    Inactive,
 }
 
-type Flight = Shared<BoxFuture<'static, Result<Arc<Identity>, AuthError>>>;
+type Outcome = Result<Arc<Identity>, AuthError>;
 
 /// The introspection client with its cache.
 pub(crate) struct Introspector {
     config: IntrospectionConfig,
-    cache: quick_cache::sync::Cache<Digest32, Cached>,
-    inflight: Mutex<HashMap<Digest32, Flight>>,
-    /// Per tenant id: no call before this time (ms since the epoch), after a 429.
-    blocked_until: Mutex<HashMap<Arc<str>, u64>>,
+    /// Answers by SHA-256(tenant, token), until `min(exp, max_ttl)` (active) or the inactive TTL.
+    known: ExpiringMap<Digest32, Known>,
+    calls: SingleFlight<Digest32, Outcome>,
+    /// Per tenant id: no call before this time, after a 429.
+    blocked_until: ExpiringMap<Arc<str>, UnixTime>,
 }
 
 impl fmt::Debug for Introspector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Introspector")
             .field("config", &self.config)
-            .field("cached", &self.cache.len())
             .finish_non_exhaustive()
     }
 }
@@ -78,7 +72,7 @@ impl fmt::Debug for Introspector {
 pub(crate) struct Call {
     pub(crate) tenant: Arc<Tenant>,
     pub(crate) endpoint: String,
-    pub(crate) post_only: bool,
+    pub(crate) method: ClientAuthMethod,
     pub(crate) fetcher: Fetcher,
     pub(crate) clock: SharedClock,
 }
@@ -88,9 +82,9 @@ impl Introspector {
         let capacity = config.capacity.max(1);
         Arc::new(Introspector {
             config,
-            cache: quick_cache::sync::Cache::new(capacity),
-            inflight: Mutex::new(HashMap::new()),
-            blocked_until: Mutex::new(HashMap::new()),
+            known: ExpiringMap::new(capacity),
+            calls: SingleFlight::default(),
+            blocked_until: ExpiringMap::new(10_000),
         })
     }
 
@@ -102,220 +96,131 @@ impl Introspector {
         hasher.finalize().into()
     }
 
-    /// Validates an opaque token with the tenant's introspection endpoint (cached).
-    pub(crate) async fn check(
-        self: &Arc<Self>,
-        token: &str,
-        call: Call,
-    ) -> Result<Arc<Identity>, AuthError> {
+    /// Validates an opaque token with the tenant's introspection endpoint (cached; one call in
+    /// flight per token).
+    pub(crate) async fn check(self: &Arc<Self>, token: &str, call: Call) -> Outcome {
         let key = Self::digest(&call.tenant, token);
-        let now = now_millis(call.clock.as_ref());
-        match self.cache.get(&key) {
-            Some(Cached::Active { identity, until_ms }) if until_ms > now => return Ok(identity),
-            Some(Cached::Inactive { until_ms }) if until_ms > now => {
-                return Err(TokenError::Inactive.into());
-            }
-            Some(_) => {
-                self.cache.remove(&key);
-            }
+        let now = UnixTime::now(call.clock.as_ref());
+        match self.known.get(&key, now) {
+            Some(Known::Active(identity)) => return Ok(identity),
+            Some(Known::Inactive) => return Err(TokenError::Inactive.into()),
             None => {}
         }
-        let flight = {
-            let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(flight) = inflight.get(&key) {
-                flight.clone()
-            } else {
-                if let Some(retry) = self.blocked(&call.tenant.id, now) {
-                    return Err(AuthError::TemporarilyUnavailable {
-                        retry_after: Some(retry),
-                    });
-                }
-                let this = Arc::clone(self);
-                let token = token.to_owned();
-                let task = tokio::spawn(async move {
-                    let result = this.call(&token, &call).await;
-                    this.store(key, &result, &call);
-                    this.inflight
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&key);
-                    result
+        let start = || {
+            if let Some(until) = self.blocked_until.get(&call.tenant.id, now) {
+                return Err(AuthError::TemporarilyUnavailable {
+                    retry_after: Some(until.since(now)),
                 });
-                let flight = async move {
-                    task.await
-                        .unwrap_or(Err(AuthError::TemporarilyUnavailable { retry_after: None }))
-                }
-                .boxed()
-                .shared();
-                inflight.insert(key, flight.clone());
-                flight
             }
+            let this = Arc::clone(self);
+            let token = token.to_owned();
+            Ok(async move {
+                let result = this.call(&token, &call).await;
+                this.remember(key, &result, &call);
+                result
+            })
         };
-        flight.await
+        let panicked = || Err(AuthError::TemporarilyUnavailable { retry_after: None });
+        self.calls.join_or_start(key, start, panicked)?.await
     }
 
-    fn blocked(&self, tenant_id: &str, now: u64) -> Option<Duration> {
-        let blocked = self.blocked_until.lock().unwrap_or_else(|e| e.into_inner());
-        let until = *blocked.get(tenant_id)?;
-        (until > now).then(|| Duration::from_millis(until - now))
-    }
-
-    fn store(&self, key: Digest32, result: &Result<Arc<Identity>, AuthError>, call: &Call) {
-        let now = now_millis(call.clock.as_ref());
-        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    fn remember(&self, key: Digest32, result: &Outcome, call: &Call) {
+        let now = UnixTime::now(call.clock.as_ref());
         match result {
             Ok(identity) => {
-                let exp_ms = identity
+                let max = now.after(self.config.max_ttl);
+                let until = identity
                     .claims
                     .exp
-                    .and_then(|e| u64::try_from(e).ok())
-                    .map_or(u64::MAX, |e| e.saturating_mul(1000));
-                let until_ms = exp_ms.min(now.saturating_add(ms(self.config.max_ttl)));
-                self.cache.insert(
-                    key,
-                    Cached::Active {
-                        identity: Arc::clone(identity),
-                        until_ms,
-                    },
-                );
+                    .map_or(max, |exp| UnixTime::from_secs(exp).min(max));
+                self.known
+                    .insert(key, Known::Active(Arc::clone(identity)), until);
             }
             Err(AuthError::InvalidToken(TokenError::Inactive)) => {
-                let until_ms = now.saturating_add(ms(self.config.inactive_ttl));
-                self.cache.insert(key, Cached::Inactive { until_ms });
+                self.known
+                    .insert(key, Known::Inactive, now.after(self.config.inactive_ttl));
             }
             Err(_) => {}
         }
     }
 
-    async fn call(&self, token: &str, call: &Call) -> Result<Arc<Identity>, AuthError> {
+    async fn call(&self, token: &str, call: &Call) -> Outcome {
         let tenant = &call.tenant;
         let Some(client_id) = tenant.client_id.as_deref() else {
             return Err(TokenError::Malformed("opaque token, but the tenant has no client").into());
         };
-        let secrets: &[ClientSecret] = &tenant.secrets;
-        if secrets.is_empty() {
-            tracing::warn!(
-                tenant = &*tenant.id,
-                "opaque token, but the tenant has no client secret"
-            );
-            return Err(AuthError::TemporarilyUnavailable { retry_after: None });
-        }
-        let mut last = AuthError::TemporarilyUnavailable { retry_after: None };
-        for (index, secret) in secrets.iter().enumerate() {
-            match self.call_once(token, call, client_id, secret).await {
-                Err(Attempt::InvalidClient) if index + 1 < secrets.len() => {
-                    tracing::info!(
-                        tenant = &*tenant.id,
-                        "introspection: trying the second client secret"
-                    );
-                }
-                Err(Attempt::InvalidClient) => {
-                    tracing::error!(
-                        tenant = &*tenant.id,
-                        "introspection: client authentication failed"
-                    );
-                    last = AuthError::TemporarilyUnavailable { retry_after: None };
-                }
-                Err(Attempt::Failed(e)) => return Err(e),
-                Ok(identity) => return Ok(identity),
-            }
-        }
-        Err(last)
-    }
-
-    async fn call_once(
-        &self,
-        token: &str,
-        call: &Call,
-        client_id: &str,
-        secret: &ClientSecret,
-    ) -> Result<Arc<Identity>, Attempt> {
-        let tenant = &call.tenant;
-        let mut form: Vec<(&str, &str)> =
-            vec![("token", token), ("token_type_hint", "access_token")];
-        let mut request = call.fetcher.client.post(&call.endpoint);
-        if call.post_only {
-            form.push(("client_id", client_id));
-            form.push(("client_secret", secret.expose()));
-        } else {
-            let user = form_urlencode(client_id);
-            let pass = form_urlencode(secret.expose());
-            let basic = STANDARD.encode(format!("{user}:{pass}"));
-            request = request.header(http::header::AUTHORIZATION, format!("Basic {basic}"));
-        }
-        let unavailable = |retry: Option<Duration>| {
-            Attempt::Failed(AuthError::TemporarilyUnavailable { retry_after: retry })
+        let client = Client {
+            id: client_id,
+            secrets: &tenant.secrets,
+            method: call.method,
         };
-        let response = match request
-            .header(http::header::ACCEPT, "application/json")
-            .form(&form)
-            .send()
-            .await
+        let form = [("token", token), ("token_type_hint", "access_token")];
+        let unavailable = |retry: Duration| AuthError::TemporarilyUnavailable {
+            retry_after: Some(retry),
+        };
+        let answer = match post_form(&call.fetcher, &call.endpoint, &form, &client, 64 * 1024).await
         {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(tenant = &*tenant.id, error = %crate::provider::fetch::describe(e), "introspection unreachable");
-                return Err(unavailable(Some(Duration::from_secs(5))));
+            Ok(answer) => answer,
+            Err(PostError::NoSecret) => {
+                tracing::warn!(
+                    tenant = &*tenant.id,
+                    "opaque token, but the tenant has no client secret"
+                );
+                return Err(AuthError::TemporarilyUnavailable { retry_after: None });
+            }
+            Err(PostError::InvalidClient) => {
+                tracing::error!(
+                    tenant = &*tenant.id,
+                    "introspection: client authentication failed"
+                );
+                return Err(AuthError::TemporarilyUnavailable { retry_after: None });
+            }
+            Err(PostError::Transport(e)) => {
+                tracing::warn!(tenant = &*tenant.id, error = %e, "introspection unreachable");
+                return Err(unavailable(Duration::from_secs(5)));
             }
         };
-        let status = response.status();
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            let retry = self.note_rate_limit(tenant, response.headers(), call);
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            let retry = self.note_rate_limit(tenant, &answer.headers, call);
             tracing::warn!(
                 tenant = &*tenant.id,
                 retry_secs = retry.as_secs(),
                 "introspection rate-limited"
             );
-            return Err(unavailable(Some(retry)));
+            return Err(unavailable(retry));
         }
-        if status == StatusCode::UNAUTHORIZED {
-            return Err(Attempt::InvalidClient);
+        if !answer.status.is_success() {
+            tracing::warn!(tenant = &*tenant.id, status = %answer.status, "introspection failed");
+            return Err(unavailable(Duration::from_secs(5)));
         }
-        if !status.is_success() {
-            tracing::warn!(tenant = &*tenant.id, %status, "introspection failed");
-            return Err(unavailable(Some(Duration::from_secs(5))));
-        }
-        let body = read_limited(response, 64 * 1024).await.map_err(|e| {
-            tracing::warn!(tenant = &*tenant.id, error = %e, "introspection response unreadable");
-            unavailable(Some(Duration::from_secs(5)))
-        })?;
-        parse_response(&body, tenant, call).map_err(Attempt::Failed)
+        parse_response(&answer.body, tenant, call)
     }
 
     /// Remembers a 429's reset time; returns how long to wait.
     fn note_rate_limit(&self, tenant: &Tenant, headers: &HeaderMap, call: &Call) -> Duration {
-        let now = now_millis(call.clock.as_ref());
-        let reset_ms = headers
-            .get("x-rate-limit-reset")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|secs| secs.saturating_mul(1000));
-        let retry_after_ms = headers
-            .get(http::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|secs| now.saturating_add(secs.saturating_mul(1000)));
+        let now = UnixTime::now(call.clock.as_ref());
+        let header_secs = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<i64>().ok())
+        };
+        let reset = header_secs("x-rate-limit-reset").map(UnixTime::from_secs);
+        let retry_after = header_secs("retry-after")
+            .and_then(|secs| u64::try_from(secs).ok())
+            .map(|secs| now.after(Duration::from_secs(secs)));
         // Okta resets its counters every minute: never wait longer than that, nor less than 1 s.
-        let until = reset_ms
-            .or(retry_after_ms)
-            .unwrap_or(now + 60_000)
-            .clamp(now + 1_000, now + 60_000);
+        let until = reset
+            .or(retry_after)
+            .unwrap_or(now.after(Duration::from_secs(60)))
+            .clamp(
+                now.after(Duration::from_secs(1)),
+                now.after(Duration::from_secs(60)),
+            );
         self.blocked_until
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(Arc::clone(&tenant.id), until);
-        Duration::from_millis(until - now)
+            .insert(Arc::clone(&tenant.id), until, until);
+        until.since(now)
     }
-}
-
-enum Attempt {
-    InvalidClient,
-    Failed(AuthError),
-}
-
-/// `application/x-www-form-urlencoded` encoding of a client id or secret (RFC 6749 §2.3.1).
-fn form_urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Parses an introspection response into an identity.
@@ -357,15 +262,4 @@ pub(crate) fn parse_response(
         tenant: tenant.as_ref_info(),
         source: CredentialSource::Introspection,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn basic_auth_values_are_form_encoded() {
-        assert_eq!(form_urlencode("a b:c/d"), "a+b%3Ac%2Fd");
-        assert_eq!(form_urlencode("0oa1abc"), "0oa1abc");
-    }
 }

@@ -26,6 +26,7 @@ use self::session::SessionCredential;
 use self::token_cache::TokenCache;
 use crate::claims::{CredentialSource, Identity};
 use crate::error::{AuthError, TokenError};
+use crate::provider::client_auth::ClientAuthMethod;
 use crate::provider::context::ProviderContext;
 use crate::tenant::config::Tenant;
 use crate::tenant::directory::TenantDirectory;
@@ -165,16 +166,12 @@ impl Verifier {
         };
         let methods = metadata
             .introspection_endpoint_auth_methods_supported
-            .as_ref()
-            .or(metadata.token_endpoint_auth_methods_supported.as_ref());
-        let post_only = methods.is_some_and(|m| {
-            m.iter().any(|x| x == "client_secret_post")
-                && !m.iter().any(|x| x == "client_secret_basic")
-        });
+            .as_deref()
+            .or(metadata.token_endpoint_auth_methods_supported.as_deref());
         let call = Call {
             tenant,
             endpoint,
-            post_only,
+            method: ClientAuthMethod::choose(methods),
             fetcher: self.provider.fetcher.clone(),
             clock: Arc::clone(&self.provider.clock),
         };

@@ -25,7 +25,7 @@ use quick_cache::Weighter;
 use crate::claims::Identity;
 use crate::tenant::config::Tenant;
 use crate::tenant::registry::Registry;
-use crate::time::Clock;
+use crate::time::{Clock, UnixTime};
 
 /// Default weight capacity: 32 MiB of tokens and claims.
 pub(crate) const DEFAULT_CAPACITY_BYTES: usize = 32 * 1024 * 1024;
@@ -61,9 +61,8 @@ struct Verified {
     tenant: Arc<Tenant>,
     /// `VerifyKey::id` of the key that verified the signature.
     key_id: u64,
-    /// Milliseconds since the epoch after which the entry is not served
-    /// (`min(exp + leeway, stored + max_ttl)`).
-    valid_until_ms: u64,
+    /// When the entry stops being served (`min(exp + leeway, stored + max_ttl)`).
+    valid_until: UnixTime,
     /// `nbf` and `iat`, re-checked in case the clock moved back.
     not_before: Option<i64>,
     issued_at: Option<i64>,
@@ -102,8 +101,8 @@ pub(crate) struct TokenCache {
     /// Process-unique id, so per-thread entries of two `OktaOidc` never mix.
     id: u64,
     entries: quick_cache::sync::Cache<Box<str>, Arc<Verified>, ByLength>,
-    max_ttl_ms: u64,
-    leeway_secs: i64,
+    max_ttl: Duration,
+    leeway: Duration,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -111,13 +110,9 @@ impl std::fmt::Debug for TokenCache {
         f.debug_struct("TokenCache")
             .field("entries", &self.entries.len())
             .field("weight", &self.entries.weight())
-            .field("max_ttl_ms", &self.max_ttl_ms)
+            .field("max_ttl", &self.max_ttl)
             .finish_non_exhaustive()
     }
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl TokenCache {
@@ -134,8 +129,8 @@ impl TokenCache {
                 config.capacity_bytes as u64,
                 ByLength,
             ),
-            max_ttl_ms: millis(config.max_ttl),
-            leeway_secs: i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX),
+            max_ttl: config.max_ttl,
+            leeway,
         })
     }
 
@@ -189,12 +184,11 @@ impl TokenCache {
     }
 
     fn still_valid(&self, hit: &Verified, registry: &Registry, clock: &dyn Clock) -> bool {
-        let now = clock.now();
-        if millis(now) >= hit.valid_until_ms {
+        let now = UnixTime::now(clock);
+        if now >= hit.valid_until {
             return false;
         }
-        let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
-        let horizon = now_secs.saturating_add(self.leeway_secs);
+        let horizon = now.after(self.leeway).as_secs();
         if hit.not_before.is_some_and(|nbf| nbf > horizon)
             || hit.issued_at.is_some_and(|iat| iat > horizon)
         {
@@ -224,14 +218,11 @@ impl TokenCache {
     ) {
         let claims = &identity.claims;
         let Some(exp) = claims.exp else { return };
-        let Ok(exp_ms) = u64::try_from(exp.saturating_add(self.leeway_secs)) else {
-            return;
-        };
-        let now_ms = millis(clock.now());
-        let valid_until_ms = exp_ms
-            .saturating_mul(1000)
-            .min(now_ms.saturating_add(self.max_ttl_ms));
-        if valid_until_ms <= now_ms {
+        let now = UnixTime::now(clock);
+        let valid_until = UnixTime::from_secs(exp)
+            .after(self.leeway)
+            .min(now.after(self.max_ttl));
+        if valid_until <= now {
             return;
         }
         let weight = (token.len() + identity.raw.len()) as u64 + ENTRY_OVERHEAD;
@@ -241,7 +232,7 @@ impl TokenCache {
                 identity: Arc::clone(identity),
                 tenant: Arc::clone(tenant),
                 key_id,
-                valid_until_ms,
+                valid_until,
                 not_before: claims.nbf,
                 issued_at: claims.iat,
                 weight,

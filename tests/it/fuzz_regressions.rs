@@ -286,12 +286,12 @@ fn regenerate_fuzz_seeds() {
     // session cookie: sealed JSON (the harness seals input starting with `{`) and raw headers
     let ms = NOW * 1000;
     let session = json!({
-        "t": TENANT, "iss": ISSUER, "cid": CLIENT_ID, "idt": id_token,
-        "ui": {"locale": "en-US"}, "iat": ms, "seen": ms,
+        "tenant_id": TENANT, "issuer": ISSUER, "client_id": CLIENT_ID, "id_token": id_token,
+        "userinfo": {"locale": "en-US"}, "signed_in_at": ms, "last_seen_at": ms,
     });
     write("session_cookie", "sealed-valid", session.to_string());
     let mut other = session.clone();
-    other["t"] = json!("other-tenant");
+    other["tenant_id"] = json!("other-tenant");
     write("session_cookie", "sealed-other-tenant", other.to_string());
     let harness = Harness::new(keys.to_string().as_bytes());
     let sealed = harness.seal_session(session.to_string().as_bytes());
@@ -308,12 +308,13 @@ fn regenerate_fuzz_seeds() {
 
     // login cookie (state fixed by the harness)
     let login = json!({
-        "s": LOGIN_STATE, "n": "bm9uY2UtZm9yLWZ1enppbmc", "v": "dmVyaWZpZXItZm9yLWZ1enppbmc",
-        "t": TENANT, "iss": ISSUER, "cid": CLIENT_ID, "r": "/profile", "at": ms,
+        "state": LOGIN_STATE, "nonce": "bm9uY2UtZm9yLWZ1enppbmc",
+        "pkce_verifier": "dmVyaWZpZXItZm9yLWZ1enppbmc", "tenant_id": TENANT, "issuer": ISSUER,
+        "client_id": CLIENT_ID, "return_to": "/profile", "started_at": ms,
     });
     write("login_cookie", "sealed-valid", login.to_string());
     let mut stale = login.clone();
-    stale["at"] = json!(ms - 3_600_000);
+    stale["started_at"] = json!(ms - 3_600_000);
     write("login_cookie", "sealed-expired", stale.to_string());
     let name = format!("okta_login_{}", &LOGIN_STATE[..16]);
     write(

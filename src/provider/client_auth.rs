@@ -1,0 +1,216 @@
+//! Authenticated POSTs to a provider's endpoints (token, introspection): the client
+//! authentication method (`client_secret_basic`, or `client_secret_post` when that is all the
+//! provider offers), the second secret tried when the first is refused during a rotation, and
+//! a bounded read of the answer. The token endpoint and introspection share this one place.
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION};
+use http::{HeaderMap, StatusCode};
+
+use super::fetch::{Fetcher, describe, read_limited};
+use crate::error::LoadError;
+
+/// A client secret. `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientSecret(Arc<str>);
+
+impl ClientSecret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        ClientSecret(Arc::from(secret.into()))
+    }
+
+    /// The secret itself, for sending to the provider.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret(<redacted>)")
+    }
+}
+
+impl From<&str> for ClientSecret {
+    fn from(s: &str) -> Self {
+        ClientSecret::new(s)
+    }
+}
+
+impl From<String> for ClientSecret {
+    fn from(s: String) -> Self {
+        ClientSecret::new(s)
+    }
+}
+
+/// How the client authenticates (RFC 6749 §2.3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClientAuthMethod {
+    /// HTTP Basic with the form-encoded id and secret (the default).
+    Basic,
+    /// `client_id` and `client_secret` in the form body.
+    Post,
+}
+
+impl ClientAuthMethod {
+    /// `client_secret_basic`, unless the provider lists `client_secret_post` and not basic.
+    pub(crate) fn choose(supported: Option<&[String]>) -> Self {
+        let offers = |m: &str| supported.is_some_and(|ms| ms.iter().any(|x| x == m));
+        if offers("client_secret_post") && !offers("client_secret_basic") {
+            ClientAuthMethod::Post
+        } else {
+            ClientAuthMethod::Basic
+        }
+    }
+}
+
+/// The client making the call: its id and its secrets (one, or two during a rotation).
+pub(crate) struct Client<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) secrets: &'a [ClientSecret],
+    pub(crate) method: ClientAuthMethod,
+}
+
+/// The provider's answer (any status but a refused client).
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+/// Why an authenticated POST produced no answer to read.
+#[derive(Debug)]
+pub(crate) enum PostError {
+    /// The client has no secret.
+    NoSecret,
+    /// Every secret was refused (`401`, or `invalid_client`).
+    InvalidClient,
+    /// The request failed or the answer could not be read (too large, cut).
+    Transport(LoadError),
+}
+
+/// POSTs `form` to `endpoint` as `client`, trying the next secret when one is refused.
+pub(crate) async fn post_form(
+    fetcher: &Fetcher,
+    endpoint: &str,
+    form: &[(&str, &str)],
+    client: &Client<'_>,
+    max_body: usize,
+) -> Result<Answer, PostError> {
+    if client.secrets.is_empty() {
+        return Err(PostError::NoSecret);
+    }
+    for (index, secret) in client.secrets.iter().enumerate() {
+        let mut fields: Vec<(&str, &str)> = form.to_vec();
+        let mut request = fetcher
+            .client
+            .post(endpoint)
+            .header(ACCEPT, "application/json");
+        match client.method {
+            ClientAuthMethod::Post => {
+                fields.push(("client_id", client.id));
+                fields.push(("client_secret", secret.expose()));
+            }
+            ClientAuthMethod::Basic => {
+                let user = form_urlencode(client.id);
+                let password = form_urlencode(secret.expose());
+                let basic = STANDARD.encode(format!("{user}:{password}"));
+                request = request.header(AUTHORIZATION, format!("Basic {basic}"));
+            }
+        }
+        let response = request
+            .form(&fields)
+            .send()
+            .await
+            .map_err(|e| PostError::Transport(describe(e)))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = read_limited(response, max_body)
+            .await
+            .map_err(PostError::Transport)?;
+        if refused_client(status, &body) {
+            if index + 1 < client.secrets.len() {
+                tracing::info!(endpoint, "client secret refused: trying the other one");
+                continue;
+            }
+            return Err(PostError::InvalidClient);
+        }
+        return Ok(Answer {
+            status,
+            headers,
+            body,
+        });
+    }
+    Err(PostError::InvalidClient)
+}
+
+/// A refused client: `401`, or an OAuth error `invalid_client` (RFC 6749 §5.2).
+fn refused_client(status: StatusCode, body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct OAuthError {
+        #[serde(default)]
+        error: String,
+    }
+    status == StatusCode::UNAUTHORIZED
+        || (status.is_client_error()
+            && serde_json::from_slice::<OAuthError>(body)
+                .is_ok_and(|e| e.error == "invalid_client"))
+}
+
+/// `application/x-www-form-urlencoded` of the id and secret in HTTP Basic (RFC 6749 §2.3.1).
+fn form_urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_values_are_form_encoded() {
+        assert_eq!(form_urlencode("a b:c/d"), "a+b%3Ac%2Fd");
+        assert_eq!(form_urlencode("0oa1abc"), "0oa1abc");
+    }
+
+    #[test]
+    fn method_choice() {
+        let both = vec![
+            "client_secret_basic".to_owned(),
+            "client_secret_post".to_owned(),
+        ];
+        let post = vec!["client_secret_post".to_owned()];
+        assert_eq!(ClientAuthMethod::choose(None), ClientAuthMethod::Basic);
+        assert_eq!(
+            ClientAuthMethod::choose(Some(&both)),
+            ClientAuthMethod::Basic
+        );
+        assert_eq!(
+            ClientAuthMethod::choose(Some(&post)),
+            ClientAuthMethod::Post
+        );
+    }
+
+    #[test]
+    fn refused_clients() {
+        assert!(refused_client(StatusCode::UNAUTHORIZED, b""));
+        assert!(refused_client(
+            StatusCode::BAD_REQUEST,
+            br#"{"error":"invalid_client"}"#
+        ));
+        assert!(!refused_client(
+            StatusCode::BAD_REQUEST,
+            br#"{"error":"invalid_grant"}"#
+        ));
+        assert!(!refused_client(
+            StatusCode::OK,
+            br#"{"error":"invalid_client"}"#
+        ));
+    }
+}

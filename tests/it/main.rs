@@ -17,5 +17,6 @@ mod jwt_rules;
 mod key_cache;
 mod layer;
 mod login;
+mod pipeline;
 mod properties;
 mod token_cache;

@@ -49,6 +49,7 @@
 pub mod __fuzz;
 mod algorithm;
 mod builder;
+mod call_budget;
 mod claims;
 mod error;
 mod expiring_map;
@@ -67,6 +68,7 @@ pub mod testing;
 
 pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use builder::{BuildError, OktaOidcBuilder};
+pub use call_budget::CallBudget;
 pub use claims::{Audience, Claims, CredentialSource, StandardClaims, TenantRef};
 pub use error::{AuthError, ConfigError, LoadError, TokenError, WarmUpError};
 pub use handle::OktaOidc;

@@ -36,7 +36,9 @@ pub fn api(layer: OktaOidcLayer) -> Router {
 
 /// A builder with one tenant for `mock` (aud = its client id, plus `api://default`).
 pub fn builder_for(mock: &MockOkta) -> OktaOidcBuilder {
-    OktaOidc::builder().tenant(tenant_for("mock", mock))
+    OktaOidc::builder()
+        .allow_loopback_http(true)
+        .tenant(tenant_for("mock", mock))
 }
 
 /// A tenant for `mock`, accepting its ID tokens and its `api://default` access tokens.

@@ -161,6 +161,7 @@ async fn several_tenants_need_the_resolver() {
     let a = MockOkta::start().await;
     let b = MockOkta::start().await;
     let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
         .tenant(tenant_for("a", &a))
         .tenant(tenant_for("b", &b))
         .build()
@@ -176,6 +177,7 @@ async fn several_tenants_need_the_resolver() {
     );
 
     let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
         .tenant(tenant_for("a", &a))
         .tenant(tenant_for("b", &b))
         .tenant_resolver(|request: &http::request::Parts| {
@@ -238,7 +240,12 @@ async fn client_secret_post_and_secret_rotation() {
     let rotated = Tenant::new("mock", mock.issuer())
         .client(mock.client_id(), "old-secret-already-revoked")
         .secondary_secret(mock.client_secret());
-    let oidc = OktaOidc::builder().tenant(rotated).build().await.unwrap();
+    let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
+        .tenant(rotated)
+        .build()
+        .await
+        .unwrap();
     let s = Stack::with(mock, oidc).await;
     let token = s.mock.opaque_token(json!({}));
     assert_eq!(s.status(&token).await, 200);
@@ -249,7 +256,12 @@ async fn client_secret_post_and_secret_rotation() {
     );
 
     let wrong = Tenant::new("mock", s.mock.issuer()).client(s.mock.client_id(), "wrong");
-    let oidc = OktaOidc::builder().tenant(wrong).build().await.unwrap();
+    let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
+        .tenant(wrong)
+        .build()
+        .await
+        .unwrap();
     let s2 = Stack::with(s.mock.clone(), oidc).await;
     assert_eq!(
         s2.status(&s.mock.opaque_token(json!({}))).await,

@@ -155,6 +155,7 @@ impl TenantDirectory {
 
     /// A tenant by id, asking the loader when it is not registered (`None`: nobody knows it).
     /// For ids the crate sealed itself (a session, a login in progress): no budget applies.
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
     pub(crate) async fn tenant_by_id(&self, id: &str) -> Result<Option<Arc<Tenant>>, AuthError> {
         self.tenant_by_id_from(id, false).await
     }

@@ -10,22 +10,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use okta_oidc::testing::{Endpoint, Fault, MockOkta};
-use okta_oidc::{CallBudget, Clock, ManualClock, OktaOidcBuilder, TenantKey};
+use okta_oidc::testing::{Endpoint, MockOkta};
+use okta_oidc::{CallBudget, Clock, TenantKey};
 use serde_json::json;
 
-use crate::common::{self, Stack, builder_for};
-
-/// A stack with a clock the test moves, built with `configure`.
-async fn stack(configure: impl FnOnce(OktaOidcBuilder) -> OktaOidcBuilder) -> (Stack, ManualClock) {
-    let mock = MockOkta::start().await;
-    let clock = ManualClock::starting_now();
-    let oidc = configure(builder_for(&mock).clock(clock.clone()))
-        .build()
-        .await
-        .unwrap();
-    (Stack::with(mock, oidc).await, clock)
-}
+use crate::common::{self, Stack, clocked_stack};
 
 /// Sends every token once, 32 at a time; the statuses in the order of the tokens.
 async fn flood(s: &Stack, tokens: &[String]) -> Vec<u16> {
@@ -48,7 +37,10 @@ async fn attack_ten_thousand_unknown_opaque_tokens() {
     // The bucket refills by its whole burst each step: the budget is spent and refilled ten times.
     const STEP: Duration = Duration::from_secs(20);
     let capture = common::capture_logs();
-    let (s, clock) = stack(|b| b.introspection_budget(CallBudget::new(PER_MINUTE, BURST, 5))).await;
+    let (s, clock) = clocked_stack(MockOkta::start().await, |b| {
+        b.introspection_budget(CallBudget::new(PER_MINUTE, BURST, 5))
+    })
+    .await;
     let legit = s.mock.opaque_token(json!({}));
     assert_eq!(s.status(&legit).await, 200);
     s.mock.reset_hits();
@@ -92,21 +84,11 @@ async fn attack_ten_thousand_unknown_opaque_tokens() {
 
     // Okta answers 429: no call until its reset, for new tokens only.
     clock.advance(Duration::from_secs(60));
-    let reset = clock.now().as_secs() + 30;
-    s.mock.set_fault(
-        Endpoint::Introspect,
-        Fault::RateLimited {
-            reset_epoch_secs: reset,
-        },
-    );
+    common::rate_limit_introspection(&s.mock, &clock, 30);
     let newcomer = s.mock.opaque_token(json!({}));
     let response = s.get(&newcomer).await;
     assert_eq!(response.status(), 503);
-    let retry: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = common::retry_after(&response);
     assert!((29..=31).contains(&retry), "Retry-After {retry}");
     let before = s.mock.hits(Endpoint::Introspect);
     assert_eq!(s.status(&legit).await, 200, "a known token is not delayed");
@@ -126,7 +108,7 @@ async fn attack_ten_thousand_unknown_opaque_tokens() {
 /// Okta does not publish) still go to introspection.
 #[tokio::test]
 async fn values_that_cannot_be_access_tokens_cost_no_call() {
-    let (s, _clock) = stack(|b| b).await;
+    let (s, _clock) = clocked_stack(MockOkta::start().await, |b| b).await;
     let stranger = MockOkta::start().await;
     for value in [
         "short".to_owned(),
@@ -154,7 +136,7 @@ async fn values_that_cannot_be_access_tokens_cost_no_call() {
 /// no call.
 #[tokio::test]
 async fn inactive_answers_are_remembered() {
-    let (s, clock) = stack(|b| b).await;
+    let (s, clock) = clocked_stack(MockOkta::start().await, |b| b).await;
     let unknown = unknown_token(1);
     assert_eq!(s.status(&unknown).await, 401);
     clock.advance(Duration::from_secs(5 * 60));
@@ -168,7 +150,7 @@ async fn inactive_answers_are_remembered() {
 async fn random_issuers_cost_a_bounded_number_of_loader_calls() {
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
-    let (s, _clock) = stack(move |b| {
+    let (s, _clock) = clocked_stack(MockOkta::start().await, move |b| {
         b.loader(move |_key: TenantKey| {
             counter.fetch_add(1, Ordering::SeqCst);
             async { Ok::<_, okta_oidc::BoxError>(None) }

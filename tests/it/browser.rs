@@ -77,11 +77,7 @@ pub async fn serve_site(
     .unwrap();
     let router = web_app(&login, path);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    Site {
-        mock,
-        base,
-        origin,
-    }
+    Site { mock, base, origin }
 }
 
 /// [`serve_site`] at the root with a mock org of its own, and a clock the test moves.

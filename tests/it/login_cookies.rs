@@ -80,6 +80,14 @@ async fn repeated_redirects_to_login_do_not_pile_up_cookies() {
     assert_eq!(location(&done), "/");
 }
 
+fn set_cookie_values(headers: &http::HeaderMap) -> Vec<String> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
 /// In process, since https cannot be served offline: the login and session cookies of an app
 /// at `app_base_url` (over https), signed in through the mock org over loopback.
 async fn https_cookies(app_base_url: &str, path: &str) -> (Vec<String>, Vec<String>, u16) {
@@ -101,12 +109,7 @@ async fn https_cookies(app_base_url: &str, path: &str) -> (Vec<String>, Vec<Stri
         }
     };
     let started = send(Request::get(format!("{path}/auth/login"))).await;
-    let login_cookies: Vec<String> = started
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    let login_cookies = set_cookie_values(started.headers());
     let authorize = started.headers()[LOCATION].to_str().unwrap().to_owned();
     let back = crate::common::client()
         .get(&authorize)
@@ -121,12 +124,7 @@ async fn https_cookies(app_base_url: &str, path: &str) -> (Vec<String>, Vec<Stri
             .header(COOKIE, &pair),
     )
     .await;
-    let session_cookies: Vec<String> = done
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    let session_cookies = set_cookie_values(done.headers());
     let session = session_cookies
         .iter()
         .find(|c| c.contains("okta_session=") && !c.contains("Max-Age=0"))

@@ -4,10 +4,10 @@
 
 use http::Method;
 use okta_oidc::testing::{Endpoint, MockOkta};
-use okta_oidc::{Login, LoginConfig, OktaOidc};
+use okta_oidc::{Login, LoginConfig};
 
 use crate::browser::{Browser, SECRET, serve_site, set_cookie, set_cookies, web_app};
-use crate::common::{location, serve, tenant_for};
+use crate::common::{location, serve};
 
 fn param(url: &str, name: &str) -> Option<String> {
     let url = reqwest::Url::parse(url).unwrap();
@@ -87,17 +87,7 @@ async fn an_app_under_a_path_works_end_to_end() {
 async fn a_login_stays_on_the_tenant_of_its_request() {
     let a = MockOkta::start().await;
     let b = MockOkta::start().await;
-    let oidc = OktaOidc::builder()
-        .allow_loopback_http(true)
-        .tenant(tenant_for("a", &a))
-        .tenant(tenant_for("b", &b))
-        .tenant_resolver(|request: &http::request::Parts| {
-            let tenant = request.headers.get("x-tenant")?.to_str().ok()?;
-            Some(tenant.to_owned())
-        })
-        .build()
-        .await
-        .unwrap();
+    let oidc = crate::common::two_tenants(&a, &b, Some("x-tenant")).await;
     // No login here completes: the redirect URI's port does not matter.
     let config = LoginConfig::new("http://127.0.0.1:1").session_secret(SECRET);
     let login = Login::new(&oidc, config).unwrap();

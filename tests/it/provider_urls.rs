@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use okta_oidc::testing::{Endpoint, MockOkta};
-use okta_oidc::{Clock, ConfigError, LoadError, ManualClock, OktaOidc, Tenant};
+use okta_oidc::{Clock, ConfigError, LoadError, OktaOidc, Tenant};
 use serde_json::json;
 
-use crate::common::{Stack, builder_for, tenant_for};
+use crate::common::{self, Stack, builder_for, tenant_for};
 
 /// The mock serves `http://127.0.0.1`: refused unless the application allows loopback `http://`
 /// explicitly — at build, at runtime, and from the loader.
@@ -76,21 +76,13 @@ async fn discovery_endpoints_must_be_on_the_issuer_host() {
 #[tokio::test]
 async fn discovery_is_refreshed_at_most_daily() {
     let mock = MockOkta::start().await;
-    // Bound but not listening: the introspection endpoint refuses connections.
-    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
-    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let closed = reserved.local_addr().unwrap();
+    // The introspection endpoint refuses connections.
+    let (_reserved, closed) = common::refusing_address();
     mock.set_discovery_field(
         "introspection_endpoint",
         json!(format!("http://{closed}/introspect")),
     );
-    let clock = ManualClock::starting_now();
-    let oidc = builder_for(&mock)
-        .clock(clock.clone())
-        .build()
-        .await
-        .unwrap();
-    let s = Stack::with(mock.clone(), oidc).await;
+    let (s, clock) = common::clocked_stack(mock.clone(), |b| b).await;
     // Valid for the days this test moves its clock through.
     let exp = clock.now().as_secs() + 4 * 24 * 3600;
     let token = mock.opaque_token(json!({ "exp": exp }));
@@ -128,5 +120,8 @@ async fn discovery_is_refreshed_at_most_daily() {
     clock.advance(Duration::from_secs(25 * 3600));
     s.oidc.refresh_keys("mock").await.unwrap();
     assert!(s.oidc.provider_metadata("mock").is_some());
-    assert_eq!(s.status(&mock.opaque_token(json!({ "exp": exp }))).await, 200);
+    assert_eq!(
+        s.status(&mock.opaque_token(json!({ "exp": exp }))).await,
+        200
+    );
 }

@@ -177,7 +177,8 @@ impl OktaOidcBuilder {
     /// When a tenant's budget is spent, or Okta answered `429` (no call until its
     /// `X-Rate-Limit-Reset`), tokens already known active keep working until their `exp`, and
     /// a new token answers `503` with `Retry-After`; a warning is logged, at most once a minute
-    /// per tenant. Tenants that share an Okta org each have their own budget: lower it when
+    /// per tenant. Checking a known token again after `introspection_cache_ttl` only uses the
+    /// upper half of the bucket: it never takes a call a new token needs. Tenants that share an Okta org each have their own budget: lower it when
     /// many app instances live in one org.
     ///
     /// ```
@@ -217,8 +218,8 @@ impl OktaOidcBuilder {
     }
 
     /// Accepts `http://` issuers and endpoints on loopback hosts (`127.0.0.0/8`, `[::1]`,
-    /// `localhost`): for tests and offline demos against a local mock such as
-    /// [`MockOkta`](crate::testing::MockOkta) (feature `test-util`). Off by default: only
+    /// `localhost`): for tests and offline demos against a local mock such as the test kit's
+    /// `testing::MockOkta` (feature `test-util`). Off by default: only
     /// `https://` is accepted, so a typo or a configuration from the wrong environment never
     /// sends credentials in clear. Other `http://` hosts are refused either way.
     pub fn allow_loopback_http(mut self, allow: bool) -> Self {

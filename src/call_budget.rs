@@ -126,6 +126,17 @@ impl Budget {
 
     /// Takes one call from the budget, or says how long to wait before asking again.
     pub(crate) fn try_acquire(&self, now: UnixTime) -> Result<Permit, Duration> {
+        self.acquire(now, 0)
+    }
+
+    /// Takes one call only from the upper half of the bucket: for a call that is not needed
+    /// now (checking again a token already known), so that it never takes a call a new
+    /// credential needs. Its refusals are not warned about.
+    pub(crate) fn try_acquire_spare(&self, now: UnixTime) -> Result<Permit, Duration> {
+        self.acquire(now, self.limits.burst / 2)
+    }
+
+    fn acquire(&self, now: UnixTime, reserve: u32) -> Result<Permit, Duration> {
         let mut bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
         let full = u64::from(self.limits.burst) * MILLI;
         let elapsed = u64::try_from(now.since(bucket.updated).as_millis()).unwrap_or(u64::MAX);
@@ -138,8 +149,8 @@ impl Budget {
             Some(bucket.paused_until.since(now))
         } else if self.in_flight.load(Ordering::Acquire) >= self.limits.max_in_flight {
             Some(Duration::from_secs(1))
-        } else if bucket.milli_calls < MILLI {
-            let missing = MILLI - bucket.milli_calls;
+        } else if bucket.milli_calls < (u64::from(reserve) + 1) * MILLI {
+            let missing = (u64::from(reserve) + 1) * MILLI - bucket.milli_calls;
             let millis = missing
                 .saturating_mul(60)
                 .div_ceil(u64::from(self.limits.per_minute));
@@ -149,6 +160,9 @@ impl Budget {
         };
         if let Some(wait) = refused {
             let wait = wait.max(Duration::from_secs(1));
+            if reserve > 0 {
+                return Err(wait);
+            }
             bucket.refused = bucket.refused.saturating_add(1);
             if bucket
                 .last_warning
@@ -252,6 +266,21 @@ mod tests {
             .collect();
         assert!(budget.try_acquire(at(100)).is_err(), "capped at the burst");
         drop(later);
+    }
+
+    #[test]
+    fn spare_calls_leave_half_the_bucket_to_new_credentials() {
+        let budget = Budget::new(CallBudget::new(60, 4, 100), "test", "t".into(), at(0));
+        let spare: Vec<Permit> = (0..2)
+            .map(|_| budget.try_acquire_spare(at(0)).unwrap())
+            .collect();
+        assert!(
+            budget.try_acquire_spare(at(0)).is_err(),
+            "half the bucket is kept"
+        );
+        let new: Vec<Permit> = (0..2).map(|_| budget.try_acquire(at(0)).unwrap()).collect();
+        assert!(budget.try_acquire(at(0)).is_err());
+        drop((spare, new));
     }
 
     #[test]

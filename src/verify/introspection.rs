@@ -142,7 +142,11 @@ impl Introspector {
         }
         let budget = self.budgets.of(&call.tenant.id, now);
         let start = || {
-            let permit = budget.try_acquire(now)?;
+            // Checking a known token again never takes a call a new token needs.
+            let permit = match known {
+                Some(_) => budget.try_acquire_spare(now)?,
+                None => budget.try_acquire(now)?,
+            };
             let this = Arc::clone(self);
             let budget = Arc::clone(&budget);
             let token = token.to_owned();

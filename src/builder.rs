@@ -156,8 +156,10 @@ impl OktaOidcBuilder {
         self
     }
 
-    /// Longest time an active introspection result is reused (default 5 min; never past the
-    /// token's `exp`).
+    /// Longest time an active introspection result is reused before the token is checked again
+    /// (default 5 min; never past the token's `exp`). While the tenant's
+    /// [budget](Self::introspection_budget) cannot spare that call, the known result keeps being
+    /// served until `exp`.
     pub fn introspection_cache_ttl(mut self, ttl: Duration) -> Self {
         self.introspection.max_ttl = ttl;
         self

@@ -62,6 +62,7 @@ fn main() {
         .build()
         .expect("runtime");
     let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
         .background_refresh(false)
         .build_lazy()
         .expect("build");

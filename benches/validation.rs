@@ -71,6 +71,7 @@ fn setup() -> Setup {
     let tenant = Tenant::new("bench", issuer.clone()).client_id(fixture::AUDIENCE);
     let builder = || {
         OktaOidc::builder()
+            .allow_loopback_http(true)
             .tenant(tenant.clone())
             .leeway(Duration::from_secs(LEEWAY_SECS))
             .background_refresh(false)
@@ -208,6 +209,7 @@ fn tenants(c: &mut Criterion, s: &Setup) {
     let mut g = c.benchmark_group("tenants");
     for n in [1usize, MANY_TENANTS] {
         let oidc = OktaOidc::builder()
+            .allow_loopback_http(true)
             .tenants(fixture::tenants(0..n))
             .background_refresh(false)
             .build_lazy()

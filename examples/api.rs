@@ -21,6 +21,8 @@
 //! - `OKTA_CLIENT_ID` + `OKTA_CLIENT_SECRET` (single tenant): opaque access tokens are
 //!   introspected with them; with `OKTA_TENANTS_FILE`, the tenant of an opaque token comes from
 //!   the `X-Okta-Tenant: <id>` header;
+//! - `OKTA_ALLOW_LOOPBACK_HTTP=1`: accept an `http://` issuer on a loopback host (a local mock
+//!   org such as `cargo run -p okta-oidc-tools --bin mock_okta`); the embedded mock always is;
 //! - `BIND_ADDR` (default `127.0.0.1:3000`).
 //!
 //! Routes: `GET /health` (public), `GET /api/me` (the token's claims as JSON).
@@ -40,6 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bind = shared::bind_addr()?;
 
     let mut mock = None;
+    let mut allow_loopback_http = shared::allow_loopback_http();
     let multi_tenant = env("OKTA_TENANTS_FILE").is_some();
     let tenants: Vec<Tenant> = if let Some(path) = env("OKTA_TENANTS_FILE") {
         tenants_from_file(&path)?
@@ -65,10 +68,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .client(okta.client_id(), okta.client_secret())
             .audience("api://default");
         mock = Some(okta);
+        // The embedded mock serves http://127.0.0.1: allowed here, and only here.
+        allow_loopback_http = true;
         vec![tenant]
     };
 
-    let mut builder = OktaOidc::builder().tenants(tenants);
+    let mut builder = OktaOidc::builder()
+        .allow_loopback_http(allow_loopback_http)
+        .tenants(tenants);
     if multi_tenant {
         // An opaque token names no issuer: the caller says which tenant it belongs to.
         builder = builder.tenant_resolver(|request: &http::request::Parts| {

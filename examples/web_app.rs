@@ -21,16 +21,23 @@
 //!   and `audience` optional; sign-in needs the secret). With several tenants, start a login
 //!   with `/auth/login?tenant=<id>` or from the Okta dashboard (`?iss=`).
 //! - `APP_BASE_URL` (default `http://127.0.0.1:3000`): the redirect URI is
-//!   `APP_BASE_URL/auth/callback`, the post-logout redirect `APP_BASE_URL/`.
+//!   `APP_BASE_URL/auth/callback`, the post-logout redirect `APP_BASE_URL/`. With a path
+//!   (`https://example.com/app`), every route below is served under it (`/app/profile`,
+//!   `/app/auth/login`, …).
+//! - `OKTA_ALLOW_LOOPBACK_HTTP=1`: accept an `http://` issuer on a loopback host (a local mock
+//!   org such as `cargo run -p okta-oidc-tools --bin mock_okta`); the embedded mock always is.
 //! - `SESSION_SECRET` (32 bytes or more; optional: a random one per start, with a warning).
 //! - `BIND_ADDR` (default `127.0.0.1:3000`).
 //!
 //! Routes: `GET /` (public), `GET /health`, `/auth/login`, `/auth/callback`, `/auth/logout`,
 //! `GET /profile` (HTML; redirects to login without a session), `GET /api/me` (JSON claims of
-//! the session user or of a bearer token; 401 with neither).
+//! the session user or of a bearer token; 401 with neither), and `POST /api/me` answering the
+//! same, the stand-in for any route that changes state: with the session cookie it must come
+//! from the app's own pages (403 from another site).
 
 mod shared;
 
+use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -62,22 +69,28 @@ fn layout(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-async fn home(claims: Option<Claims>) -> Html<String> {
+/// The path the app is served under (`""` at the root): every link carries it.
+#[derive(Clone)]
+struct AppPath(std::sync::Arc<str>);
+
+async fn home(State(AppPath(p)): State<AppPath>, claims: Option<Claims>) -> Html<String> {
+    let p = escape(&p);
     let body = match claims {
         Some(c) => format!(
             "<h1>okta-oidc web app</h1><p>Signed in as {}.</p>\
-             <p><a href=\"/profile\">Profile</a> · <a href=\"/api/me\">/api/me</a> · \
-             <a href=\"/auth/logout\">Sign out</a></p>",
+             <p><a href=\"{p}/profile\">Profile</a> · <a href=\"{p}/api/me\">/api/me</a> · \
+             <a href=\"{p}/auth/logout\">Sign out</a></p>",
             escape(c.name.as_deref().unwrap_or(&c.sub))
         ),
-        None => "<h1>okta-oidc web app</h1><p>You are not signed in.</p>\
-                 <p><a href=\"/auth/login\">Sign in</a> · <a href=\"/profile\">Profile</a></p>"
-            .to_owned(),
+        None => format!(
+            "<h1>okta-oidc web app</h1><p>You are not signed in.</p>\
+             <p><a href=\"{p}/auth/login\">Sign in</a> · <a href=\"{p}/profile\">Profile</a></p>"
+        ),
     };
     layout("okta-oidc web app", &body)
 }
 
-async fn profile(claims: Claims) -> Response {
+async fn profile(State(AppPath(p)): State<AppPath>, claims: Claims) -> Response {
     let object: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(claims.raw_json()).unwrap_or_default();
     let mut rows = String::new();
@@ -93,9 +106,10 @@ async fn profile(claims: Claims) -> Response {
         ));
     }
     let name = claims.name.as_deref().unwrap_or(&claims.sub);
+    let p = escape(&p);
     let body = format!(
         "<h1 id=\"name\">{}</h1><p>Tenant: {}</p><table>{rows}</table>\
-         <p><a href=\"/\">Home</a> · <a href=\"/auth/logout\">Sign out</a></p>",
+         <p><a href=\"{p}/\">Home</a> · <a href=\"{p}/auth/logout\">Sign out</a></p>",
         escape(name),
         escape(&claims.tenant().id),
     );
@@ -113,8 +127,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "http://127.0.0.1:3000".into())
         .trim_end_matches('/')
         .to_owned();
+    let path = shared::app_path(&app_base_url)?;
 
     let mut mock = None;
+    let mut allow_loopback_http = shared::allow_loopback_http();
     let tenants: Vec<Tenant> = if let Some(path) = env("OKTA_TENANTS_FILE") {
         tenants_from_file(&path)?
     } else if let Some(issuer) = env("OKTA_ISSUER") {
@@ -138,6 +154,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .client(okta.client_id(), okta.client_secret())
             .audience("api://default");
         mock = Some(okta);
+        // The embedded mock serves http://127.0.0.1: allowed here, and only here.
+        allow_loopback_http = true;
         vec![tenant]
     };
 
@@ -146,24 +164,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(secret) => config.session_secret(secret),
         None => config.random_session_secret_if_unset(),
     };
-    let oidc = OktaOidc::builder().tenants(tenants).build().await?;
+    let oidc = OktaOidc::builder()
+        .allow_loopback_http(allow_loopback_http)
+        .tenants(tenants)
+        .build()
+        .await?;
     let login = Login::new(&oidc, config)?;
 
+    // Every route under the path of APP_BASE_URL (the login routes carry it already).
+    let at = |route: &str| format!("{path}{route}");
+    let state = AppPath(path.as_str().into());
+    let me = |claims: Claims| async move { Json(claims) };
     let pages = Router::new()
-        .route("/profile", get(profile))
+        .route(&at("/profile"), get(profile))
         .layer(login.page_layer());
     let api = Router::new()
-        .route("/api/me", get(|claims: Claims| async move { Json(claims) }))
+        .route(&at("/api/me"), get(me).post(me))
         .layer(login.layer());
-    let public = Router::new()
-        .route("/", get(home))
-        .layer(login.layer().optional());
+    let mut public = Router::new().route(&at("/"), get(home));
+    if !path.is_empty() {
+        public = public.route(&path, get(home));
+    }
+    let public = public.layer(login.layer().optional());
     let app = Router::new()
         .merge(pages)
         .merge(api)
         .merge(public)
+        .with_state(state)
         .merge(login.router())
-        .route("/health", get(|| async { "ok" }));
+        .route(&at("/health"), get(|| async { "ok" }));
 
     tracing::info!(%addr, "web app listening");
     if let Some(okta) = &mock {

@@ -49,7 +49,8 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$tmp"/*.log; do echo "--- $f" >&2; cat "$f" >&2; done; exit 1; }
 
 echo "$example: org (down) at $issuer, app at $base"
-OKTA_ISSUER="$issuer" OKTA_AUDIENCE="$audience" OKTA_CLIENT_ID=0oa1mockclient \
+# The org is a local mock (http://127.0.0.1): the example must be told to accept it.
+OKTA_ALLOW_LOOPBACK_HTTP=1 OKTA_ISSUER="$issuer" OKTA_AUDIENCE="$audience" OKTA_CLIENT_ID=0oa1mockclient \
   OKTA_CLIENT_SECRET=mock-client-secret APP_BASE_URL="$base" \
   SESSION_SECRET=0123456789abcdef0123456789abcdef BIND_ADDR="127.0.0.1:$app_port" \
   RUST_LOG=info NO_COLOR=1 target/debug/examples/"$example" >"$tmp/app.log" 2>&1 &

@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use crate::algorithm::Algorithm;
 
+use crate::call_budget::CallBudget;
 use crate::error::{ConfigError, WarmUpError};
 use crate::handle::{Inner, OktaOidc};
 use crate::provider::context::ProviderContext;
-use crate::provider::fetch::{DEFAULT_MAX_BODY, Fetcher};
+use crate::provider::fetch::{DEFAULT_MAX_BODY, Fetcher, UrlPolicy};
 use crate::provider::refresh_policy::KeyRefreshPolicy;
 use crate::tenant::config::Tenant;
-use crate::tenant::directory::{DirectoryConfig, TenantDirectory};
+use crate::tenant::directory::{DEFAULT_LOADER_BUDGET, DirectoryConfig, TenantDirectory};
 use crate::tenant::loader::TenantLoader;
 use crate::tenant::resolver::TenantResolver;
 use crate::time::{Clock, SharedClock, SystemClock};
@@ -80,6 +81,8 @@ pub struct OktaOidcBuilder {
     resolver: Option<Arc<dyn TenantResolver>>,
     token_cache: TokenCacheConfig,
     require_warm_up: bool,
+    urls: UrlPolicy,
+    loader_budget: CallBudget,
 }
 
 impl fmt::Debug for OktaOidcBuilder {
@@ -88,6 +91,7 @@ impl fmt::Debug for OktaOidcBuilder {
             .field("tenants", &self.tenants)
             .field("validation", &self.validation)
             .field("policy", &self.policy)
+            .field("urls", &self.urls)
             .finish_non_exhaustive()
     }
 }
@@ -109,6 +113,8 @@ impl Default for OktaOidcBuilder {
             resolver: None,
             token_cache: TokenCacheConfig::default(),
             require_warm_up: false,
+            urls: UrlPolicy::default(),
+            loader_budget: DEFAULT_LOADER_BUDGET,
         }
     }
 }
@@ -150,16 +156,85 @@ impl OktaOidcBuilder {
         self
     }
 
-    /// Longest time an active introspection result is reused (default 5 min; never past the
-    /// token's `exp`).
+    /// Longest time an active introspection result is reused before the token is checked again
+    /// (default 5 min; never past the token's `exp`). While the tenant's
+    /// [budget](Self::introspection_budget) cannot spare that call, the known result keeps being
+    /// served until `exp`.
     pub fn introspection_cache_ttl(mut self, ttl: Duration) -> Self {
         self.introspection.max_ttl = ttl;
         self
     }
 
-    /// How long an inactive introspection result is remembered (default 10 s).
+    /// How long an inactive introspection result is remembered, by a SHA-256 of the token
+    /// (default 10 min; a token the issuer does not know never becomes active).
     pub fn introspection_inactive_ttl(mut self, ttl: Duration) -> Self {
         self.introspection.inactive_ttl = ttl;
+        self
+    }
+
+    /// How many introspection calls each tenant makes for tokens it has not seen yet (default
+    /// 120 a minute, 30 in a row, 10 at once: under half of the smallest org-wide bucket Okta
+    /// publishes for `/oauth2/v1/*`, 300 a minute, and far under its org concurrency limit).
+    ///
+    /// When a tenant's budget is spent, or Okta answered `429` (no call until its
+    /// `X-Rate-Limit-Reset`), tokens already known active keep working until their `exp`, and
+    /// a new token answers `503` with `Retry-After`; a warning is logged, at most once a minute
+    /// per tenant. Checking a known token again after `introspection_cache_ttl` only uses the
+    /// upper half of the bucket: it never takes a call a new token needs. Tenants that share an Okta org each have their own budget: lower it when
+    /// many app instances live in one org.
+    ///
+    /// ```
+    /// use okta_oidc::{CallBudget, OktaOidc, Tenant};
+    ///
+    /// # fn build() -> Result<OktaOidc, okta_oidc::ConfigError> {
+    /// let oidc = OktaOidc::builder()
+    ///     .tenant(Tenant::new("acme", "https://acme.okta.com").client("0oa1acme", "secret"))
+    ///     .introspection_budget(CallBudget::new(60, 10, 4))
+    ///     .build_lazy()?;
+    /// # Ok(oidc) }
+    /// ```
+    pub fn introspection_budget(mut self, budget: CallBudget) -> Self {
+        self.introspection.budget = budget;
+        self
+    }
+
+    /// The lengths of a bearer value that is not a JWT and is still worth an introspection
+    /// call (default 20 to 2048 bytes). Such a value must also hold only URL-safe characters
+    /// (`A-Z a-z 0-9 - . _ ~`); anything else is refused (`401`) without any call.
+    pub fn opaque_token_length(mut self, min: usize, max: usize) -> Self {
+        self.introspection.opaque_len = (min, max);
+        self
+    }
+
+    /// How many calls the [loader](Self::loader) gets for keys that requests name — a token's
+    /// issuer, `?tenant=`, `?iss=`, the resolver's pick — all together (default 60 a minute,
+    /// 20 in a row, 4 at once). Past it, such a request answers `503` with `Retry-After`; a
+    /// flood of tokens naming random issuers costs at most this many calls, and each unknown
+    /// key is remembered by a hash (at most 10,000) for the
+    /// [negative TTL](Self::negative_cache_ttl). Ids the crate sealed itself (a session after
+    /// a restart) are loaded outside this budget. Concurrent requests for one key share one
+    /// call.
+    pub fn loader_budget(mut self, budget: CallBudget) -> Self {
+        self.loader_budget = budget;
+        self
+    }
+
+    /// Accepts `http://` issuers and endpoints on loopback hosts (`127.0.0.0/8`, `[::1]`,
+    /// `localhost`): for tests and offline demos against a local mock such as the test kit's
+    /// `testing::MockOkta` (feature `test-util`). Off by default: only
+    /// `https://` is accepted, so a typo or a configuration from the wrong environment never
+    /// sends credentials in clear. Other `http://` hosts are refused either way.
+    pub fn allow_loopback_http(mut self, allow: bool) -> Self {
+        self.urls.loopback_http = allow;
+        self
+    }
+
+    /// Accepts endpoints of a discovery document (`jwks_uri`, token, introspection, …) on
+    /// other hosts than the issuer's. Off by default: Okta serves every endpoint on the org's
+    /// own host (or its custom domain, which is then the issuer), so an endpoint elsewhere
+    /// means a tampered or misconfigured document. Some other providers need it.
+    pub fn allow_endpoints_on_other_hosts(mut self, allow: bool) -> Self {
+        self.urls.other_hosts = allow;
         self
     }
 
@@ -279,6 +354,17 @@ impl OktaOidcBuilder {
         if self.validation.max_token_bytes == 0 {
             return Err(ConfigError::Invalid("max_token_size is zero"));
         }
+        self.introspection
+            .budget
+            .check("introspection_budget: every limit must be positive")?;
+        self.loader_budget
+            .check("loader_budget: every limit must be positive")?;
+        let (min, max) = self.introspection.opaque_len;
+        if min == 0 || min > max {
+            return Err(ConfigError::Invalid(
+                "opaque_token_length: min must be positive and at most max",
+            ));
+        }
         let client = match self.http_client {
             Some(c) => c,
             None => Fetcher::default_client(self.http_timeout)?,
@@ -292,6 +378,7 @@ impl OktaOidcBuilder {
             policy: self.policy,
             algorithms: self.validation.algorithms.clone(),
             background_refresh: self.background_refresh,
+            urls: self.urls,
         });
         let mut seen = std::collections::HashSet::new();
         for t in &self.tenants {
@@ -306,6 +393,7 @@ impl OktaOidcBuilder {
                 negative_ttl: self.negative_ttl,
                 max_loaded: self.max_loaded,
                 resolver: self.resolver,
+                loader_budget: self.loader_budget,
             },
         );
         tenants.upsert(self.tenants)?;

@@ -157,6 +157,10 @@ pub enum AuthError {
         /// When to try again, if known.
         retry_after: Option<Duration>,
     },
+    /// A request with an unsafe method (`POST`, `PUT`, `PATCH`, `DELETE`, …) authenticated by
+    /// a session cookie, that does not come from the application's own origin: a cross-site
+    /// request forgery (`403`). Bearer-token requests are never refused for this.
+    CrossSiteRequest,
 }
 
 impl AuthError {
@@ -165,7 +169,9 @@ impl AuthError {
         match self {
             AuthError::MissingCredential | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            AuthError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            AuthError::InsufficientScope { .. } | AuthError::CrossSiteRequest => {
+                StatusCode::FORBIDDEN
+            }
             AuthError::KeysUnavailable { .. } | AuthError::TemporarilyUnavailable { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -175,7 +181,7 @@ impl AuthError {
     /// The RFC 6750 error code, if any.
     pub fn error_code(&self) -> Option<&'static str> {
         match self {
-            AuthError::MissingCredential => None,
+            AuthError::MissingCredential | AuthError::CrossSiteRequest => None,
             AuthError::InvalidRequest(_) => Some("invalid_request"),
             AuthError::InvalidToken(_) => Some("invalid_token"),
             AuthError::InsufficientScope { .. } => Some("insufficient_scope"),
@@ -194,6 +200,7 @@ impl AuthError {
             AuthError::InsufficientScope { .. } => "The access token lacks a required scope",
             AuthError::KeysUnavailable { .. } => "Token verification keys are unavailable",
             AuthError::TemporarilyUnavailable { .. } => "Token verification is unavailable",
+            AuthError::CrossSiteRequest => "A cross-site request cannot use the session",
         }
     }
 }
@@ -212,6 +219,9 @@ impl fmt::Display for AuthError {
             }
             AuthError::TemporarilyUnavailable { .. } => {
                 f.write_str("token verification temporarily unavailable")
+            }
+            AuthError::CrossSiteRequest => {
+                f.write_str("cross-site request with an unsafe method and the session cookie")
             }
         }
     }

@@ -37,7 +37,14 @@
 //! - The algorithm allow-list (default RS256) is checked before anything else; `none` and HMAC
 //!   are never accepted, and a key is used only with its own algorithm.
 //! - Tokens, secrets and cookies never reach logs; `Debug` redacts them.
-//! - `http://` issuers and endpoints are refused except on loopback hosts.
+//! - `http://` issuers and endpoints are refused, on loopback hosts too unless the application
+//!   asks ([`OktaOidcBuilder::allow_loopback_http`]); discovery endpoints must be on the
+//!   issuer's host.
+//! - Strangers cannot spend a customer's Okta rate limit: introspection calls per tenant and
+//!   loader calls are bounded ([`OktaOidcBuilder::introspection_budget`],
+//!   [`OktaOidcBuilder::loader_budget`]); values that cannot be tokens cost no call.
+//! - The login half's session cookie is `__Host-`/`__Secure-` over https, refused for
+//!   cross-site state-changing requests, and never stored by a shared cache.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -49,6 +56,7 @@
 pub mod __fuzz;
 mod algorithm;
 mod builder;
+mod call_budget;
 mod claims;
 mod error;
 mod expiring_map;
@@ -67,6 +75,7 @@ pub mod testing;
 
 pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use builder::{BuildError, OktaOidcBuilder};
+pub use call_budget::CallBudget;
 pub use claims::{Audience, Claims, CredentialSource, StandardClaims, TenantRef};
 pub use error::{AuthError, ConfigError, LoadError, TokenError, WarmUpError};
 pub use handle::OktaOidc;

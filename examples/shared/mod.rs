@@ -32,3 +32,16 @@ pub fn bind_addr() -> Result<std::net::SocketAddr, String> {
         .parse()
         .map_err(|e| format!("BIND_ADDR: {e}"))
 }
+
+/// Whether `OKTA_ALLOW_LOOPBACK_HTTP=1` asks to accept an `http://` issuer on a loopback host
+/// (a mock org such as `mock_okta` from the tools crate); the embedded mock always is.
+pub fn allow_loopback_http() -> bool {
+    env("OKTA_ALLOW_LOOPBACK_HTTP").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+/// The path of `APP_BASE_URL` (`""` at the root, `/app` for `https://host/app`): every route of
+/// the example is served under it.
+pub fn app_path(app_base_url: &str) -> Result<String, String> {
+    let url = url::Url::parse(app_base_url).map_err(|e| format!("APP_BASE_URL: {e}"))?;
+    Ok(url.path().trim_end_matches('/').to_owned())
+}

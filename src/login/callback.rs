@@ -13,9 +13,8 @@ use subtle::ConstantTimeEq;
 use super::cookies;
 use super::handle::{Login, provider};
 use super::page::{Failure, redirect};
-use super::pending::{PendingLogin, is_state_charset, login_cookie_name};
+use super::pending::{self, PendingLogin, is_state_charset, login_cookie_name};
 use super::request::Query;
-use super::seal::Purpose;
 use super::session::{self, SessionData};
 use crate::error::{AuthError, TokenError};
 use crate::provider::client_auth::{Client, ClientAuthMethod, PostError, post_form};
@@ -34,18 +33,15 @@ pub(crate) async fn callback(ctx: Login, parts: Parts) -> Response {
         .ok()
         .flatten()
         .filter(|s| is_state_charset(s));
-    let cookie_name = param_state.and_then(login_cookie_name);
+    let cookie_name = param_state.and_then(|state| login_cookie_name(settings, state));
     let clear: Vec<HeaderValue> = cookie_name
         .as_deref()
-        .and_then(|n| cookies::clear(&settings.attrs, n, &settings.route("callback")))
+        .and_then(|n| cookies::clear(&settings.attrs, n, &settings.login_path))
         .into_iter()
         .collect();
     let login = cookie_name.as_deref().and_then(|name| {
         let sealed = cookies::get(&parts.headers, name)?;
-        let json = settings
-            .keys
-            .open(Purpose::Login, name.as_bytes(), sealed)?;
-        let pending: PendingLogin = serde_json::from_slice(&json).ok()?;
+        let pending = pending::open(settings, name, sealed)?;
         let wanted = param_state?;
         bool::from(pending.state.as_bytes().ct_eq(wanted.as_bytes())).then_some(pending)
     });
@@ -60,7 +56,7 @@ pub(crate) async fn callback(ctx: Login, parts: Parts) -> Response {
             );
             redirect(&location, all)
         }
-        Err(failure) => failure.respond(tenant_id.as_deref(), clear),
+        Err(failure) => failure.respond(tenant_id.as_deref(), &settings.home(), clear),
     }
 }
 

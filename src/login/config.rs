@@ -46,7 +46,8 @@ pub struct LoginConfig {
     post_logout_redirect_uri: Option<String>,
     cookie_name: String,
     cookie_domain: Option<String>,
-    default_return_to: String,
+    default_return_to: Option<String>,
+    max_pending_logins: usize,
 }
 
 impl fmt::Debug for LoginConfig {
@@ -68,10 +69,20 @@ impl fmt::Debug for LoginConfig {
 }
 
 impl LoginConfig {
-    /// Sign-in for the app served at `app_base_url` (scheme, host, port; for example
-    /// `https://app.example.com`). The redirect URI registered at Okta is
+    /// Sign-in for the app served at `app_base_url`: scheme, host, port and, for an app served
+    /// under a path, that path (for example `https://app.example.com` or
+    /// `https://example.com/app`). The redirect URI registered at Okta is
     /// `{app_base_url}/auth/callback` (with the default base path), and the sign-out redirect
     /// `{app_base_url}/`.
+    ///
+    /// Under a path, everything sign-in makes carries it: the routes
+    /// ([`Login::router`](crate::Login::router) serves `/app/auth/login`, …), the redirect URI,
+    /// the cookies' `Path`, the redirects, and `return_to` must stay under it.
+    ///
+    /// Over `https://`, the session cookie is named `__Host-{cookie_name}` at the root path
+    /// (`__Secure-…` under a path or with a [cookie domain](Self::cookie_domain)) and the login
+    /// cookies `__Secure-okta_login_…`, so that no other site or subdomain can set them. On
+    /// loopback `http://` (a local demo) the names stay plain.
     pub fn new(app_base_url: impl Into<String>) -> Self {
         LoginConfig {
             app_base_url: app_base_url.into().trim_end_matches('/').to_owned(),
@@ -86,7 +97,8 @@ impl LoginConfig {
             post_logout_redirect_uri: None,
             cookie_name: "okta_session".into(),
             cookie_domain: None,
-            default_return_to: "/".into(),
+            default_return_to: None,
+            max_pending_logins: DEFAULT_MAX_PENDING_LOGINS,
         }
     }
 
@@ -113,8 +125,8 @@ impl LoginConfig {
         self
     }
 
-    /// Where the routes live (default `/auth`: `/auth/login`, `/auth/callback`,
-    /// `/auth/logout`).
+    /// Where the routes live under the app's path (default `/auth`: `/auth/login`,
+    /// `/auth/callback`, `/auth/logout`; `/app/auth/login`, … for an app served under `/app`).
     pub fn base_path(mut self, path: impl Into<String>) -> Self {
         self.base_path = path.into().trim_end_matches('/').to_owned();
         self
@@ -179,16 +191,32 @@ impl LoginConfig {
         self
     }
 
-    /// Where the user lands after login when no `return_to` was given (default `/`).
+    /// Where the user lands after login when no `return_to` was given (default the app's
+    /// home: `/`, or `/app/` for an app served under `/app`). A path on the app's origin,
+    /// under the app's path.
     pub fn default_return_to(mut self, path: impl Into<String>) -> Self {
-        self.default_return_to = path.into();
+        self.default_return_to = Some(path.into());
+        self
+    }
+
+    /// Most logins a browser can have started and not finished (default 3; several tabs can
+    /// sign in at once). Each started login is a small cookie; past this many, starting one
+    /// more drops the oldest, so a page that keeps sending the browser to sign in never piles
+    /// up cookies.
+    pub fn max_pending_logins(mut self, max: usize) -> Self {
+        self.max_pending_logins = max;
         self
     }
 }
 
+/// Default of [`LoginConfig::max_pending_logins`].
+const DEFAULT_MAX_PENDING_LOGINS: usize = 3;
+
 /// The checked configuration, shared by the routes and the layer.
 pub(crate) struct LoginSettings {
     pub(crate) origin: String,
+    /// The path the app is served under (`""` at the root, else `/app`).
+    pub(crate) app_path: String,
     pub(crate) base_path: String,
     pub(crate) redirect_uri: String,
     pub(crate) post_logout_redirect_uri: String,
@@ -197,7 +225,15 @@ pub(crate) struct LoginSettings {
     pub(crate) idle_timeout: Duration,
     pub(crate) login_timeout: Duration,
     pub(crate) userinfo: bool,
+    /// The session cookie's name, prefixed (`__Host-okta_session` over https at the root).
     pub(crate) cookie_name: String,
+    /// The session cookie's `Path`: the app's path, or `/`.
+    pub(crate) session_path: String,
+    /// The login cookies' name prefix (`__Secure-okta_login_` over https) and `Path` (the
+    /// routes' base path under the app's path: they reach `/login` and `/callback`).
+    pub(crate) login_cookie_prefix: String,
+    pub(crate) login_path: String,
+    pub(crate) max_pending_logins: usize,
     pub(crate) attrs: cookies::Attributes,
     pub(crate) default_return_to: String,
     pub(crate) keys: seal::KeyRing,
@@ -233,6 +269,7 @@ impl LoginSettings {
         }
         let origin = base.origin().ascii_serialization();
         let secure = !(base.scheme() == "http" && is_loopback(&base));
+        let app_path = base.path().trim_end_matches('/').to_owned();
         let base_path = config.base_path.clone();
         if !base_path.is_empty() && (!base_path.starts_with('/') || base_path.starts_with("//")) {
             return Err(ConfigError::Invalid("base_path must start with one '/'"));
@@ -242,10 +279,17 @@ impl LoginSettings {
                 "cookie_name may only hold letters, digits, '_' and '-'",
             ));
         }
-        if same_origin_path(&config.default_return_to).is_none() {
+        let default_return_to = config
+            .default_return_to
+            .clone()
+            .unwrap_or_else(|| format!("{app_path}/"));
+        if same_origin_path(&default_return_to).is_none_or(|p| !under_app(&app_path, p)) {
             return Err(ConfigError::Invalid(
-                "default_return_to must be a path on the app's origin",
+                "default_return_to must be a path on the app's origin, under its path",
             ));
+        }
+        if config.max_pending_logins == 0 {
+            return Err(ConfigError::Invalid("max_pending_logins must be positive"));
         }
         let mut secrets = config.secrets.clone();
         if secrets.is_empty() && config.random_secret {
@@ -285,8 +329,27 @@ impl LoginSettings {
             url: post_logout_redirect_uri.clone(),
             reason,
         })?;
+        let attrs = cookies::Attributes {
+            secure,
+            domain: config.cookie_domain,
+        };
+        let session_path = if app_path.is_empty() {
+            "/".to_owned()
+        } else {
+            app_path.clone()
+        };
+        let login_path = match format!("{app_path}{base_path}") {
+            path if path.is_empty() => "/".to_owned(),
+            path => path,
+        };
         Ok(LoginSettings {
             origin,
+            cookie_name: attrs.prefixed(&config.cookie_name, &session_path),
+            session_path,
+            login_cookie_prefix: attrs.prefixed("okta_login_", &login_path),
+            login_path,
+            max_pending_logins: config.max_pending_logins,
+            app_path,
             base_path,
             redirect_uri,
             post_logout_redirect_uri,
@@ -295,19 +358,33 @@ impl LoginSettings {
             idle_timeout: config.idle_timeout,
             login_timeout: config.login_timeout,
             userinfo: config.userinfo,
-            cookie_name: config.cookie_name,
-            attrs: cookies::Attributes {
-                secure,
-                domain: config.cookie_domain,
-            },
-            default_return_to: config.default_return_to,
+            attrs,
+            default_return_to,
             keys: seal::KeyRing::new(&secrets),
             used_states: ExpiringMap::new(100_000),
         })
     }
 
-    /// The path of a route under the base path.
+    /// The path of a route: the app's path, the base path, the route's name.
     pub(crate) fn route(&self, name: &str) -> String {
-        format!("{}/{name}", self.base_path)
+        format!("{}{}/{name}", self.app_path, self.base_path)
+    }
+
+    /// The app's home page (`/`, or `/app/` under a path).
+    pub(crate) fn home(&self) -> String {
+        format!("{}/", self.app_path)
+    }
+
+    /// `path` when it can be a `return_to`: a path on the app's origin, under its path.
+    pub(crate) fn return_path<'p>(&self, path: &'p str) -> Option<&'p str> {
+        same_origin_path(path).filter(|p| under_app(&self.app_path, p))
+    }
+}
+
+/// Whether `path` (a same-origin path) is the app's path or under it.
+fn under_app(app_path: &str, path: &str) -> bool {
+    match path.strip_prefix(app_path) {
+        Some(rest) => app_path.is_empty() || rest.is_empty() || rest.starts_with(['/', '?', '#']),
+        None => false,
     }
 }

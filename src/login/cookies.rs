@@ -1,10 +1,13 @@
-//! Reading the `Cookie` header and writing `Set-Cookie` values.
+//! Reading the `Cookie` header and writing `Set-Cookie` values, with the `cookie` crate; the
+//! names' security prefixes (`__Host-`, `__Secure-`).
 //!
 //! Every value this crate writes is base64url text (sealed), so no quoting or escaping is
 //! needed; cookies of other names are left alone.
 
 use std::time::Duration;
 
+use cookie::time::{Duration as CookieDuration, OffsetDateTime};
+use cookie::{Cookie, SameSite};
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
 
@@ -13,21 +16,22 @@ pub(crate) fn get<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     all(headers).find(|(n, _)| *n == name).map(|(_, v)| v)
 }
 
-/// Every `(name, value)` pair of the request's `Cookie` headers.
+/// Every `(name, value)` pair of the request's `Cookie` headers (RFC 6265 §5.4), a quoted value
+/// unquoted; malformed pairs are skipped.
 pub(crate) fn all(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| {
-            let (name, value) = pair.split_once('=')?;
-            let value = value.trim();
+        .flat_map(Cookie::split_parse)
+        .filter_map(|cookie| {
+            let cookie = cookie.ok()?;
+            let value = cookie.value_raw()?;
             let value = value
                 .strip_prefix('"')
                 .and_then(|v| v.strip_suffix('"'))
                 .unwrap_or(value);
-            Some((name.trim(), value))
+            Some((cookie.name_raw()?, value))
         })
 }
 
@@ -38,7 +42,33 @@ pub(crate) struct Attributes {
     pub(crate) domain: Option<String>,
 }
 
-/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Secure` unless disabled (loopback http).
+impl Attributes {
+    /// `name` with the strongest prefix its cookie qualifies for (RFC 6265bis §4.1.3):
+    /// `__Host-` when it is `Secure`, host-only and for the whole site (`path` `/`);
+    /// `__Secure-` when it is `Secure`; none on loopback `http://`, where browsers would drop it.
+    pub(crate) fn prefixed(&self, name: &str, path: &str) -> String {
+        match (self.secure, path == "/" && self.domain.is_none()) {
+            (true, true) => format!("__Host-{name}"),
+            (true, false) => format!("__Secure-{name}"),
+            (false, _) => name.to_owned(),
+        }
+    }
+
+    fn cookie<'c>(&'c self, name: &'c str, value: &'c str, path: &'c str) -> Cookie<'c> {
+        let mut cookie = Cookie::build((name, value))
+            .path(path)
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .build();
+        if let Some(domain) = &self.domain {
+            cookie.set_domain(domain.as_str());
+        }
+        cookie
+    }
+}
+
+/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Secure` unless on loopback `http://`.
 pub(crate) fn set(
     attrs: &Attributes,
     name: &str,
@@ -46,31 +76,20 @@ pub(crate) fn set(
     path: &str,
     max_age: Option<Duration>,
 ) -> Option<HeaderValue> {
-    let mut s = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax");
+    let mut cookie = attrs.cookie(name, value, path);
     if let Some(age) = max_age {
-        s.push_str(&format!("; Max-Age={}", age.as_secs()));
+        let secs = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
+        cookie.set_max_age(CookieDuration::seconds(secs));
     }
-    if let Some(domain) = &attrs.domain {
-        s.push_str(&format!("; Domain={domain}"));
-    }
-    if attrs.secure {
-        s.push_str("; Secure");
-    }
-    HeaderValue::from_str(&s).ok()
+    HeaderValue::from_str(&cookie.to_string()).ok()
 }
 
-/// A `Set-Cookie` value that deletes the cookie.
+/// A `Set-Cookie` value that deletes the cookie (same name, path and domain; `Max-Age=0`).
 pub(crate) fn clear(attrs: &Attributes, name: &str, path: &str) -> Option<HeaderValue> {
-    let mut s = format!(
-        "{name}=; Path={path}; HttpOnly; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
-    );
-    if let Some(domain) = &attrs.domain {
-        s.push_str(&format!("; Domain={domain}"));
-    }
-    if attrs.secure {
-        s.push_str("; Secure");
-    }
-    HeaderValue::from_str(&s).ok()
+    let mut cookie = attrs.cookie(name, "", path);
+    cookie.set_max_age(CookieDuration::ZERO);
+    cookie.set_expires(OffsetDateTime::UNIX_EPOCH);
+    HeaderValue::from_str(&cookie.to_string()).ok()
 }
 
 #[cfg(test)]
@@ -81,11 +100,57 @@ mod tests {
     fn parse() {
         let mut h = HeaderMap::new();
         h.append(COOKIE, HeaderValue::from_static("a=1; b=\"2\";c=3"));
-        h.append(COOKIE, HeaderValue::from_static("d=4; junk"));
+        h.append(COOKIE, HeaderValue::from_static("d=4; junk; =5; e="));
         assert_eq!(get(&h, "a"), Some("1"));
         assert_eq!(get(&h, "b"), Some("2"));
         assert_eq!(get(&h, "c"), Some("3"));
         assert_eq!(get(&h, "d"), Some("4"));
-        assert_eq!(get(&h, "e"), None);
+        assert_eq!(get(&h, "e"), Some(""));
+        assert_eq!(get(&h, "f"), None);
+        assert_eq!(all(&h).count(), 5);
+    }
+
+    #[test]
+    fn written_cookies() {
+        let plain = Attributes {
+            secure: false,
+            domain: None,
+        };
+        let set = set(&plain, "n", "v", "/app", Some(Duration::from_secs(60))).unwrap();
+        let set = set.to_str().unwrap();
+        assert!(set.starts_with("n=v;"), "{set}");
+        for part in ["HttpOnly", "SameSite=Lax", "Path=/app", "Max-Age=60"] {
+            assert!(set.contains(part), "{set}");
+        }
+        assert!(!set.contains("Secure"));
+        let secure = Attributes {
+            secure: true,
+            domain: Some("example.com".into()),
+        };
+        let cleared = clear(&secure, "n", "/").unwrap();
+        let cleared = cleared.to_str().unwrap();
+        for part in ["n=;", "Secure", "Domain=example.com", "Max-Age=0", "1970"] {
+            assert!(cleared.contains(part), "{cleared}");
+        }
+    }
+
+    #[test]
+    fn prefixes() {
+        let https = Attributes {
+            secure: true,
+            domain: None,
+        };
+        assert_eq!(https.prefixed("s", "/"), "__Host-s");
+        assert_eq!(https.prefixed("s", "/app"), "__Secure-s");
+        let shared = Attributes {
+            secure: true,
+            domain: Some("example.com".into()),
+        };
+        assert_eq!(shared.prefixed("s", "/"), "__Secure-s");
+        let loopback = Attributes {
+            secure: false,
+            domain: None,
+        };
+        assert_eq!(loopback.prefixed("s", "/"), "s");
     }
 }

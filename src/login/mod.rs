@@ -13,6 +13,7 @@
 mod callback;
 pub(crate) mod config;
 mod cookies;
+mod csrf;
 pub(crate) mod handle;
 mod logout;
 mod page;

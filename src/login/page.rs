@@ -2,7 +2,7 @@
 //! redirect to the provider after a failure: no loop to `/authorize`).
 
 use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use http::{HeaderValue, StatusCode};
 
 /// Escapes text for HTML element content and attribute values.
@@ -21,21 +21,47 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-/// A plain error page with `status`, saying `message` (escaped), with a link home.
-pub(crate) fn error(status: StatusCode, message: &str) -> Response {
+/// A plain error page with `status`, saying `message` (escaped), with a link to `home`.
+pub(crate) fn error(status: StatusCode, message: &str, home: &str) -> Response {
     let body = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign-in failed</title></head>\
-         <body><h1>Sign-in failed</h1><p>{}</p><p><a href=\"/\">Back to the home page</a></p>\
-         </body></html>",
-        escape(message)
+        "<h1>Sign-in failed</h1><p>{}</p><p><a href=\"{}\">Back to the home page</a></p>",
+        escape(message),
+        escape(home)
     );
-    let mut response = (status, body).into_response();
+    html(status, "Sign-in failed", &body)
+}
+
+/// The page a logout that did not come from the app itself shows: a button that signs out with
+/// a same-origin `POST` (a link on another site cannot end the session).
+pub(crate) fn confirm_logout(status: StatusCode, action: &str, home: &str) -> Response {
+    let body = format!(
+        "<h1>Sign out?</h1><form method=\"post\" action=\"{}\">\
+         <button type=\"submit\">Sign out</button></form>\
+         <p><a href=\"{}\">Back to the home page</a></p>",
+        escape(action),
+        escape(home)
+    );
+    html(status, "Sign out", &body)
+}
+
+/// A small HTML page, never cached, that no other site may frame.
+fn html(status: StatusCode, title: &str, body: &str) -> Response {
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{}</title></head>\
+         <body>{body}</body></html>",
+        escape(title)
+    );
+    let mut response = (status, page).into_response();
     let headers = response.headers_mut();
     headers.insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
     response
 }
 
@@ -59,14 +85,19 @@ impl Failure {
         Failure::new(StatusCode::BAD_REQUEST, public, public)
     }
 
-    pub(crate) fn respond(self, tenant: Option<&str>, set_cookies: Vec<HeaderValue>) -> Response {
+    pub(crate) fn respond(
+        self,
+        tenant: Option<&str>,
+        home: &str,
+        set_cookies: Vec<HeaderValue>,
+    ) -> Response {
         tracing::warn!(
             tenant = tenant.unwrap_or("-"),
             status = self.status.as_u16(),
             reason = %self.reason,
             "login failed"
         );
-        with_cookies(error(self.status, self.public), set_cookies)
+        with_cookies(error(self.status, self.public, home), set_cookies)
     }
 }
 
@@ -83,7 +114,7 @@ pub(crate) fn redirect(location: &str, set_cookies: Vec<HeaderValue>) -> Respons
         Ok(v) => {
             response.headers_mut().insert(LOCATION, v);
         }
-        Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "Bad redirect."),
+        Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "Bad redirect.", "/"),
     }
     response
         .headers_mut()

@@ -1,8 +1,12 @@
 //! A login in progress: what the login cookie holds between `/auth/login` and
-//! `/auth/callback`, and the cookie's name.
+//! `/auth/callback`, the cookie's name, and the bound on how many a browser keeps.
 
+use http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 
+use super::config::LoginSettings;
+use super::cookies;
+use super::seal::Purpose;
 use crate::time::UnixTime;
 
 /// What the login cookie holds: a login started at `/auth/login`, waiting for the callback.
@@ -19,7 +23,7 @@ pub(crate) struct PendingLogin {
     pub(crate) tenant_id: String,
     pub(crate) issuer: String,
     pub(crate) client_id: String,
-    /// Where to go after login (a same-origin path).
+    /// Where to go after login (a same-origin path, at most [`MAX_RETURN_TO`] bytes).
     pub(crate) return_to: String,
     /// When the login started.
     pub(crate) started_at: UnixTime,
@@ -29,14 +33,59 @@ pub(crate) struct PendingLogin {
 pub(crate) const RANDOM_BYTES: usize = 32;
 /// Characters of `state` used in the login cookie's name.
 const NAME_PREFIX: usize = 16;
+/// Longest `return_to` a login cookie keeps; a longer one is replaced by the app's home, so
+/// that a login cookie stays well under a kilobyte.
+pub(crate) const MAX_RETURN_TO: usize = 512;
+/// Most login cookies of a request looked at (a forged `Cookie` header may hold thousands).
+const MAX_LOOKED_AT: usize = 32;
 
-pub(crate) fn login_cookie_name(state: &str) -> Option<String> {
+/// The name of the login cookie of `state`.
+pub(crate) fn login_cookie_name(settings: &LoginSettings, state: &str) -> Option<String> {
     let prefix = state.get(..NAME_PREFIX)?;
-    Some(format!("okta_login_{prefix}"))
+    Some(format!("{}{prefix}", settings.login_cookie_prefix))
 }
 
 pub(crate) fn is_state_charset(s: &str) -> bool {
     (22..=256).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b','))
+}
+
+/// Opens a login cookie (`None`: tampered, sealed with an unknown secret, or not one).
+pub(crate) fn open(settings: &LoginSettings, name: &str, sealed: &str) -> Option<PendingLogin> {
+    let json = settings
+        .keys
+        .open(Purpose::Login, name.as_bytes(), sealed)?;
+    serde_json::from_slice(&json).ok()
+}
+
+/// `Set-Cookie` values that delete the browser's login cookies beyond the newest
+/// `max_pending_logins - 1` (room for the one being started), and those that are expired or
+/// cannot be opened.
+pub(crate) fn crowded_out(
+    settings: &LoginSettings,
+    request: &HeaderMap,
+    now: UnixTime,
+) -> Vec<HeaderValue> {
+    let mut live: Vec<(UnixTime, &str)> = Vec::new();
+    let mut out = Vec::new();
+    let mut clear = |name: &str| {
+        out.extend(cookies::clear(&settings.attrs, name, &settings.login_path));
+    };
+    let logins = cookies::all(request)
+        .filter(|(name, _)| name.starts_with(&settings.login_cookie_prefix))
+        .take(MAX_LOOKED_AT);
+    for (name, sealed) in logins {
+        match open(settings, name, sealed) {
+            Some(login) if now < login.started_at.after(settings.login_timeout) => {
+                live.push((login.started_at, name));
+            }
+            _ => clear(name),
+        }
+    }
+    live.sort_by_key(|(started_at, _)| std::cmp::Reverse(*started_at));
+    for (_, name) in live.iter().skip(settings.max_pending_logins - 1) {
+        clear(name);
+    }
+    out
 }

@@ -13,7 +13,9 @@ use serde_json::{Map, Value};
 
 use super::config::LoginSettings;
 use super::cookies;
+use super::csrf;
 use super::handle::Login;
+use super::pending::MAX_RETURN_TO;
 use super::seal::Purpose;
 use crate::claims::Claims;
 use crate::error::AuthError;
@@ -76,7 +78,7 @@ pub(crate) fn write(
         .signed_in_at
         .after(settings.session_lifetime)
         .since(now);
-    let path = "/";
+    let path = settings.session_path.as_str();
     let mut out = Vec::new();
     for (i, chunk) in chunks.iter().enumerate() {
         let (name, value) = if i == 0 {
@@ -106,13 +108,14 @@ pub(crate) fn write(
 
 /// `Set-Cookie` values that end the session.
 pub(crate) fn clear(settings: &LoginSettings, request: &HeaderMap) -> Vec<HeaderValue> {
-    let mut out: Vec<HeaderValue> = cookies::clear(&settings.attrs, &settings.cookie_name, "/")
+    let path = settings.session_path.as_str();
+    let mut out: Vec<HeaderValue> = cookies::clear(&settings.attrs, &settings.cookie_name, path)
         .into_iter()
         .collect();
     for i in 1..MAX_CHUNKS {
         let name = chunk_name(settings, i);
         if cookies::get(request, &name).is_some() {
-            out.extend(cookies::clear(&settings.attrs, &name, "/"));
+            out.extend(cookies::clear(&settings.attrs, &name, path));
         }
     }
     out
@@ -151,19 +154,31 @@ pub(crate) fn claims_of(data: &SessionData) -> Option<Map<String, Value>> {
 }
 
 /// Login's sessions, for [`OktaOidcLayer::sessions`](crate::OktaOidcLayer::sessions). Invalid
-/// or expired sessions count as no credential.
+/// or expired sessions count as no credential; a session request that may change state
+/// (`POST`, `PUT`, `PATCH`, `DELETE`, …) from another origin is refused (`403`).
 impl SessionSource for Login {
     fn authenticate<'a>(&'a self, request: &'a Parts) -> SessionFuture<'a> {
-        Box::pin(self.session(&request.headers))
+        Box::pin(async move {
+            let session = self.session(&request.headers).await?;
+            if session.is_some() {
+                csrf::check_session_request(request, &self.settings.origin)?;
+            }
+            Ok(session)
+        })
     }
 
-    /// A redirect to the login route that comes back to this page.
+    /// A redirect to the login route that comes back to this page (to the app's home when the
+    /// page's address is too long to keep in a login cookie).
     fn login_location(&self, request: &Parts) -> Option<HeaderValue> {
+        let login = self.settings.route("login");
         let here = request.uri.path_and_query().map_or("/", |p| p.as_str());
+        if here.len() > MAX_RETURN_TO {
+            return HeaderValue::from_str(&login).ok();
+        }
         let query: String = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("return_to", here)
             .finish();
-        HeaderValue::from_str(&format!("{}?{query}", self.settings.route("login"))).ok()
+        HeaderValue::from_str(&format!("{login}?{query}")).ok()
     }
 }
 

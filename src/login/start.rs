@@ -11,8 +11,8 @@ use super::config::LoginSettings;
 use super::cookies;
 use super::handle::{Login, provider};
 use super::page::{Failure, redirect};
-use super::pending::{PendingLogin, RANDOM_BYTES, login_cookie_name};
-use super::request::{Query, same_origin_path};
+use super::pending::{self, MAX_RETURN_TO, PendingLogin, RANDOM_BYTES, login_cookie_name};
+use super::request::Query;
 use super::seal::{self, Purpose};
 use crate::error::AuthError;
 use crate::provider::fetch::check_secure_url;
@@ -22,18 +22,31 @@ use crate::time::UnixTime;
 pub(crate) async fn login(ctx: Login, parts: Parts) -> Response {
     match start(&ctx, &parts).await {
         Ok(response) => response,
-        Err((failure, tenant)) => failure.respond(tenant.as_deref(), Vec::new()),
+        Err((failure, tenant)) => {
+            failure.respond(tenant.as_deref(), &ctx.settings.home(), Vec::new())
+        }
     }
 }
 
-/// The tenant of a login: `?iss=` (a login started from the Okta dashboard, OIDC Core §4),
-/// `?tenant=`, the application's [`TenantResolver`](crate::TenantResolver), or the only tenant.
-/// Tenants known only to the loader are loaded; an issuer nobody registered is never
-/// contacted.
+/// The tenant of a login: the application's [`TenantResolver`](crate::TenantResolver) when it
+/// names one for this request (and then `?tenant=` or `?iss=` naming another tenant is refused:
+/// a login stays on the tenant of its host or path); else `?iss=` (a login started from the
+/// Okta dashboard, OIDC Core §4), `?tenant=`, or the only tenant. Tenants known only to the
+/// loader are loaded; an issuer nobody registered is never contacted.
 async fn pick_tenant(ctx: &Login, parts: &Parts, q: &Query) -> Result<Arc<Tenant>, Failure> {
     let directory = ctx.oidc.directory();
     let by_id = q.one("tenant")?;
-    if let Some(iss) = q.one("iss")? {
+    let iss = q.one("iss")?;
+    if directory.has_resolver() {
+        let resolved = directory.resolve(parts).await.map_err(unavailable)?;
+        if let Some(tenant) = resolved {
+            return stays_on(tenant, by_id, iss);
+        }
+        if by_id.is_none() && iss.is_none() {
+            return Err(Failure::bad_request("Unknown tenant."));
+        }
+    }
+    if let Some(iss) = iss {
         let entry = match directory.entry_for_issuer(iss).await {
             Ok(entry) => entry,
             Err(AuthError::InvalidToken(_)) => {
@@ -62,14 +75,7 @@ async fn pick_tenant(ctx: &Login, parts: &Parts, q: &Query) -> Result<Arc<Tenant
     }
     if let Some(id) = by_id {
         return directory
-            .tenant_by_id(id)
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(|| Failure::bad_request("Unknown tenant."));
-    }
-    if directory.has_resolver() {
-        return directory
-            .resolve(parts)
+            .tenant_named_by_request(id)
             .await
             .map_err(unavailable)?
             .ok_or_else(|| Failure::bad_request("Unknown tenant."));
@@ -83,6 +89,27 @@ async fn pick_tenant(ctx: &Login, parts: &Parts, q: &Query) -> Result<Arc<Tenant
     }
 }
 
+/// The resolver's tenant, when `?tenant=` and `?iss=` (if given) name it too.
+fn stays_on(
+    tenant: Arc<Tenant>,
+    by_id: Option<&str>,
+    iss: Option<&str>,
+) -> Result<Arc<Tenant>, Failure> {
+    let other_id = by_id.is_some_and(|id| *tenant.id != *id);
+    let other_issuer = iss.is_some_and(|iss| *tenant.issuer != *iss);
+    if other_id || other_issuer {
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            "This sign-in names another organization than this address belongs to.",
+            format!(
+                "login for tenant {} names another tenant (?tenant= or ?iss=)",
+                tenant.id
+            ),
+        ));
+    }
+    Ok(tenant)
+}
+
 fn unavailable(error: AuthError) -> Failure {
     Failure::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -91,11 +118,27 @@ fn unavailable(error: AuthError) -> Failure {
     )
 }
 
+/// Where to go after login: `?return_to=` (a path of this app), a same-origin
+/// `target_link_uri`, else the default. One longer than [`MAX_RETURN_TO`] gives the default:
+/// the login cookie stays small.
 fn pick_return_to(settings: &LoginSettings, q: &Query) -> Result<String, Failure> {
+    let picked = explicit_return_to(settings, q)?;
+    match picked {
+        Some(path) if path.len() <= MAX_RETURN_TO => Ok(path),
+        Some(_) => {
+            tracing::debug!("return_to longer than {MAX_RETURN_TO} bytes: the default is used");
+            Ok(settings.default_return_to.clone())
+        }
+        None => Ok(settings.default_return_to.clone()),
+    }
+}
+
+fn explicit_return_to(settings: &LoginSettings, q: &Query) -> Result<Option<String>, Failure> {
     if let Some(r) = q.one("return_to")? {
-        return same_origin_path(r)
-            .map(str::to_owned)
-            .ok_or_else(|| Failure::bad_request("return_to must be a path on this site."));
+        return settings
+            .return_path(r)
+            .map(|p| Some(p.to_owned()))
+            .ok_or_else(|| Failure::bad_request("return_to must be a path of this app."));
     }
     if let Some(target) = q.one("target_link_uri")? {
         if let Ok(url) = url::Url::parse(target)
@@ -106,13 +149,13 @@ fn pick_return_to(settings: &LoginSettings, q: &Query) -> Result<String, Failure
                 path.push('?');
                 path.push_str(query);
             }
-            if let Some(p) = same_origin_path(&path) {
-                return Ok(p.to_owned());
+            if let Some(p) = settings.return_path(&path) {
+                return Ok(Some(p.to_owned()));
             }
         }
-        tracing::debug!("target_link_uri ignored: not on this app's origin");
+        tracing::debug!("target_link_uri ignored: not on this app's origin and path");
     }
-    Ok(settings.default_return_to.clone())
+    Ok(None)
 }
 
 async fn start(ctx: &Login, parts: &Parts) -> Result<Response, (Failure, Option<String>)> {
@@ -166,6 +209,7 @@ async fn start(ctx: &Login, parts: &Parts) -> Result<Response, (Failure, Option<
     if let Some(hint) = login_hint {
         url.query_pairs_mut().append_pair("login_hint", hint);
     }
+    let now = UnixTime::now(&*ctx.oidc.provider().clock);
     let pending = PendingLogin {
         state: state.clone(),
         nonce,
@@ -174,21 +218,22 @@ async fn start(ctx: &Login, parts: &Parts) -> Result<Response, (Failure, Option<
         issuer: tenant.issuer.to_string(),
         client_id: client_id.to_owned(),
         return_to,
-        started_at: UnixTime::now(&*ctx.oidc.provider().clock),
+        started_at: now,
     };
-    let name = login_cookie_name(&state).ok_or_else(no_random)?;
+    let name = login_cookie_name(settings, &state).ok_or_else(no_random)?;
     let json = serde_json::to_vec(&pending).map_err(|_| no_random())?;
     let sealed = settings
         .keys
         .seal(Purpose::Login, name.as_bytes(), &json)
         .ok_or_else(no_random)?;
-    let cookie = cookies::set(
+    let mut set_cookies = pending::crowded_out(settings, &parts.headers, now);
+    set_cookies.extend(cookies::set(
         &settings.attrs,
         &name,
         &sealed,
-        &settings.route("callback"),
+        &settings.login_path,
         Some(settings.login_timeout),
-    );
+    ));
     tracing::info!(tenant = %tenant.id, "login started");
-    Ok(redirect(url.as_str(), cookie.into_iter().collect()))
+    Ok(redirect(url.as_str(), set_cookies))
 }

@@ -29,8 +29,12 @@ impl AuthError {
         if let AuthError::InsufficientScope { required } = self {
             challenge.push_str(&format!(", scope=\"{}\"", quote_safe(&required.join(" "))));
         }
+        let fallback = match self {
+            AuthError::CrossSiteRequest => "cross_site_request",
+            _ => "unauthorized",
+        };
         let body = serde_json::json!({
-            "error": self.error_code().unwrap_or("unauthorized"),
+            "error": self.error_code().unwrap_or(fallback),
             "error_description": self.public_description(),
         })
         .to_string();
@@ -42,7 +46,10 @@ impl AuthError {
             HeaderValue::from_static("application/json; charset=utf-8"),
         );
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // No challenge where no credential would help: the provider is down, or the session
+        // is fine and the request came from another site.
         if status != StatusCode::SERVICE_UNAVAILABLE
+            && !matches!(self, AuthError::CrossSiteRequest)
             && let Ok(v) = HeaderValue::from_str(&challenge)
         {
             headers.insert(WWW_AUTHENTICATE, v);

@@ -11,6 +11,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::body::ResponseBody;
+use super::cache_control::make_private;
 use super::decide::Decision;
 
 pin_project! {
@@ -102,6 +103,9 @@ where
                     set_cookies,
                 } => {
                     let mut response = ready!(future.poll(cx))?;
+                    if !set_cookies.is_empty() {
+                        make_private(response.headers_mut());
+                    }
                     for cookie in set_cookies.drain(..) {
                         response.headers_mut().append(SET_COOKIE, cookie);
                     }

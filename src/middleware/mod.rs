@@ -3,6 +3,7 @@
 //! and their rejections.
 
 pub(crate) mod body;
+pub(crate) mod cache_control;
 pub(crate) mod challenge;
 pub(crate) mod credential;
 pub(crate) mod decide;

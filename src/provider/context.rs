@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::algorithm::Algorithm;
 
-use super::fetch::Fetcher;
+use super::fetch::{Fetcher, UrlPolicy};
 use super::refresh_policy::KeyRefreshPolicy;
 use crate::time::SharedClock;
 
@@ -15,6 +15,8 @@ pub(crate) struct ProviderContext {
     pub(crate) policy: KeyRefreshPolicy,
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) background_refresh: bool,
+    /// Which issuer and endpoint URLs are accepted.
+    pub(crate) urls: UrlPolicy,
 }
 
 impl fmt::Debug for ProviderContext {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::fetch::{Fetched, Fetcher, check_secure_url};
+use super::fetch::{Fetched, Fetcher, UrlPolicy};
 use crate::error::LoadError;
 
 /// The parts of a provider's discovery document this crate uses.
@@ -63,6 +63,7 @@ pub(crate) fn discovery_url(issuer: &str) -> String {
 pub(crate) async fn discover(
     fetcher: &Fetcher,
     issuer: &str,
+    urls: UrlPolicy,
 ) -> Result<ProviderMetadata, LoadError> {
     let url = discovery_url(issuer);
     let body = match fetcher.get(&url, None).await? {
@@ -71,11 +72,16 @@ pub(crate) async fn discover(
             return Err(LoadError::Http("unexpected 304 for discovery".into()));
         }
     };
-    parse_metadata(&body, issuer)
+    parse_metadata(&body, issuer, urls)
 }
 
-/// Parses a discovery document and checks it against the configured issuer.
-pub(crate) fn parse_metadata(body: &[u8], issuer: &str) -> Result<ProviderMetadata, LoadError> {
+/// Parses a discovery document and checks it against the configured issuer: the same issuer,
+/// and every endpoint `https://` on the issuer's host (unless `urls` allows more).
+pub(crate) fn parse_metadata(
+    body: &[u8],
+    issuer: &str,
+    urls: UrlPolicy,
+) -> Result<ProviderMetadata, LoadError> {
     let metadata: ProviderMetadata = serde_json::from_slice(body)
         .map_err(|e| LoadError::Document(format!("discovery document: {e}")))?;
     if metadata.issuer != issuer {
@@ -84,7 +90,7 @@ pub(crate) fn parse_metadata(body: &[u8], issuer: &str) -> Result<ProviderMetada
             found: metadata.issuer,
         });
     }
-    check_secure_url(&metadata.jwks_uri)
+    urls.check_endpoint(issuer, &metadata.jwks_uri)
         .map_err(|why| LoadError::Document(format!("jwks_uri {why}")))?;
     for endpoint in [
         &metadata.authorization_endpoint,
@@ -97,7 +103,7 @@ pub(crate) fn parse_metadata(body: &[u8], issuer: &str) -> Result<ProviderMetada
     .into_iter()
     .flatten()
     {
-        check_secure_url(endpoint)
+        urls.check_endpoint(issuer, endpoint)
             .map_err(|why| LoadError::Document(format!("endpoint {endpoint:?} {why}")))?;
     }
     Ok(metadata)
@@ -107,17 +113,22 @@ pub(crate) fn parse_metadata(body: &[u8], issuer: &str) -> Result<ProviderMetada
 mod tests {
     use super::*;
 
+    const STRICT: UrlPolicy = UrlPolicy {
+        loopback_http: false,
+        other_hosts: false,
+    };
+
     #[test]
     fn issuer_must_match_exactly() {
         let doc =
             br#"{"issuer":"https://a.okta.com","jwks_uri":"https://a.okta.com/oauth2/v1/keys"}"#;
-        assert!(parse_metadata(doc, "https://a.okta.com").is_ok());
+        assert!(parse_metadata(doc, "https://a.okta.com", STRICT).is_ok());
         assert!(matches!(
-            parse_metadata(doc, "https://a.okta.com/"),
+            parse_metadata(doc, "https://a.okta.com/", STRICT),
             Err(LoadError::IssuerMismatch { .. })
         ));
         assert!(matches!(
-            parse_metadata(doc, "https://b.okta.com"),
+            parse_metadata(doc, "https://b.okta.com", STRICT),
             Err(LoadError::IssuerMismatch { .. })
         ));
     }
@@ -126,13 +137,28 @@ mod tests {
     fn insecure_endpoints_rejected() {
         let doc = br#"{"issuer":"https://a.okta.com","jwks_uri":"http://a.okta.com/keys"}"#;
         assert!(matches!(
-            parse_metadata(doc, "https://a.okta.com"),
+            parse_metadata(doc, "https://a.okta.com", STRICT),
             Err(LoadError::Document(_))
         ));
         assert!(matches!(
-            parse_metadata(b"[]", "x"),
+            parse_metadata(b"[]", "x", STRICT),
             Err(LoadError::Document(_))
         ));
+    }
+
+    #[test]
+    fn endpoints_on_another_host_are_refused_unless_allowed() {
+        let doc = br#"{"issuer":"https://a.okta.com","jwks_uri":"https://a.okta.com/keys",
+            "token_endpoint":"https://evil.example/token"}"#;
+        assert!(matches!(
+            parse_metadata(doc, "https://a.okta.com", STRICT),
+            Err(LoadError::Document(_))
+        ));
+        let anywhere = UrlPolicy {
+            other_hosts: true,
+            ..STRICT
+        };
+        assert!(parse_metadata(doc, "https://a.okta.com", anywhere).is_ok());
     }
 
     #[test]

@@ -148,6 +148,50 @@ pub(crate) fn max_age(cache_control: Option<&str>) -> Option<Duration> {
     age
 }
 
+/// Which provider URLs are accepted beyond absolute `https://` ones on the issuer's host: what
+/// the application allowed explicitly.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct UrlPolicy {
+    /// `http://` on a loopback host (tests, the offline demos).
+    pub(crate) loopback_http: bool,
+    /// Endpoints of a discovery document on another host than the issuer's.
+    pub(crate) other_hosts: bool,
+}
+
+impl UrlPolicy {
+    /// An issuer, or any provider URL: absolute `https://`, or `http://` on a loopback host
+    /// when allowed.
+    pub(crate) fn check(self, url: &str) -> Result<reqwest::Url, &'static str> {
+        let parsed = check_secure_url(url)?;
+        if parsed.scheme() == "http" && !self.loopback_http {
+            return Err(
+                "http:// on a loopback host needs OktaOidcBuilder::allow_loopback_http(true)",
+            );
+        }
+        Ok(parsed)
+    }
+
+    /// An endpoint named by `issuer`'s discovery document: as [`check`](Self::check), and on
+    /// the issuer's host unless allowed.
+    pub(crate) fn check_endpoint(
+        self,
+        issuer: &str,
+        endpoint: &str,
+    ) -> Result<reqwest::Url, &'static str> {
+        let parsed = self.check(endpoint)?;
+        if !self.other_hosts {
+            let issuer_host = reqwest::Url::parse(issuer)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned));
+            if parsed.host_str() != issuer_host.as_deref() {
+                return Err("is not on the issuer's host \
+                     (OktaOidcBuilder::allow_endpoints_on_other_hosts(true) allows it)");
+            }
+        }
+        Ok(parsed)
+    }
+}
+
 /// Checks that a URL is absolute `https://`, or `http://` on a loopback host.
 pub(crate) fn check_secure_url(url: &str) -> Result<reqwest::Url, &'static str> {
     let parsed = reqwest::Url::parse(url).map_err(|_| "not an absolute URL")?;
@@ -204,5 +248,53 @@ mod tests {
         assert!(check_secure_url("ftp://acme.okta.com").is_err());
         assert!(check_secure_url("https://user:pw@acme.okta.com").is_err());
         assert!(check_secure_url("acme.okta.com").is_err());
+    }
+
+    #[test]
+    fn url_policy() {
+        let strict = UrlPolicy::default();
+        assert!(strict.check("https://acme.okta.com").is_ok());
+        assert!(strict.check("http://127.0.0.1:8080").is_err());
+        let loopback = UrlPolicy {
+            loopback_http: true,
+            ..strict
+        };
+        assert!(loopback.check("http://127.0.0.1:8080").is_ok());
+        assert!(loopback.check("http://acme.okta.com").is_err());
+        let issuer = "https://acme.okta.com";
+        assert!(
+            strict
+                .check_endpoint(issuer, "https://acme.okta.com/keys")
+                .is_ok()
+        );
+        assert!(
+            strict
+                .check_endpoint(issuer, "https://ACME.okta.com:8443/k")
+                .is_ok()
+        );
+        assert!(
+            strict
+                .check_endpoint(issuer, "https://evil.example/keys")
+                .is_err()
+        );
+        assert!(
+            strict
+                .check_endpoint(issuer, "https://acme.okta.com.evil/k")
+                .is_err()
+        );
+        let anywhere = UrlPolicy {
+            other_hosts: true,
+            ..strict
+        };
+        assert!(
+            anywhere
+                .check_endpoint(issuer, "https://keys.example/k")
+                .is_ok()
+        );
+        assert!(
+            anywhere
+                .check_endpoint(issuer, "http://keys.example/k")
+                .is_err()
+        );
     }
 }

@@ -21,6 +21,9 @@ use crate::time::UnixTime;
 #[derive(Debug, Default)]
 pub(crate) struct KeyState {
     pub(crate) metadata: Option<Arc<ProviderMetadata>>,
+    /// When the discovery document was fetched (it is fetched again with the key set once it
+    /// is older than the policy's `discovery_max_age`).
+    pub(crate) metadata_loaded_at: UnixTime,
     pub(crate) keys: Option<Arc<KeySet>>,
     pub(crate) etag: Option<String>,
     pub(crate) last_error: Option<LoadError>,
@@ -192,29 +195,68 @@ impl KeyCache {
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         self.state.store(Arc::new(KeyState {
             metadata: Some(Arc::new(metadata)),
+            metadata_loaded_at: now,
             keys: Some(Arc::new(KeySet { keys, generation })),
             next_refresh: UnixTime::MAX,
             ..KeyState::default()
         }));
     }
 
+    /// The discovery document to use for this refresh: the current one while it is younger
+    /// than `discovery_max_age`, else a fresh one (the current one kept if that fails), and
+    /// when it was fetched.
+    async fn current_metadata(
+        &self,
+        current: &KeyState,
+    ) -> Result<(Arc<ProviderMetadata>, UnixTime), LoadError> {
+        let issuer: &str = &self.issuer;
+        let now = UnixTime::now(self.ctx.clock.as_ref());
+        if let Some(m) = &current.metadata
+            && now.since(current.metadata_loaded_at) < self.ctx.policy.discovery_max_age
+        {
+            return Ok((Arc::clone(m), current.metadata_loaded_at));
+        }
+        match discover(&self.ctx.fetcher, issuer, self.ctx.urls).await {
+            Ok(fresh) => {
+                match &current.metadata {
+                    Some(old) if **old != fresh => {
+                        tracing::info!(issuer, jwks_uri = %fresh.jwks_uri, "discovery document changed");
+                    }
+                    Some(_) => tracing::debug!(issuer, "discovery document unchanged"),
+                    None => tracing::debug!(issuer, jwks_uri = %fresh.jwks_uri, "discovery loaded"),
+                }
+                Ok((Arc::new(fresh), now))
+            }
+            Err(e) => match &current.metadata {
+                Some(old) => {
+                    tracing::warn!(issuer, error = %e, "discovery refresh failed; the last good document stays");
+                    Ok((Arc::clone(old), current.metadata_loaded_at))
+                }
+                None => Err(e),
+            },
+        }
+    }
+
     async fn fetch_and_store(&self) -> Result<(), LoadError> {
         let issuer: &str = &self.issuer;
         let current = self.state.load_full();
-        let metadata = match &current.metadata {
-            Some(m) => Arc::clone(m),
-            None => match discover(&self.ctx.fetcher, issuer).await {
-                Ok(m) => {
-                    tracing::debug!(issuer, jwks_uri = %m.jwks_uri, "discovery loaded");
-                    Arc::new(m)
-                }
-                Err(e) => {
-                    self.store_failure(&current, None, e.clone());
-                    return Err(e);
-                }
-            },
+        let (metadata, metadata_loaded_at) = match self.current_metadata(&current).await {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                self.store_failure(&current, None, e.clone());
+                return Err(e);
+            }
         };
-        let etag = current.keys.as_ref().and(current.etag.as_deref());
+        // An ETag names a representation of one URL: not sent when the key set moved.
+        let same_uri = current
+            .metadata
+            .as_ref()
+            .is_some_and(|m| m.jwks_uri == metadata.jwks_uri);
+        let etag = current
+            .keys
+            .as_ref()
+            .and(current.etag.as_deref())
+            .filter(|_| same_uri);
         let fetched = self.ctx.fetcher.get(&metadata.jwks_uri, etag).await;
         let now = UnixTime::now(self.ctx.clock.as_ref());
         match fetched {
@@ -223,6 +265,7 @@ impl KeyCache {
                 tracing::debug!(issuer, "key set not modified");
                 self.state.store(Arc::new(KeyState {
                     metadata: Some(metadata),
+                    metadata_loaded_at,
                     keys: current.keys.clone(),
                     etag: current.etag.clone(),
                     last_error: None,
@@ -250,6 +293,7 @@ impl KeyCache {
                         );
                         self.state.store(Arc::new(KeyState {
                             metadata: Some(metadata),
+                            metadata_loaded_at,
                             keys: Some(Arc::new(KeySet { keys, generation })),
                             etag,
                             last_error: None,
@@ -259,13 +303,15 @@ impl KeyCache {
                         Ok(())
                     }
                     Err(e) => {
-                        self.store_failure(&current, Some(metadata), e.clone());
+                        let loaded = Some((metadata, metadata_loaded_at));
+                        self.store_failure(&current, loaded, e.clone());
                         Err(e)
                     }
                 }
             }
             Err(e) => {
-                self.store_failure(&current, Some(metadata), e.clone());
+                let loaded = Some((metadata, metadata_loaded_at));
+                self.store_failure(&current, loaded, e.clone());
                 Err(e)
             }
         }
@@ -274,7 +320,7 @@ impl KeyCache {
     fn store_failure(
         &self,
         current: &KeyState,
-        metadata: Option<Arc<ProviderMetadata>>,
+        metadata: Option<(Arc<ProviderMetadata>, UnixTime)>,
         error: LoadError,
     ) {
         let failures = current.consecutive_failures.saturating_add(1);
@@ -288,8 +334,13 @@ impl KeyCache {
             "key set refresh failed"
         );
         let now = UnixTime::now(self.ctx.clock.as_ref());
+        let (metadata, metadata_loaded_at) = match metadata {
+            Some((m, at)) => (Some(m), at),
+            None => (current.metadata.clone(), current.metadata_loaded_at),
+        };
         self.state.store(Arc::new(KeyState {
-            metadata: metadata.or_else(|| current.metadata.clone()),
+            metadata,
+            metadata_loaded_at,
             keys: current.keys.clone(),
             etag: current.etag.clone(),
             last_error: Some(error),

@@ -25,6 +25,10 @@ pub struct KeyRefreshPolicy {
     /// First retry delay after a failed background refresh, doubled up to `min_refresh`
     /// (default 10 s).
     pub retry_after_failure: Duration,
+    /// Age after which the discovery document is fetched again, with the next key set refresh
+    /// (default 24 h), so a changed endpoint is picked up without a restart. A failed fetch
+    /// keeps the last good document.
+    pub discovery_max_age: Duration,
 }
 
 impl Default for KeyRefreshPolicy {
@@ -35,6 +39,7 @@ impl Default for KeyRefreshPolicy {
             default_refresh: Duration::from_secs(3600),
             unknown_kid_cooldown: Duration::from_secs(30),
             retry_after_failure: Duration::from_secs(10),
+            discovery_max_age: Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::claims::TenantRef;
 use crate::error::ConfigError;
 use crate::provider::client_auth::ClientSecret;
-use crate::provider::fetch::check_secure_url;
+use crate::provider::fetch::UrlPolicy;
 
 /// One tenant: an app instance in a customer's Okta org (issuer + client).
 ///
@@ -164,14 +164,15 @@ impl Tenant {
         id.into_iter().chain(self.audiences.iter().map(|a| &**a))
     }
 
-    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self, urls: UrlPolicy) -> Result<(), ConfigError> {
         if self.id.is_empty() {
             return Err(ConfigError::Invalid("tenant id is empty"));
         }
-        check_secure_url(&self.issuer).map_err(|reason| ConfigError::InvalidIssuer {
-            issuer: self.issuer.to_string(),
-            reason,
-        })?;
+        urls.check(&self.issuer)
+            .map_err(|reason| ConfigError::InvalidIssuer {
+                issuer: self.issuer.to_string(),
+                reason,
+            })?;
         if self.issuer.contains(['?', '#']) {
             return Err(ConfigError::InvalidIssuer {
                 issuer: self.issuer.to_string(),

@@ -13,11 +13,38 @@ use super::config::Tenant;
 use super::loader::{TenantKey, TenantLoader};
 use super::registry::{IssuerEntry, Registry};
 use super::resolver::TenantResolver;
+use sha2::{Digest, Sha256};
+
+use crate::call_budget::{Budget, CallBudget};
 use crate::claims::StandardClaims;
 use crate::error::{AuthError, ConfigError, TokenError};
 use crate::expiring_map::ExpiringMap;
 use crate::provider::context::ProviderContext;
+use crate::single_flight::SingleFlight;
 use crate::time::UnixTime;
+
+/// A loader key by its SHA-256: what the negative cache and the calls in flight hold, so that
+/// a flood of long random issuers costs 32 bytes an entry.
+type KeyDigest = [u8; 32];
+
+/// The loader's answer, shared by every request that waited for it (the error as text).
+type LoadAnswer = Result<Option<Tenant>, Arc<str>>;
+
+fn key_digest(key: &TenantKey) -> KeyDigest {
+    let (kind, text) = match key {
+        TenantKey::Issuer(issuer) => (b'i', issuer),
+        TenantKey::Id(id) => (b'd', id),
+    };
+    Sha256::new()
+        .chain_update([kind])
+        .chain_update(text.as_bytes())
+        .finalize()
+        .into()
+}
+
+/// The default budget of loader calls for keys that come from requests (a token's issuer,
+/// `?tenant=`, the resolver's pick): 60 a minute, 20 in a row, 4 at once, for all keys together.
+pub(crate) const DEFAULT_LOADER_BUDGET: CallBudget = CallBudget::new(60, 20, 4);
 
 /// Every tenant this handle knows, and how to find more.
 pub(crate) struct TenantDirectory {
@@ -25,7 +52,11 @@ pub(crate) struct TenantDirectory {
     provider: Arc<ProviderContext>,
     loader: Option<Arc<dyn TenantLoader>>,
     /// Keys the loader did not know, until the negative TTL passes.
-    unknown: ExpiringMap<TenantKey, ()>,
+    unknown: ExpiringMap<KeyDigest, ()>,
+    /// Loader calls in flight, one per key.
+    loads: SingleFlight<KeyDigest, LoadAnswer>,
+    /// Loader calls for keys that come from requests.
+    loader_budget: Budget,
     negative_ttl: Duration,
     /// Ids of the tenants the loader returned, oldest first; the oldest is evicted past
     /// `max_loaded`. Tenants the application registered are never evicted.
@@ -51,15 +82,24 @@ pub(crate) struct DirectoryConfig {
     pub(crate) negative_ttl: Duration,
     pub(crate) max_loaded: usize,
     pub(crate) resolver: Option<Arc<dyn TenantResolver>>,
+    pub(crate) loader_budget: CallBudget,
 }
 
 impl TenantDirectory {
     pub(crate) fn new(provider: Arc<ProviderContext>, config: DirectoryConfig) -> Self {
+        let now = UnixTime::now(provider.clock.as_ref());
         TenantDirectory {
             registry: Registry::new(),
             provider,
             loader: config.loader,
             unknown: ExpiringMap::new(10_000),
+            loads: SingleFlight::default(),
+            loader_budget: Budget::new(
+                config.loader_budget,
+                "tenant loader",
+                Arc::from("unregistered tenants"),
+                now,
+            ),
             negative_ttl: config.negative_ttl,
             loaded: Mutex::new(VecDeque::new()),
             max_loaded: config.max_loaded.max(1),
@@ -80,8 +120,9 @@ impl TenantDirectory {
     fn forget_unknown(&self, tenants: &[Tenant]) {
         for t in tenants {
             self.unknown
-                .remove(&TenantKey::Issuer(t.issuer.to_string()));
-            self.unknown.remove(&TenantKey::Id(t.id.to_string()));
+                .remove(&key_digest(&TenantKey::Issuer(t.issuer.to_string())));
+            self.unknown
+                .remove(&key_digest(&TenantKey::Id(t.id.to_string())));
         }
     }
 
@@ -105,43 +146,99 @@ impl TenantDirectory {
         if issuer.is_empty() || issuer.len() > 1024 {
             return Err(TokenError::UnknownIssuer.into());
         }
-        self.load(TenantKey::Issuer(issuer.to_owned())).await?;
+        self.load(TenantKey::Issuer(issuer.to_owned()), true)
+            .await?;
         self.registry
             .by_issuer(issuer)
             .ok_or_else(|| TokenError::UnknownIssuer.into())
     }
 
     /// A tenant by id, asking the loader when it is not registered (`None`: nobody knows it).
+    /// For ids the crate sealed itself (a session, a login in progress): no budget applies.
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
     pub(crate) async fn tenant_by_id(&self, id: &str) -> Result<Option<Arc<Tenant>>, AuthError> {
+        self.tenant_by_id_from(id, false).await
+    }
+
+    /// A tenant by an id a request names (`?tenant=`, the resolver's pick): as
+    /// [`tenant_by_id`](Self::tenant_by_id), but the loader calls count against its budget.
+    pub(crate) async fn tenant_named_by_request(
+        &self,
+        id: &str,
+    ) -> Result<Option<Arc<Tenant>>, AuthError> {
+        self.tenant_by_id_from(id, true).await
+    }
+
+    async fn tenant_by_id_from(
+        &self,
+        id: &str,
+        budgeted: bool,
+    ) -> Result<Option<Arc<Tenant>>, AuthError> {
         if let Some(tenant) = self.registry.by_id(id) {
             return Ok(Some(tenant));
         }
         if id.is_empty() || id.len() > 256 {
             return Ok(None);
         }
-        match self.load(TenantKey::Id(id.to_owned())).await {
+        match self.load(TenantKey::Id(id.to_owned()), budgeted).await {
             Ok(()) => Ok(self.registry.by_id(id)),
             Err(AuthError::InvalidToken(TokenError::UnknownIssuer)) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Asks the loader for `key` and registers what it returns. `UnknownIssuer` when nobody
-    /// knows the key (remembered for the negative TTL), `TemporarilyUnavailable` when the
-    /// loader failed.
-    async fn load(&self, key: TenantKey) -> Result<(), AuthError> {
+    /// Whether the registry answers `key` now.
+    fn registered(&self, key: &TenantKey) -> bool {
+        match key {
+            TenantKey::Issuer(issuer) => self.registry.by_issuer(issuer).is_some(),
+            TenantKey::Id(id) => self.registry.by_id(id).is_some(),
+        }
+    }
+
+    /// Asks the loader for `key` (one call in flight per key, shared) and registers what it
+    /// returns. `UnknownIssuer` when nobody knows the key (remembered for the negative TTL),
+    /// `TemporarilyUnavailable` when the loader failed or, for a `budgeted` key (one a request
+    /// names), when the loader budget is spent.
+    async fn load(&self, key: TenantKey, budgeted: bool) -> Result<(), AuthError> {
         let Some(loader) = &self.loader else {
             return Err(TokenError::UnknownIssuer.into());
         };
         let now = UnixTime::now(self.provider.clock.as_ref());
-        if self.unknown.contains(&key, now) {
+        let digest = key_digest(&key);
+        if self.unknown.contains(&digest, now) {
             return Err(TokenError::UnknownIssuer.into());
+        }
+        let start = || {
+            let permit = match budgeted {
+                true => Some(self.loader_budget.try_acquire(now)?),
+                false => None,
+            };
+            let loader = Arc::clone(loader);
+            let key = key.clone();
+            Ok(async move {
+                let answer = loader.load(key).await.map_err(|e| Arc::from(e.to_string()));
+                drop(permit);
+                answer
+            })
+        };
+        let panicked = || Err(Arc::from("the loader panicked"));
+        let answer = match self.loads.join_or_start(digest, start, panicked) {
+            Ok(flight) => flight.await,
+            Err(retry) => {
+                return Err(AuthError::TemporarilyUnavailable {
+                    retry_after: Some(retry),
+                });
+            }
+        };
+        if self.registered(&key) {
+            // Another request that shared the call registered the answer.
+            return Ok(());
         }
         let remember_unknown = || {
             self.unknown
-                .insert(key.clone(), (), now.after(self.negative_ttl));
+                .insert(digest, (), now.after(self.negative_ttl));
         };
-        match loader.load(key.clone()).await {
+        match answer {
             Ok(Some(tenant)) if key.matches(&tenant) => {
                 let id = Arc::clone(&tenant.id);
                 if let Err(e) = self.register_loaded(tenant) {
@@ -194,7 +291,7 @@ impl TenantDirectory {
         let Some(id) = self.resolver.as_ref().and_then(|r| r.resolve(request)) else {
             return Ok(None);
         };
-        self.tenant_by_id(&id).await
+        self.tenant_named_by_request(&id).await
     }
 
     /// Whether the application resolves tenants from requests.

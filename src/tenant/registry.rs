@@ -96,7 +96,7 @@ impl Registry {
         ctx: &Arc<ProviderContext>,
     ) -> Result<(), ConfigError> {
         for t in &tenants {
-            t.check()?;
+            t.check(ctx.urls)?;
         }
         let _guard = self.write.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.snapshot.load_full();

@@ -145,7 +145,7 @@ pub fn jwks(input: &[u8]) -> Result<usize, String> {
 
 /// A discovery document, checked against [`ISSUER`].
 pub fn discovery(input: &[u8]) -> Result<(), String> {
-    match crate::provider::discovery::parse_metadata(input, ISSUER) {
+    match crate::provider::discovery::parse_metadata(input, ISSUER, Default::default()) {
         Ok(m) => {
             assert_eq!(m.issuer, ISSUER);
             Ok(())
@@ -242,7 +242,9 @@ impl Harness {
             .expect("a valid fuzzing configuration");
         let sign_in = Login::new(
             &oidc,
-            LoginConfig::new("https://app.example.com")
+            // Loopback http: the cookies keep their plain names (`okta_session`,
+            // `okta_login_…`), which the committed seeds are sealed for.
+            LoginConfig::new("http://127.0.0.1:8080")
                 .session_secret(SESSION_SECRET)
                 .userinfo(false),
         )

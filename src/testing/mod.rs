@@ -3,6 +3,26 @@
 //! [`MockOkta`] serves the org authorization server's discovery document and
 //! JWKS over real HTTP on `127.0.0.1`, mints tokens signed with embedded keys
 //! ([`TokenBuilder`]), counts requests per [`Endpoint`] and injects [`Fault`]s.
+//!
+//! Its issuer is `http://127.0.0.1:{port}`: an `OktaOidc` that trusts it must allow loopback
+//! `http://` explicitly, which no production configuration should do.
+//!
+//! ```
+//! use okta_oidc::testing::MockOkta;
+//! use okta_oidc::{OktaOidc, Tenant};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let okta = MockOkta::start().await;
+//! let oidc = OktaOidc::builder()
+//!     .allow_loopback_http(true) // the mock serves http://127.0.0.1
+//!     .tenant(Tenant::new("mock", okta.issuer()).client(okta.client_id(), okta.client_secret()))
+//!     .build()
+//!     .await
+//!     .unwrap();
+//! assert!(oidc.validate(&okta.id_token().build()).await.is_ok());
+//! # }
+//! ```
 
 mod introspect;
 mod keys;

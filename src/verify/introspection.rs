@@ -5,10 +5,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use sha2::{Digest, Sha256};
 
+use super::introspection_guard::{
+    DEFAULT_MAX_OPAQUE, DEFAULT_MIN_OPAQUE, check_opaque_shape, pause_for_rate_limit,
+};
 use super::rules;
+use crate::call_budget::{Budget, Budgets, CallBudget};
 use crate::claims::{CredentialSource, Identity, StandardClaims};
 use crate::error::{AuthError, TokenError};
 use crate::expiring_map::ExpiringMap;
@@ -21,31 +25,43 @@ use crate::time::{SharedClock, UnixTime};
 /// Introspection settings.
 #[derive(Clone, Debug)]
 pub(crate) struct IntrospectionConfig {
-    /// Longest time an active result is reused (it is never reused past the token's `exp`).
+    /// Longest time an active result is reused without asking again (it is never reused past
+    /// the token's `exp`; past this age it is still served while the tenant's budget is spent).
     pub(crate) max_ttl: Duration,
     /// How long an inactive result is remembered.
     pub(crate) inactive_ttl: Duration,
-    /// Most results kept.
+    /// Most results kept (active and inactive ones each).
     pub(crate) capacity: usize,
+    /// Calls per tenant.
+    pub(crate) budget: CallBudget,
+    /// Lengths of an opaque token worth a call.
+    pub(crate) opaque_len: (usize, usize),
 }
 
 impl Default for IntrospectionConfig {
     fn default() -> Self {
         IntrospectionConfig {
             max_ttl: Duration::from_secs(300),
-            inactive_ttl: Duration::from_secs(10),
+            inactive_ttl: Duration::from_secs(600),
             capacity: 100_000,
+            budget: DEFAULT_BUDGET,
+            opaque_len: (DEFAULT_MIN_OPAQUE, DEFAULT_MAX_OPAQUE),
         }
     }
 }
 
+/// The default introspection budget per tenant: 120 calls a minute, 30 in a row, 10 at once —
+/// under half of the smallest org-wide bucket Okta publishes for `/oauth2/v1/*` (300 a minute,
+/// shared with userinfo and logout), and far under its org concurrency limit (35).
+pub(crate) const DEFAULT_BUDGET: CallBudget = CallBudget::new(120, 30, 10);
+
 type Digest32 = [u8; 32];
 
-/// A remembered answer: the identity of an active token, or "not active".
+/// A remembered active token: its identity, and until when it is served without a new call.
 #[derive(Clone)]
-enum Known {
-    Active(Arc<Identity>),
-    Inactive,
+struct Active {
+    identity: Arc<Identity>,
+    fresh_until: UnixTime,
 }
 
 type Outcome = Result<Arc<Identity>, AuthError>;
@@ -53,11 +69,14 @@ type Outcome = Result<Arc<Identity>, AuthError>;
 /// The introspection client with its cache.
 pub(crate) struct Introspector {
     config: IntrospectionConfig,
-    /// Answers by SHA-256(tenant, token), until `min(exp, max_ttl)` (active) or the inactive TTL.
-    known: ExpiringMap<Digest32, Known>,
+    /// Active answers by SHA-256(tenant, token), until the token's `exp`.
+    active: ExpiringMap<Digest32, Active>,
+    /// Tokens the tenant said are not active, by the same hash: a flood of unknown tokens
+    /// fills this map, never the one above.
+    inactive: ExpiringMap<Digest32, ()>,
     calls: SingleFlight<Digest32, Outcome>,
-    /// Per tenant id: no call before this time, after a 429.
-    blocked_until: ExpiringMap<Arc<str>, UnixTime>,
+    /// Per tenant id: calls a minute, at once, and the pause after a 429.
+    budgets: Budgets,
 }
 
 impl fmt::Debug for Introspector {
@@ -80,12 +99,20 @@ pub(crate) struct Call {
 impl Introspector {
     pub(crate) fn new(config: IntrospectionConfig) -> Arc<Self> {
         let capacity = config.capacity.max(1);
+        let budgets = Budgets::new(config.budget, "introspection", 20_000);
         Arc::new(Introspector {
             config,
-            known: ExpiringMap::new(capacity),
+            active: ExpiringMap::new(capacity),
+            inactive: ExpiringMap::new(capacity),
             calls: SingleFlight::default(),
-            blocked_until: ExpiringMap::new(10_000),
+            budgets,
         })
+    }
+
+    /// Refuses, without any call, a value that cannot be an opaque access token.
+    pub(crate) fn check_shape(&self, token: &str) -> Result<(), TokenError> {
+        let (min, max) = self.config.opaque_len;
+        check_opaque_shape(token, min, max)
     }
 
     fn digest(tenant: &Tenant, token: &str) -> Digest32 {
@@ -96,55 +123,82 @@ impl Introspector {
         hasher.finalize().into()
     }
 
-    /// Validates an opaque token with the tenant's introspection endpoint (cached; one call in
-    /// flight per token).
+    /// Validates an opaque token with the tenant's introspection endpoint: cached, one call in
+    /// flight per token, and within the tenant's budget. When the budget is spent (or Okta
+    /// answered 429), a token already known active is still served until its `exp`; a new one
+    /// answers 503 with `Retry-After`.
     pub(crate) async fn check(self: &Arc<Self>, token: &str, call: Call) -> Outcome {
         let key = Self::digest(&call.tenant, token);
         let now = UnixTime::now(call.clock.as_ref());
-        match self.known.get(&key, now) {
-            Some(Known::Active(identity)) => return Ok(identity),
-            Some(Known::Inactive) => return Err(TokenError::Inactive.into()),
-            None => {}
+        let tenant_id = Arc::clone(&call.tenant.id);
+        let known = self.active.get(&key, now);
+        if let Some(active) = &known
+            && active.fresh_until > now
+        {
+            return Ok(Arc::clone(&active.identity));
         }
+        if self.inactive.contains(&key, now) {
+            return Err(TokenError::Inactive.into());
+        }
+        let budget = self.budgets.of(&call.tenant.id, now);
         let start = || {
-            if let Some(until) = self.blocked_until.get(&call.tenant.id, now) {
-                return Err(AuthError::TemporarilyUnavailable {
-                    retry_after: Some(until.since(now)),
-                });
-            }
+            // Checking a known token again never takes a call a new token needs.
+            let permit = match known {
+                Some(_) => budget.try_acquire_spare(now)?,
+                None => budget.try_acquire(now)?,
+            };
             let this = Arc::clone(self);
+            let budget = Arc::clone(&budget);
             let token = token.to_owned();
             Ok(async move {
-                let result = this.call(&token, &call).await;
+                let result = this.call(&token, &call, &budget).await;
+                drop(permit);
                 this.remember(key, &result, &call);
                 result
             })
         };
         let panicked = || Err(AuthError::TemporarilyUnavailable { retry_after: None });
-        self.calls.join_or_start(key, start, panicked)?.await
+        let outcome = match self.calls.join_or_start(key, start, panicked) {
+            Ok(flight) => flight.await,
+            Err(retry) => Err(AuthError::TemporarilyUnavailable {
+                retry_after: Some(retry),
+            }),
+        };
+        match (outcome, known) {
+            // Known active, and no answer now: it keeps working until its `exp`.
+            (Err(AuthError::TemporarilyUnavailable { .. }), Some(active)) => {
+                tracing::debug!(
+                    tenant = &*tenant_id,
+                    "introspection not possible now; serving the known answer"
+                );
+                Ok(active.identity)
+            }
+            (outcome, _) => outcome,
+        }
     }
 
     fn remember(&self, key: Digest32, result: &Outcome, call: &Call) {
         let now = UnixTime::now(call.clock.as_ref());
         match result {
             Ok(identity) => {
-                let max = now.after(self.config.max_ttl);
-                let until = identity
-                    .claims
-                    .exp
-                    .map_or(max, |exp| UnixTime::from_secs(exp).min(max));
-                self.known
-                    .insert(key, Known::Active(Arc::clone(identity)), until);
+                let fresh_until = now.after(self.config.max_ttl);
+                let until = identity.claims.exp.map_or(fresh_until, UnixTime::from_secs);
+                let active = Active {
+                    identity: Arc::clone(identity),
+                    fresh_until: fresh_until.min(until),
+                };
+                self.active.insert(key, active, until);
             }
             Err(AuthError::InvalidToken(TokenError::Inactive)) => {
-                self.known
-                    .insert(key, Known::Inactive, now.after(self.config.inactive_ttl));
+                self.active.remove(&key);
+                self.inactive
+                    .insert(key, (), now.after(self.config.inactive_ttl));
             }
             Err(_) => {}
         }
     }
 
-    async fn call(&self, token: &str, call: &Call) -> Outcome {
+    async fn call(&self, token: &str, call: &Call, budget: &Budget) -> Outcome {
         let tenant = &call.tenant;
         let Some(client_id) = tenant.client_id.as_deref() else {
             return Err(TokenError::Malformed("opaque token, but the tenant has no client").into());
@@ -181,7 +235,8 @@ impl Introspector {
             }
         };
         if answer.status == StatusCode::TOO_MANY_REQUESTS {
-            let retry = self.note_rate_limit(tenant, &answer.headers, call);
+            let now = UnixTime::now(call.clock.as_ref());
+            let retry = pause_for_rate_limit(budget, &answer.headers, now);
             tracing::warn!(
                 tenant = &*tenant.id,
                 retry_secs = retry.as_secs(),
@@ -194,32 +249,6 @@ impl Introspector {
             return Err(unavailable(Duration::from_secs(5)));
         }
         parse_response(&answer.body, tenant, call)
-    }
-
-    /// Remembers a 429's reset time; returns how long to wait.
-    fn note_rate_limit(&self, tenant: &Tenant, headers: &HeaderMap, call: &Call) -> Duration {
-        let now = UnixTime::now(call.clock.as_ref());
-        let header_secs = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<i64>().ok())
-        };
-        let reset = header_secs("x-rate-limit-reset").map(UnixTime::from_secs);
-        let retry_after = header_secs("retry-after")
-            .and_then(|secs| u64::try_from(secs).ok())
-            .map(|secs| now.after(Duration::from_secs(secs)));
-        // Okta resets its counters every minute: never wait longer than that, nor less than 1 s.
-        let until = reset
-            .or(retry_after)
-            .unwrap_or(now.after(Duration::from_secs(60)))
-            .clamp(
-                now.after(Duration::from_secs(1)),
-                now.after(Duration::from_secs(60)),
-            );
-        self.blocked_until
-            .insert(Arc::clone(&tenant.id), until, until);
-        until.since(now)
     }
 }
 

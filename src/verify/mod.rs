@@ -6,6 +6,7 @@
 
 pub(crate) mod id_token;
 pub(crate) mod introspection;
+pub(crate) mod introspection_guard;
 pub(crate) mod jws;
 pub(crate) mod rules;
 #[cfg(feature = "login")]
@@ -119,6 +120,7 @@ impl Verifier {
             .into());
         }
         if !jws::looks_like_jwt(token) {
+            self.introspector.check_shape(token)?;
             let tenant = self.tenants.for_opaque_token(request).await?;
             return self.introspect(token, tenant).await;
         }

@@ -1,5 +1,8 @@
 //! End to end in a real browser: headless Chromium (Debian's `chromium`) signs in through the
-//! `web_app` example (offline, embedded mock Okta) and sees the user's name on `/profile`.
+//! `web_app` example (offline, embedded mock Okta) and sees the user's name on `/profile` —
+//! with the app at the root, and with the app served under a path (`APP_BASE_URL` ending in
+//! `/app`: every route, redirect and cookie under it). The cookie prefixes need https, which
+//! cannot be served offline: `tests/it/login_cookies.rs` checks them in process.
 //!
 //! The example binary is built by `cargo test` (examples are built with the tests); with
 //! `--test external` alone or another runner, `cargo build --all-features --example web_app`
@@ -42,10 +45,20 @@ fn free_port() -> u16 {
 }
 
 pub async fn chromium_signs_in_through_the_web_app_example() -> Result<(), Failed> {
+    sign_in_through_the_web_app_at("").await
+}
+
+pub async fn chromium_signs_in_to_the_web_app_under_a_path() -> Result<(), Failed> {
+    sign_in_through_the_web_app_at("/app").await
+}
+
+/// Chromium opens `{APP_BASE_URL}/profile` of the web_app example served under `path`, signs in
+/// through the embedded mock, and lands on the profile page.
+async fn sign_in_through_the_web_app_at(path: &str) -> Result<(), Failed> {
     let chromium = find(&CHROMIUM).ok_or("chromium is gone")?;
     let web_app = web_app_binary().ok_or("the web_app example is gone")?;
     let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
+    let base = format!("http://127.0.0.1:{port}{path}");
     let mut app = Command::new(&web_app)
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("APP_BASE_URL", &base)
@@ -89,7 +102,8 @@ pub async fn chromium_signs_in_through_the_web_app_example() -> Result<(), Faile
             ])
             .arg(format!("--user-data-dir={}", profile_dir.display()))
             .arg("--dump-dom")
-            // /profile → /auth/login → mock Okta authorize → /auth/callback → /profile
+            // /profile → /auth/login → mock Okta authorize → /auth/callback → /profile, all
+            // under `path`
             .arg(format!("{base}/profile"))
             .stdin(Stdio::null())
             .stderr(Stdio::null())

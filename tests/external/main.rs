@@ -28,6 +28,11 @@ fn trials() -> Vec<Trial> {
             e2e::chromium_signs_in_through_the_web_app_example,
         ),
         trial(
+            "e2e::chromium_signs_in_to_the_web_app_under_a_path",
+            e2e::needs,
+            e2e::chromium_signs_in_to_the_web_app_under_a_path,
+        ),
+        trial(
             "interop::oidc_provider_login_userinfo_logout_and_key_rotation",
             interop::needs,
             interop::oidc_provider_login_userinfo_logout_and_key_rotation,

@@ -36,7 +36,9 @@ pub fn api(layer: OktaOidcLayer) -> Router {
 
 /// A builder with one tenant for `mock` (aud = its client id, plus `api://default`).
 pub fn builder_for(mock: &MockOkta) -> OktaOidcBuilder {
-    OktaOidc::builder().tenant(tenant_for("mock", mock))
+    OktaOidc::builder()
+        .allow_loopback_http(true)
+        .tenant(tenant_for("mock", mock))
 }
 
 /// A tenant for `mock`, accepting its ID tokens and its `api://default` access tokens.
@@ -230,14 +232,74 @@ impl Write for Fanout {
 
 /// A stack whose `OktaOidc` reads time from a `ManualClock` starting now.
 pub async fn stack_with_clock() -> (Stack, ManualClock) {
-    let mock = MockOkta::start().await;
+    clocked_stack(MockOkta::start().await, |b| b).await
+}
+
+/// A stack in front of `mock` whose `OktaOidc` reads time from a `ManualClock` starting now,
+/// with the builder adjusted by `configure`.
+pub async fn clocked_stack(
+    mock: MockOkta,
+    configure: impl FnOnce(OktaOidcBuilder) -> OktaOidcBuilder,
+) -> (Stack, ManualClock) {
     let clock = ManualClock::starting_now();
-    let oidc = builder_for(&mock)
-        .clock(clock.clone())
+    let oidc = configure(builder_for(&mock).clock(clock.clone()))
         .build()
         .await
         .unwrap();
     (Stack::with(mock, oidc).await, clock)
+}
+
+/// Makes `mock`'s introspection endpoint answer 429 with an `X-Rate-Limit-Reset` `secs` after
+/// `clock`'s now.
+pub fn rate_limit_introspection(mock: &MockOkta, clock: &ManualClock, secs: u64) {
+    use okta_oidc::Clock;
+    mock.set_fault(
+        okta_oidc::testing::Endpoint::Introspect,
+        okta_oidc::testing::Fault::RateLimited {
+            reset_epoch_secs: clock.now().as_secs() + secs,
+        },
+    );
+}
+
+/// The `Retry-After` of a response, in seconds.
+pub fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A loopback address bound but not listening: connections are refused, and no other test can
+/// take the port while the socket lives.
+pub fn refusing_address() -> (tokio::net::TcpSocket, SocketAddr) {
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let address = reserved.local_addr().unwrap();
+    (reserved, address)
+}
+
+/// Tenants `a` and `b` of two mock orgs, and, when `header` is given, a resolver that takes the
+/// tenant id from that request header.
+pub async fn two_tenants(a: &MockOkta, b: &MockOkta, header: Option<&'static str>) -> OktaOidc {
+    let mut builder = OktaOidc::builder()
+        .allow_loopback_http(true)
+        .tenant(tenant_for("a", a))
+        .tenant(tenant_for("b", b));
+    if let Some(name) = header {
+        builder = builder.tenant_resolver(header_resolver(name));
+    }
+    builder.build().await.unwrap()
+}
+
+/// A resolver that takes the tenant id from the request header `name`.
+pub fn header_resolver(
+    name: &'static str,
+) -> impl Fn(&http::request::Parts) -> Option<String> + Send + Sync + 'static {
+    move |request: &http::request::Parts| {
+        let tenant = request.headers.get(name)?.to_str().ok()?;
+        Some(tenant.to_owned())
+    }
 }
 
 /// A hand-kept cookie jar (name → value) for a browser-like client.

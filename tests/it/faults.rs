@@ -257,6 +257,7 @@ async fn unreachable_issuer_from_the_start() {
     reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let closed = reserved.local_addr().unwrap();
     let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
         .tenant(okta_oidc::Tenant::new("gone", format!("http://{closed}")).client_id("0oa1"))
         .http_timeout(CLIENT_TIMEOUT)
         .clock(clock.clone())

@@ -4,9 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{
-    self, Stack, builder_for, call, get_with_bearer, stack_with_clock, tenant_for,
-};
+use crate::common::{self, Stack, builder_for, call, get_with_bearer, stack_with_clock};
 use axum::Router;
 use axum::routing::get;
 use okta_oidc::testing::{Endpoint, Fault, MockOkta};
@@ -92,21 +90,11 @@ async fn sequential_requests_are_served_from_the_cache_until_expiry() {
 #[tokio::test]
 async fn rate_limit_answers_503_and_waits_for_the_reset() {
     let (s, clock) = stack_with_clock().await;
-    let reset = clock.now().as_secs() + 30;
-    s.mock.set_fault(
-        Endpoint::Introspect,
-        Fault::RateLimited {
-            reset_epoch_secs: reset,
-        },
-    );
+    common::rate_limit_introspection(&s.mock, &clock, 30);
     let token = s.mock.opaque_token(json!({}));
     let response = s.get(&token).await;
     assert_eq!(response.status(), 503);
-    let retry: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = common::retry_after(&response);
     assert!((29..=31).contains(&retry), "Retry-After {retry}");
     for _ in 0..10 {
         let other = s.mock.opaque_token(json!({}));
@@ -140,10 +128,7 @@ async fn introspection_down_answers_503() {
 #[tokio::test]
 async fn unreachable_introspection_answers_503() {
     let mock = MockOkta::start().await;
-    // Bound but not listening: connections are refused, and no other test can take the port.
-    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
-    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let closed = reserved.local_addr().unwrap();
+    let (_reserved, closed) = common::refusing_address();
     mock.set_discovery_field(
         "introspection_endpoint",
         json!(format!("http://{closed}/introspect")),
@@ -160,12 +145,7 @@ async fn unreachable_introspection_answers_503() {
 async fn several_tenants_need_the_resolver() {
     let a = MockOkta::start().await;
     let b = MockOkta::start().await;
-    let oidc = OktaOidc::builder()
-        .tenant(tenant_for("a", &a))
-        .tenant(tenant_for("b", &b))
-        .build()
-        .await
-        .unwrap();
+    let oidc = common::two_tenants(&a, &b, None).await;
     let s = Stack::with(a.clone(), oidc).await;
     let token = b.opaque_token(json!({}));
     assert_eq!(s.status(&token).await, 401);
@@ -175,16 +155,7 @@ async fn several_tenants_need_the_resolver() {
         "no call"
     );
 
-    let oidc = OktaOidc::builder()
-        .tenant(tenant_for("a", &a))
-        .tenant(tenant_for("b", &b))
-        .tenant_resolver(|request: &http::request::Parts| {
-            let tenant = request.headers.get("x-okta-tenant")?.to_str().ok()?;
-            Some(tenant.to_owned())
-        })
-        .build()
-        .await
-        .unwrap();
+    let oidc = common::two_tenants(&a, &b, Some("x-okta-tenant")).await;
     let s = Stack::with(a.clone(), oidc).await;
     let send = |tenant: Option<&'static str>| {
         let mut request = s.http.get(format!("{}/api/me", s.base)).bearer_auth(&token);
@@ -238,7 +209,12 @@ async fn client_secret_post_and_secret_rotation() {
     let rotated = Tenant::new("mock", mock.issuer())
         .client(mock.client_id(), "old-secret-already-revoked")
         .secondary_secret(mock.client_secret());
-    let oidc = OktaOidc::builder().tenant(rotated).build().await.unwrap();
+    let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
+        .tenant(rotated)
+        .build()
+        .await
+        .unwrap();
     let s = Stack::with(mock, oidc).await;
     let token = s.mock.opaque_token(json!({}));
     assert_eq!(s.status(&token).await, 200);
@@ -249,7 +225,12 @@ async fn client_secret_post_and_secret_rotation() {
     );
 
     let wrong = Tenant::new("mock", s.mock.issuer()).client(s.mock.client_id(), "wrong");
-    let oidc = OktaOidc::builder().tenant(wrong).build().await.unwrap();
+    let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
+        .tenant(wrong)
+        .build()
+        .await
+        .unwrap();
     let s2 = Stack::with(s.mock.clone(), oidc).await;
     assert_eq!(
         s2.status(&s.mock.opaque_token(json!({}))).await,

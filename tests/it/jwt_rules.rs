@@ -174,7 +174,12 @@ async fn typ_and_cid_rules() {
     let tenant = tenant_for("mock", &mock)
         .access_token_typ(["at+jwt"])
         .require_cid(true);
-    let oidc = OktaOidc::builder().tenant(tenant).build().await.unwrap();
+    let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
+        .tenant(tenant)
+        .build()
+        .await
+        .unwrap();
     let s = Stack::with(mock, oidc).await;
     let at = || s.mock.access_token();
     assert_eq!(s.status(&at().header("typ", "at+jwt").build()).await, 200);
@@ -476,6 +481,7 @@ async fn two_tenants_each_with_its_own_audience() {
     let a = MockOkta::builder().client_id("0oa-a").build().await;
     let b = MockOkta::builder().client_id("0oa-b").build().await;
     let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
         .tenant(
             Tenant::new("a", a.issuer())
                 .client_id("0oa-a")

@@ -291,6 +291,7 @@ async fn tenants_come_and_go_at_runtime() {
     let a = MockOkta::start().await;
     let b = MockOkta::start().await;
     let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
         .tenant(tenant_for("a", &a))
         .build()
         .await
@@ -333,6 +334,7 @@ async fn loader_vouches_for_issuers_and_is_not_asked_twice() {
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
     let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
         .loader(move |key: TenantKey| {
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let known = (key.issuer() == Some(known_issuer.as_str()))

@@ -70,7 +70,9 @@ impl Setup {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let config = (self.config)(LoginConfig::new(&base).session_secret(SECRET));
-        let mut builder = OktaOidc::builder().tenants(self.tenants);
+        let mut builder = OktaOidc::builder()
+            .allow_loopback_http(true)
+            .tenants(self.tenants);
         if let Some(clock) = self.clock {
             builder = builder.clock(clock);
         }
@@ -118,7 +120,8 @@ impl App {
         } else {
             format!("{}{url}", self.base)
         };
-        let mut request = self.http.get(url);
+        // As a browser following the app's own links (a logout needs it).
+        let mut request = self.http.get(url).header("sec-fetch-site", "same-origin");
         if !self.jar.is_empty() {
             request = request.header(COOKIE, self.cookie_header());
         }

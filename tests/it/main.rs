@@ -8,8 +8,10 @@
 //! All tests share one process: shared helpers (`common`) never rely on process-wide state
 //! except the log capture, which is built to be shared (see `common::capture_logs`).
 
+mod browser;
 mod common;
 
+mod abuse;
 mod faults;
 mod fuzz_regressions;
 mod introspection;
@@ -17,6 +19,10 @@ mod jwt_rules;
 mod key_cache;
 mod layer;
 mod login;
+mod login_cookies;
+mod login_csrf;
+mod login_paths;
 mod pipeline;
 mod properties;
+mod provider_urls;
 mod token_cache;

@@ -66,6 +66,7 @@ fn two_clients(mock: &MockOkta, require_cid: bool) -> Vec<Tenant> {
 async fn tenants_sharing_an_issuer_get_their_own_tokens() {
     let mock = MockOkta::start().await;
     let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
         .tenants(two_clients(&mock, false))
         .build()
         .await
@@ -82,6 +83,7 @@ async fn tenants_sharing_an_issuer_get_their_own_tokens() {
 
     // require_cid routes B's tokens to B instead of refusing them at A.
     let strict = OktaOidc::builder()
+        .allow_loopback_http(true)
         .tenants(two_clients(&mock, true))
         .build()
         .await
@@ -98,7 +100,12 @@ async fn tenants_sharing_an_issuer_get_their_own_tokens() {
 async fn introspection_answers_are_checked_against_the_tenant() {
     let mock = MockOkta::start().await;
     let tenant = common::tenant_for("mock", &mock).trust_client_id("0oa1spa");
-    let oidc = OktaOidc::builder().tenant(tenant).build().await.unwrap();
+    let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
+        .tenant(tenant)
+        .build()
+        .await
+        .unwrap();
     let base = serve(who(OktaOidcLayer::new(oidc))).await;
     let status = |claims: serde_json::Value| {
         let token = mock.opaque_token(claims);
@@ -161,7 +168,12 @@ async fn iat_is_required_and_null_is_missing() {
 async fn several_audiences_need_azp() {
     let mock = MockOkta::start().await;
     let api_only = Tenant::new("api", mock.issuer()).audience("api://default");
-    let oidc = OktaOidc::builder().tenant(api_only).build().await.unwrap();
+    let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
+        .tenant(api_only)
+        .build()
+        .await
+        .unwrap();
     let base = serve(who(OktaOidcLayer::new(oidc))).await;
     let token = |azp: Option<&str>| {
         let builder = mock
@@ -217,6 +229,7 @@ async fn loader_app(mock: &MockOkta, calls: Arc<AtomicUsize>) -> (String, OktaOi
     let issuer = mock.issuer();
     let (id, secret) = (mock.client_id(), mock.client_secret());
     let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
         .loader(move |key: TenantKey| {
             calls.fetch_add(1, Ordering::SeqCst);
             let known = key.issuer() == Some(issuer.as_str()) || key.id() == Some("acme");
@@ -301,6 +314,7 @@ async fn loaded_tenants_are_bounded_and_evicted() {
     let counter = Arc::clone(&calls);
     let known = issuers.clone();
     let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
         .max_loaded_tenants(2)
         .loader(move |key: TenantKey| {
             counter.fetch_add(1, Ordering::SeqCst);
@@ -347,6 +361,7 @@ async fn start_up_never_depends_on_a_customer_org() {
     down.set_fault(Endpoint::Discovery, Fault::Status(503));
     let clock = ManualClock::starting_now();
     let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
         .tenant(common::tenant_for("up", &up))
         .tenant(common::tenant_for("down", &down))
         .clock(clock.clone())

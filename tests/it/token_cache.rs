@@ -18,6 +18,7 @@ fn tenant(id: &str, okta: &MockOkta) -> Tenant {
 
 fn builder(okta: &MockOkta, clock: &ManualClock) -> OktaOidcBuilder {
     OktaOidc::builder()
+        .allow_loopback_http(true)
         .tenant(tenant("acme", okta))
         .clock(clock.clone())
         .leeway(Duration::from_secs(LEEWAY))

@@ -101,6 +101,7 @@ fn side_by_side(
     let tenant = Tenant::new("bench", okta.issuer()).client_id(fixture::AUDIENCE);
     let build = |cache: bool| {
         let builder = OktaOidc::builder()
+            .allow_loopback_http(true)
             .tenant(tenant.clone())
             .leeway(Duration::from_secs(120))
             .background_refresh(false);

@@ -61,6 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let okta = MockOkta::start().await;
     let mut builder = OktaOidc::builder()
+        .allow_loopback_http(true)
         .tenant(Tenant::new("load", okta.issuer()).client_id(okta.client_id()))
         .http_timeout(Duration::from_secs(5));
     if !args.cache {

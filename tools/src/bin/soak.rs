@@ -287,7 +287,7 @@ async fn main() {
     policy.min_refresh = Duration::from_secs(10);
     policy.max_refresh = Duration::from_secs(60);
     policy.retry_after_failure = Duration::from_secs(5);
-    let mut builder = OktaOidc::builder();
+    let mut builder = OktaOidc::builder().allow_loopback_http(true);
     if let Some(mib) = std::env::var("SOAK_TOKEN_CACHE_MIB")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())

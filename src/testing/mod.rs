@@ -2,8 +2,10 @@
 //!
 //! [`MockOkta`] serves the org authorization server's discovery document and
 //! JWKS over real HTTP on `127.0.0.1`, mints tokens signed with embedded keys
-//! ([`TokenBuilder`]), counts requests per [`Endpoint`] and injects [`Fault`]s.
+//! ([`TokenBuilder`]), counts requests per [`Endpoint`] and injects [`Fault`]s. [`DpopKey`]
+//! signs DPoP proofs and binds tokens to a key.
 
+mod dpop;
 mod introspect;
 mod keys;
 mod oauth;
@@ -13,6 +15,7 @@ mod server;
 mod state;
 mod token;
 
+pub use self::dpop::DpopKey;
 pub use self::org::{MockOkta, MockOktaBuilder};
 pub use self::state::{Endpoint, Fault, LogoutRequest};
 pub use self::token::TokenBuilder;

@@ -10,6 +10,8 @@
 
 mod common;
 
+mod dpop;
+mod dpop_binding;
 mod faults;
 mod fuzz_regressions;
 mod introspection;

@@ -19,6 +19,8 @@ mod jwt_rules;
 mod key_cache;
 mod layer;
 mod login;
+mod pinned_keys;
 mod pipeline;
 mod properties;
+mod resource_metadata;
 mod token_cache;

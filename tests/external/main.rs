@@ -12,6 +12,7 @@
 
 #[path = "../it/common.rs"]
 mod common;
+mod dpop_interop;
 mod e2e;
 mod harness;
 mod interop;
@@ -31,6 +32,11 @@ fn trials() -> Vec<Trial> {
             "interop::oidc_provider_login_userinfo_logout_and_key_rotation",
             interop::needs,
             interop::oidc_provider_login_userinfo_logout_and_key_rotation,
+        ),
+        trial(
+            "dpop_interop::oidc_provider_dpop_tokens_with_oauth4webapi_proofs",
+            dpop_interop::needs,
+            dpop_interop::oidc_provider_dpop_tokens_with_oauth4webapi_proofs,
         ),
     ]
 }

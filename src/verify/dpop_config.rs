@@ -26,6 +26,11 @@ use crate::algorithm::Algorithm;
 /// A token bound to a key (`cnf.jkt`, or an introspection answer with `token_type` `DPoP`) is
 /// refused with the `Bearer` scheme, whatever this configuration says.
 ///
+/// The path in `htu` is the one the layer sees: put the layer where it sees the path clients
+/// call (on the outer router, not inside a `Router::nest`), and not behind a proxy that
+/// rewrites paths. Successful responses carry no `DPoP-Nonce`: a client learns a new nonce from
+/// the `use_dpop_nonce` answer once its old one expired.
+///
 /// ```
 /// use std::time::Duration;
 /// use okta_oidc::{Algorithm, Dpop, OktaOidc, ProtectedResource, Tenant};

@@ -11,6 +11,12 @@
 //!   without and with `OktaOidcLayer` (cached token in `Authorization: Bearer`);
 //! - `threads/<row>/<n>`: the same rows on 1 and 2 OS threads at once (throughput in
 //!   elements/s, one element per validation; compare `/2` with `/1` for scaling);
+//! - `dpop/layer_cached_token_fresh_proof`: one `tower::Service` call with `OktaOidcLayer` of a
+//!   DPoP-bound token already in the token cache, with a fresh ES256 proof each time (made
+//!   outside the timing): the cost of DPoP is the proof (parse, one ES256 signature check,
+//!   claims, replay marker); `dpop/layer_cached_token_same_proof` the same with one proof sent
+//!   again and again to a replay store that accepts everything (no proof signing between
+//!   calls: warm caches); `dpop/es256_verify`: that one signature check alone;
 //! - `tenants/by_iss/<n>`: the tenant look-up by unverified `iss` (parse, registry, tenant
 //!   choice; the token is then refused for its audience, so no key or network is involved)
 //!   with 1 and 10,000 registered tenants; `tenants/by_id/<n>`: `OktaOidc::tenant(id)`.
@@ -33,11 +39,11 @@ use std::time::Duration;
 use threads::{on_threads, run_now};
 
 use axum::body::Body;
-use criterion::{BenchmarkId, Criterion, Throughput};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use http::{HeaderValue, Request, Response, header::AUTHORIZATION};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
-use okta_oidc::testing::MockOkta;
-use okta_oidc::{OktaOidc, OktaOidcLayer, StandardClaims, Tenant};
+use okta_oidc::testing::{DpopKey, MockOkta};
+use okta_oidc::{Dpop, OktaOidc, OktaOidcLayer, ProtectedResource, StandardClaims, Tenant};
 use tokio::runtime::Runtime;
 use tower::{Layer, ServiceExt};
 
@@ -46,7 +52,7 @@ const MANY_TENANTS: usize = 10_000;
 
 struct Setup {
     rt: Runtime,
-    _okta: MockOkta,
+    okta: MockOkta,
     token: String,
     cached: OktaOidc,
     uncached: OktaOidc,
@@ -87,7 +93,7 @@ fn setup() -> Setup {
     raw_validation.leeway = LEEWAY_SECS;
     let s = Setup {
         rt,
-        _okta: okta,
+        okta,
         token,
         cached,
         uncached,
@@ -161,6 +167,119 @@ fn layer(c: &mut Criterion, s: &Setup) {
         })
     });
     g.finish();
+}
+
+/// The URI of the DPoP rows' request, as clients reach it.
+const DPOP_URI: &str = "https://api.example.com/api/me";
+
+fn dpop(c: &mut Criterion, s: &Setup) {
+    let issuer = s.okta.issuer();
+    let oidc =
+        s.rt.block_on(
+            OktaOidc::builder()
+                .tenant(Tenant::new("bench", issuer).client_id(fixture::AUDIENCE))
+                .leeway(Duration::from_secs(LEEWAY_SECS))
+                .background_refresh(false)
+                .protected_resource(ProtectedResource::new("https://api.example.com"))
+                .dpop(Dpop::new().replay_capacity(1_000_000))
+                .build(),
+        )
+        .expect("dpop build");
+    let key = DpopKey::es256();
+    let token = s.okta.id_token().bound_to(&key).build();
+    let inner = tower::service_fn(|_req: Request<Body>| async {
+        Ok::<_, Infallible>(Response::new(Body::empty()))
+    });
+    let service = OktaOidcLayer::new(oidc).layer(inner);
+    let auth = HeaderValue::from_str(&format!("DPoP {token}")).expect("header");
+    let ath = DpopKey::ath(&token);
+    let request = || {
+        let proof = key.proof("GET", DPOP_URI).claim("ath", &ath).build();
+        Request::builder()
+            .uri("/api/me")
+            .header(AUTHORIZATION, auth.clone())
+            .header("dpop", proof)
+            .body(Body::empty())
+            .expect("request")
+    };
+    let call = |req: Request<Body>| {
+        let svc = service.clone();
+        async move {
+            let res = svc.oneshot(req).await.expect("layer");
+            assert_eq!(res.status(), 200);
+            res
+        }
+    };
+    // Warm-up: the token is verified once, then served from the cache.
+    s.rt.block_on(call(request()));
+    let proof = key.proof("GET", DPOP_URI).claim("ath", &ath).build();
+    let (message, signature) = proof.rsplit_once('.').expect("three segments");
+    let jwk = key.public_jwk();
+    let es256 = DecodingKey::from_ec_components(
+        jwk["x"].as_str().expect("x"),
+        jwk["y"].as_str().expect("y"),
+    )
+    .expect("P-256 key");
+    let mut g = c.benchmark_group("dpop");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("layer_cached_token_fresh_proof", |b| {
+        b.to_async(&s.rt)
+            .iter_batched(request, call, BatchSize::SmallInput)
+    });
+    let same_proof = OktaOidcLayer::new(same_proof_oidc(s)).layer(inner);
+    let (parts, ()) = request().map(|_| ()).into_parts();
+    let warm = s.rt.block_on(call_with(&same_proof, &parts));
+    assert_eq!(
+        warm.status(),
+        200,
+        "the same-proof row measures an accepted request"
+    );
+    g.bench_function("layer_cached_token_same_proof", |b| {
+        b.to_async(&s.rt).iter(|| call_with(&same_proof, &parts))
+    });
+    g.bench_function("es256_verify", |b| {
+        b.iter(|| {
+            jsonwebtoken::crypto::verify(
+                black_box(signature),
+                message.as_bytes(),
+                &es256,
+                Algorithm::ES256,
+            )
+            .expect("verify")
+        })
+    });
+    g.finish();
+}
+
+/// A replay store that takes every proof for new: only for the same-proof row.
+struct AcceptEveryProof;
+
+impl okta_oidc::ProofReplay for AcceptEveryProof {
+    fn first_use<'a>(&'a self, _key: &'a str, _ttl: Duration) -> okta_oidc::ReplayFuture<'a> {
+        Box::pin(std::future::ready(Ok(true)))
+    }
+}
+
+fn same_proof_oidc(s: &Setup) -> OktaOidc {
+    s.rt.block_on(
+        OktaOidc::builder()
+            .tenant(Tenant::new("bench", s.okta.issuer()).client_id(fixture::AUDIENCE))
+            .leeway(Duration::from_secs(LEEWAY_SECS))
+            .background_refresh(false)
+            .protected_resource(ProtectedResource::new("https://api.example.com"))
+            .dpop(Dpop::new().replay_store(AcceptEveryProof))
+            .build(),
+    )
+    .expect("same-proof build")
+}
+
+async fn call_with<S, B>(service: &S, parts: &http::request::Parts) -> Response<B>
+where
+    S: tower::Service<Request<Body>, Response = Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+{
+    let request = Request::from_parts(parts.clone(), Body::empty());
+    service.clone().oneshot(request).await.expect("layer")
 }
 
 /// One validation, run on the calling thread with its runtime.
@@ -244,6 +363,7 @@ fn main() {
         .configure_from_args();
     single_thread(&mut c, &s);
     layer(&mut c, &s);
+    dpop(&mut c, &s);
     threads(&mut c, &s);
     tenants(&mut c, &s);
     c.final_summary();

@@ -10,6 +10,7 @@ use crate::algorithm::Algorithm;
 use crate::call_budget::CallBudget;
 use crate::error::{ConfigError, WarmUpError};
 use crate::handle::{Inner, OktaOidc};
+use crate::protected_resource::ProtectedResource;
 use crate::provider::context::ProviderContext;
 use crate::provider::fetch::{DEFAULT_MAX_BODY, Fetcher, UrlPolicy};
 use crate::provider::refresh_policy::KeyRefreshPolicy;
@@ -19,6 +20,8 @@ use crate::tenant::loader::TenantLoader;
 use crate::tenant::resolver::TenantResolver;
 use crate::time::{Clock, SharedClock, SystemClock};
 use crate::verify::Verifier;
+use crate::verify::dpop::DpopVerifier;
+use crate::verify::dpop_config::Dpop;
 use crate::verify::introspection::{IntrospectionConfig, Introspector};
 use crate::verify::jws::ValidationOptions;
 use crate::verify::token_cache::{TokenCache, TokenCacheConfig};
@@ -83,6 +86,8 @@ pub struct OktaOidcBuilder {
     require_warm_up: bool,
     urls: UrlPolicy,
     loader_budget: CallBudget,
+    resource: Option<ProtectedResource>,
+    dpop: Option<Dpop>,
 }
 
 impl fmt::Debug for OktaOidcBuilder {
@@ -115,6 +120,8 @@ impl Default for OktaOidcBuilder {
             require_warm_up: false,
             urls: UrlPolicy::default(),
             loader_budget: DEFAULT_LOADER_BUDGET,
+            resource: None,
+            dpop: None,
         }
     }
 }
@@ -338,6 +345,23 @@ impl OktaOidcBuilder {
         self
     }
 
+    /// Describes this API as an OAuth protected resource (RFC 9728): its identifier and
+    /// metadata, served by [`OktaOidc::resource_metadata_router`] and named in the layer's
+    /// `401` challenges (`resource_metadata`). See [`ProtectedResource`].
+    pub fn protected_resource(mut self, resource: ProtectedResource) -> Self {
+        self.resource = Some(resource);
+        self
+    }
+
+    /// Accepts DPoP-bound access tokens with the `DPoP` scheme and a proof (RFC 9449). Needs a
+    /// resource identifier ([`protected_resource`](Self::protected_resource), or
+    /// [`Tenant::resource`] on every tenant): proofs name the URI clients call, and it is
+    /// checked against that, never against the request's `Host`. See [`Dpop`].
+    pub fn dpop(mut self, dpop: Dpop) -> Self {
+        self.dpop = Some(dpop);
+        self
+    }
+
     /// The clock (tests inject a [`ManualClock`](crate::ManualClock)).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -365,6 +389,26 @@ impl OktaOidcBuilder {
                 "opaque_token_length: min must be positive and at most max",
             ));
         }
+        if let Some(resource) = &self.resource {
+            resource.check()?;
+        }
+        let tenants_have_resources = self.tenants.iter().all(|t| t.resource.is_some())
+            && (!self.tenants.is_empty() || self.loader.is_some());
+        if self.dpop.is_some() && self.resource.is_none() && !tenants_have_resources {
+            return Err(ConfigError::Invalid(
+                "DPoP needs the resource identifier clients call: set protected_resource (or Tenant::resource on every tenant)",
+            ));
+        }
+        let dpop = self
+            .dpop
+            .map(|config| {
+                let origin = self
+                    .resource
+                    .as_ref()
+                    .and_then(|r| crate::protected_resource::origin(r.resource()));
+                DpopVerifier::new(config, Arc::clone(&self.clock), origin)
+            })
+            .transpose()?;
         let client = match self.http_client {
             Some(c) => c,
             None => Fetcher::default_client(self.http_timeout)?,
@@ -404,9 +448,13 @@ impl OktaOidcBuilder {
             self.validation,
             Introspector::new(self.introspection),
             token_cache,
-        );
+        )
+        .with_dpop(dpop);
         Ok(OktaOidc {
-            inner: Arc::new(Inner { verifier }),
+            inner: Arc::new(Inner {
+                verifier,
+                resource: self.resource,
+            }),
         })
     }
 

@@ -164,6 +164,18 @@ pub struct StandardClaims {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub groups: Vec<String>,
+    /// Confirmation (RFC 7800 §3.1): the key a sender-constrained token is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The `cnf` claim (RFC 7800): what a token is bound to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Confirmation {
+    /// The JWK SHA-256 thumbprint (RFC 7638) of a DPoP key (RFC 9449 §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
 }
 
 impl StandardClaims {
@@ -178,6 +190,22 @@ impl StandardClaims {
     /// Whether `scope` was granted.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scope_list().any(|s| s == scope)
+    }
+
+    /// Whether the token is bound to a DPoP key (RFC 9449 §6): it carries `cnf.jkt`, or the
+    /// introspection answer said `token_type` `DPoP`. Such a token is accepted only with the
+    /// `DPoP` scheme and a proof signed by that key.
+    pub fn is_dpop_bound(&self) -> bool {
+        self.dpop_thumbprint().is_some()
+            || self
+                .token_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("DPoP"))
+    }
+
+    /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt`).
+    pub fn dpop_thumbprint(&self) -> Option<&str> {
+        self.cnf.as_ref()?.jkt.as_deref()
     }
 }
 

@@ -71,6 +71,15 @@ pub enum TokenError {
     InvalidSession,
     /// The validated identity does not carry the claims the handler asked for.
     ClaimsShape,
+    /// A DPoP-bound access token (`cnf.jkt`, or introspected `token_type` `DPoP`) was sent with
+    /// the `Bearer` scheme (RFC 9449 §7.2): only its key holder may use it, with a proof.
+    DpopBoundAsBearer,
+    /// The `DPoP` scheme with an access token that is not bound to a key.
+    NotDpopBound,
+    /// The token's `cnf.jkt` is not the thumbprint (RFC 7638) of the proof's key.
+    DpopKeyMismatch,
+    /// The route requires DPoP, and the token came with the `Bearer` scheme.
+    DpopRequired,
 }
 
 impl TokenError {
@@ -122,6 +131,12 @@ impl fmt::Display for TokenError {
             TokenError::Inactive => f.write_str("token is not active (introspection)"),
             TokenError::InvalidSession => f.write_str("session cookie is invalid or expired"),
             TokenError::ClaimsShape => f.write_str("claims do not have the expected shape"),
+            TokenError::DpopBoundAsBearer => f.write_str("DPoP-bound token sent as a bearer token"),
+            TokenError::NotDpopBound => f.write_str("DPoP scheme with a token bound to no key"),
+            TokenError::DpopKeyMismatch => {
+                f.write_str("cnf.jkt is not the thumbprint of the proof's key")
+            }
+            TokenError::DpopRequired => f.write_str("the route requires DPoP"),
         }
     }
 }
@@ -161,13 +176,24 @@ pub enum AuthError {
     /// a session cookie, that does not come from the application's own origin: a cross-site
     /// request forgery (`403`). Bearer-token requests are never refused for this.
     CrossSiteRequest,
+    /// The DPoP proof (RFC 9449 §4.3) is missing or fails a check: 401 `invalid_dpop_proof`.
+    InvalidDpopProof(ProofError),
+    /// The proof lacks the server's current nonce (RFC 9449 §9): 401 `use_dpop_nonce`, with
+    /// this value in the `DPoP-Nonce` header.
+    UseDpopNonce {
+        /// The nonce the next proof must carry.
+        nonce: Arc<str>,
+    },
 }
 
 impl AuthError {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            AuthError::MissingCredential | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            AuthError::MissingCredential
+            | AuthError::InvalidToken(_)
+            | AuthError::InvalidDpopProof(_)
+            | AuthError::UseDpopNonce { .. } => StatusCode::UNAUTHORIZED,
             AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::InsufficientScope { .. } | AuthError::CrossSiteRequest => {
                 StatusCode::FORBIDDEN
@@ -188,6 +214,8 @@ impl AuthError {
             AuthError::KeysUnavailable { .. } | AuthError::TemporarilyUnavailable { .. } => {
                 Some("temporarily_unavailable")
             }
+            AuthError::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
+            AuthError::UseDpopNonce { .. } => Some("use_dpop_nonce"),
         }
     }
 
@@ -201,6 +229,8 @@ impl AuthError {
             AuthError::KeysUnavailable { .. } => "Token verification keys are unavailable",
             AuthError::TemporarilyUnavailable { .. } => "Token verification is unavailable",
             AuthError::CrossSiteRequest => "A cross-site request cannot use the session",
+            AuthError::InvalidDpopProof(_) => "The DPoP proof is invalid",
+            AuthError::UseDpopNonce { .. } => "Resource server requires nonce in DPoP proof",
         }
     }
 }
@@ -223,6 +253,8 @@ impl fmt::Display for AuthError {
             AuthError::CrossSiteRequest => {
                 f.write_str("cross-site request with an unsafe method and the session cookie")
             }
+            AuthError::InvalidDpopProof(e) => write!(f, "invalid DPoP proof: {e}"),
+            AuthError::UseDpopNonce { .. } => f.write_str("DPoP proof lacks the server nonce"),
         }
     }
 }
@@ -231,6 +263,7 @@ impl std::error::Error for AuthError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             AuthError::InvalidToken(e) => Some(e),
+            AuthError::InvalidDpopProof(e) => Some(e),
             _ => None,
         }
     }
@@ -239,6 +272,74 @@ impl std::error::Error for AuthError {
 impl From<TokenError> for AuthError {
     fn from(e: TokenError) -> Self {
         AuthError::InvalidToken(e)
+    }
+}
+
+/// Why a DPoP proof (RFC 9449 §4.3) was not accepted. As for [`TokenError`], the client sees
+/// only a coarse description.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProofError {
+    /// The `DPoP` scheme without a `DPoP` header.
+    Missing,
+    /// More than one `DPoP` header.
+    Several,
+    /// Not a compact JWS with a JSON header and claims, or too large.
+    Malformed(&'static str),
+    /// The header `typ` is not `dpop+jwt`.
+    Type,
+    /// The `alg` is not an asymmetric algorithm on the DPoP allow-list (this covers `none`
+    /// and HMAC).
+    DisallowedAlgorithm,
+    /// The header has no `jwk`, or one this crate cannot use for the `alg`.
+    InvalidKey(&'static str),
+    /// The header `jwk` holds private key members (`d`, `p`, `q`, …, or `k`).
+    PrivateKey,
+    /// The signature does not verify with the header's `jwk`.
+    InvalidSignature,
+    /// A required claim (`jti`, `htm`, `htu`, `iat`, `ath`) is missing or of the wrong type.
+    MissingClaim(&'static str),
+    /// `htm` is not the request's method.
+    MethodMismatch,
+    /// `htu` is not the request's URI (without query and fragment).
+    UriMismatch,
+    /// `iat` is older than the accepted window.
+    Stale,
+    /// `iat` is in the future beyond the allowed skew.
+    IssuedInFuture,
+    /// `ath` is not the hash of the access token.
+    AccessTokenHashMismatch,
+    /// The `jti` was used before (a replayed proof).
+    Replayed,
+}
+
+impl fmt::Display for ProofError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProofError::Missing => f.write_str("no DPoP header"),
+            ProofError::Several => f.write_str("several DPoP headers"),
+            ProofError::Malformed(why) => write!(f, "malformed proof: {why}"),
+            ProofError::Type => f.write_str("typ is not dpop+jwt"),
+            ProofError::DisallowedAlgorithm => f.write_str("algorithm not allowed"),
+            ProofError::InvalidKey(why) => write!(f, "unusable jwk: {why}"),
+            ProofError::PrivateKey => f.write_str("jwk holds a private key"),
+            ProofError::InvalidSignature => f.write_str("signature does not verify"),
+            ProofError::MissingClaim(c) => write!(f, "missing or invalid claim `{c}`"),
+            ProofError::MethodMismatch => f.write_str("htm is not the request method"),
+            ProofError::UriMismatch => f.write_str("htu is not the request URI"),
+            ProofError::Stale => f.write_str("iat is too old"),
+            ProofError::IssuedInFuture => f.write_str("iat is in the future"),
+            ProofError::AccessTokenHashMismatch => f.write_str("ath does not match the token"),
+            ProofError::Replayed => f.write_str("jti was used before"),
+        }
+    }
+}
+
+impl std::error::Error for ProofError {}
+
+impl From<ProofError> for AuthError {
+    fn from(e: ProofError) -> Self {
+        AuthError::InvalidDpopProof(e)
     }
 }
 

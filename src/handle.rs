@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::claims::Claims;
 use crate::error::{AuthError, ConfigError, LoadError, TokenError, WarmUpError};
+use crate::protected_resource::ProtectedResource;
 use crate::provider::context::ProviderContext;
 use crate::provider::discovery::ProviderMetadata;
 use crate::tenant::config::Tenant;
@@ -14,6 +15,8 @@ use crate::verify::Verifier;
 
 pub(crate) struct Inner {
     pub(crate) verifier: Verifier,
+    /// This API as an RFC 9728 protected resource, when configured.
+    pub(crate) resource: Option<ProtectedResource>,
 }
 
 /// The handle to everything the crate knows: tenants, their provider metadata and key sets,

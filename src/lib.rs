@@ -64,7 +64,9 @@ mod handle;
 #[cfg(feature = "login")]
 mod login;
 mod middleware;
+mod protected_resource;
 mod provider;
+mod resource_metadata;
 mod single_flight;
 mod tenant;
 mod time;
@@ -76,8 +78,8 @@ pub mod testing;
 pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use builder::{BuildError, OktaOidcBuilder};
 pub use call_budget::CallBudget;
-pub use claims::{Audience, Claims, CredentialSource, StandardClaims, TenantRef};
-pub use error::{AuthError, ConfigError, LoadError, TokenError, WarmUpError};
+pub use claims::{Audience, Claims, Confirmation, CredentialSource, StandardClaims, TenantRef};
+pub use error::{AuthError, ConfigError, LoadError, ProofError, TokenError, WarmUpError};
 pub use handle::OktaOidc;
 #[cfg(feature = "login")]
 pub use login::{Login, LoginConfig};
@@ -88,9 +90,13 @@ pub use middleware::layer::OktaOidcLayer;
 pub use middleware::scopes::{RequireScopes, RequireScopesService};
 pub use middleware::service::OktaOidcService;
 pub use middleware::sessions::{Session, SessionFuture, SessionSource};
+pub use protected_resource::ProtectedResource;
 pub use provider::discovery::ProviderMetadata;
 pub use provider::refresh_policy::KeyRefreshPolicy;
+pub use resource_metadata::ResourceMetadataService;
 pub use tenant::{
     BoxError, ClientSecret, LoadFuture, Tenant, TenantKey, TenantLoader, TenantResolver,
 };
 pub use time::{Clock, ManualClock, SystemClock};
+pub use verify::dpop_config::Dpop;
+pub use verify::dpop_replay::{MemoryProofReplay, ProofReplay, ReplayFuture};

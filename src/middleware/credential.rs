@@ -1,5 +1,6 @@
-//! Reading a request's credential (RFC 6750 §2.1 `Authorization: Bearer`), and what the layer
-//! leaves in the request extensions for the extractors.
+//! Reading a request's credential (RFC 6750 §2.1 `Authorization: Bearer`; RFC 9449 §7.1
+//! `Authorization: DPoP` with its proof in the `DPoP` header), and what the layer leaves in the
+//! request extensions for the extractors.
 
 use std::sync::Arc;
 
@@ -7,7 +8,10 @@ use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
 use crate::claims::Identity;
-use crate::error::{AuthError, TokenError};
+use crate::error::{AuthError, ProofError, TokenError};
+
+/// The `DPoP` request header (RFC 9449 §4.1).
+const DPOP: &str = "dpop";
 
 /// What the layer leaves in the request extensions, so extractors can tell "no layer" from
 /// "no identity".
@@ -21,6 +25,35 @@ pub(crate) struct AuthContext {
 /// The bearer token of a request: `Ok(None)` when there is no `Authorization` header or it uses
 /// another scheme.
 pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+    authorization(headers, "bearer")
+}
+
+/// The access token of a request with the `DPoP` scheme (RFC 9449 §7.1): `Ok(None)` when there
+/// is no `Authorization` header or it uses another scheme.
+pub(crate) fn dpop_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+    authorization(headers, "dpop")
+}
+
+/// Whether the request's `Authorization` header uses the `DPoP` scheme.
+pub(crate) fn uses_dpop(headers: &HeaderMap) -> bool {
+    matches!(dpop_token(headers), Ok(Some(_)))
+}
+
+/// The proof of a `DPoP` request: exactly one `DPoP` header (RFC 9449 §4.3 step 1), in compact
+/// JWS syntax (checked by the proof's parser).
+pub(crate) fn dpop_proof(headers: &HeaderMap) -> Result<&str, ProofError> {
+    let mut values = headers.get_all(DPOP).iter();
+    let value = values.next().ok_or(ProofError::Missing)?;
+    if values.next().is_some() {
+        return Err(ProofError::Several);
+    }
+    std::str::from_utf8(value.as_bytes())
+        .map(str::trim)
+        .map_err(|_| ProofError::Malformed("DPoP header is not ASCII"))
+}
+
+/// The credential of `Authorization: <scheme> <credential>` (scheme case-insensitive).
+fn authorization<'h>(headers: &'h HeaderMap, scheme: &str) -> Result<Option<&'h str>, AuthError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -32,13 +65,13 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthErro
     let value = std::str::from_utf8(value.as_bytes())
         .map_err(|_| AuthError::InvalidRequest("Malformed Authorization header"))?
         .trim();
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let (given, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !given.eq_ignore_ascii_case(scheme) {
         return Ok(None);
     }
     let token = token.trim_start_matches(' ');
     if token.is_empty() {
-        return Err(TokenError::Malformed("empty bearer token").into());
+        return Err(TokenError::Malformed("empty access token").into());
     }
     Ok(Some(token))
 }
@@ -109,5 +142,19 @@ mod tests {
         ));
         assert!(check_token68("abc.DEF-_~+/==").is_ok());
         assert!(check_token68("==").is_err());
+    }
+
+    #[test]
+    fn dpop_parsing() {
+        let mut h = headers(&["DPoP abc.def"]);
+        assert_eq!(dpop_token(&h).unwrap(), Some("abc.def"));
+        assert_eq!(bearer_token(&h).unwrap(), None);
+        assert!(uses_dpop(&h));
+        assert_eq!(dpop_proof(&h), Err(ProofError::Missing));
+        h.append(DPOP, "e.p.s".parse().unwrap());
+        assert_eq!(dpop_proof(&h), Ok("e.p.s"));
+        h.append(DPOP, "e.p.s".parse().unwrap());
+        assert_eq!(dpop_proof(&h), Err(ProofError::Several));
+        assert!(!uses_dpop(&headers(&["Bearer abc"])));
     }
 }

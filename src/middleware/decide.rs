@@ -9,12 +9,15 @@ use http::header::{CACHE_CONTROL, LOCATION};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 
-use super::challenge::DEFAULT_REALM;
-use super::credential::{AuthContext, bearer_token, check_scopes, check_token68};
+use super::challenge::{Challenges, DEFAULT_REALM};
+use super::credential::{
+    AuthContext, bearer_token, check_scopes, check_token68, dpop_proof, dpop_token, uses_dpop,
+};
 use super::sessions::SessionSource;
 use crate::claims::Identity;
-use crate::error::AuthError;
+use crate::error::{AuthError, TokenError};
 use crate::handle::OktaOidc;
+use crate::resource_metadata::metadata_url_for;
 
 pub(crate) type ErrorHandler = Arc<dyn Fn(&AuthError) -> Response + Send + Sync>;
 
@@ -28,6 +31,8 @@ pub(crate) struct LayerConfig {
     pub(crate) on_error: Option<ErrorHandler>,
     pub(crate) sessions: Option<Arc<dyn SessionSource>>,
     pub(crate) redirect_to_login: bool,
+    /// This route refuses `Bearer` (DPoP only).
+    pub(crate) require_dpop: bool,
 }
 
 /// The outcome for a request.
@@ -48,6 +53,9 @@ impl LayerConfig {
     pub(crate) fn cached(&self, headers: &HeaderMap) -> Option<Arc<Identity>> {
         let token = bearer_token(headers).ok()??;
         let identity = self.oidc.verifier().cached(token)?;
+        if identity.claims.is_dpop_bound() || self.dpop_only() {
+            return None;
+        }
         check_scopes(&identity, &self.required_scopes)
             .is_ok()
             .then_some(identity)
@@ -67,18 +75,19 @@ impl LayerConfig {
         let (mut parts, body) = request.into_parts();
         let (identity, set_cookies) = match self.authenticate(&parts).await {
             Ok(authenticated) => authenticated,
-            Err(error) => return Decision::Answer(self.reject(&error)),
+            Err(error) => return Decision::Answer(self.reject(&error, &parts)),
         };
         match &identity {
             None if !self.optional => {
                 if let Some(response) = self.login_redirect(&parts) {
                     return Decision::Answer(response);
                 }
-                return Decision::Answer(self.reject(&AuthError::MissingCredential));
+                let error = AuthError::MissingCredential;
+                return Decision::Answer(self.reject(&error, &parts));
             }
             Some(identity) => {
                 if let Err(error) = check_scopes(identity, &self.required_scopes) {
-                    return Decision::Answer(self.reject(&error));
+                    return Decision::Answer(self.reject(&error, &parts));
                 }
             }
             None => {}
@@ -88,7 +97,18 @@ impl LayerConfig {
     }
 
     async fn authenticate(&self, parts: &Parts) -> Result<Authenticated, AuthError> {
+        if self.oidc.verifier().dpop.is_some()
+            && let Some(token) = dpop_token(&parts.headers)?
+        {
+            check_token68(token)?;
+            let proof = dpop_proof(&parts.headers)?;
+            let identity = self.oidc.verifier().dpop(token, proof, parts).await?;
+            return Ok((Some(identity), Vec::new()));
+        }
         if let Some(token) = bearer_token(&parts.headers)? {
+            if self.dpop_only() {
+                return Err(TokenError::DpopRequired.into());
+            }
             check_token68(token)?;
             let identity = self.oidc.verifier().bearer(token, parts).await?;
             return Ok((Some(identity), Vec::new()));
@@ -116,7 +136,18 @@ impl LayerConfig {
         Some(response)
     }
 
-    fn reject(&self, error: &AuthError) -> Response {
+    /// Whether this route refuses `Bearer`: the layer's or the application's choice.
+    fn dpop_only(&self) -> bool {
+        self.require_dpop
+            || self
+                .oidc
+                .verifier()
+                .dpop
+                .as_ref()
+                .is_some_and(|d| d.required())
+    }
+
+    fn reject(&self, error: &AuthError, parts: &Parts) -> Response {
         match error {
             AuthError::MissingCredential => tracing::debug!("request without credential"),
             AuthError::KeysUnavailable { .. } | AuthError::TemporarilyUnavailable { .. } => {
@@ -124,9 +155,17 @@ impl LayerConfig {
             }
             _ => tracing::debug!(reason = %error, "credential rejected"),
         }
-        match &self.on_error {
-            Some(handler) => handler(error),
-            None => error.to_response(&self.realm),
+        if let Some(handler) = &self.on_error {
+            return handler(error);
         }
+        let resource_metadata = metadata_url_for(&self.oidc, parts);
+        let dpop = self.oidc.verifier().dpop.as_ref();
+        error.render(&Challenges {
+            realm: &self.realm,
+            bearer: !self.dpop_only(),
+            dpop_algs: dpop.map(|d| d.algs()),
+            resource_metadata: resource_metadata.as_deref(),
+            used_dpop: dpop.is_some() && uses_dpop(&parts.headers),
+        })
     }
 }

@@ -63,6 +63,7 @@ impl OktaOidcLayer {
                 on_error: None,
                 sessions: None,
                 redirect_to_login: false,
+                require_dpop: false,
             }),
         }
     }
@@ -108,6 +109,14 @@ impl OktaOidcLayer {
     /// it, so they answer 401.
     pub fn redirect_to_login(self) -> Self {
         self.with(|c| c.redirect_to_login = true)
+    }
+
+    /// Requires DPoP on these routes (RFC 9449): `Authorization: DPoP` with a proof; a token
+    /// sent as `Bearer` is refused, and the `401` challenges offer `DPoP` only. Needs
+    /// [`OktaOidcBuilder::dpop`](crate::OktaOidcBuilder::dpop); for every route, see
+    /// [`Dpop::required`](crate::Dpop::required).
+    pub fn require_dpop(self) -> Self {
+        self.with(|c| c.require_dpop = true)
     }
 
     /// Builds error responses with this function instead of the RFC 6750 default (see

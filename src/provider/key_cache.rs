@@ -56,6 +56,8 @@ pub(crate) enum Join {
 /// The key cache of one issuer.
 pub(crate) struct KeyCache {
     pub(crate) issuer: Arc<str>,
+    /// For an app's pinned keys: the client id sent as `?client_id=` to the key endpoint.
+    client_id: Option<Arc<str>>,
     ctx: Arc<Ctx>,
     state: ArcSwap<KeyState>,
     refreshing: SingleFlight<(), Result<(), LoadError>>,
@@ -76,8 +78,19 @@ impl fmt::Debug for KeyCache {
 
 impl KeyCache {
     pub(crate) fn new(issuer: Arc<str>, ctx: Arc<Ctx>) -> Arc<Self> {
+        Self::with_client(issuer, None, ctx)
+    }
+
+    /// The key cache of one app's pinned keys: the issuer's key endpoint with
+    /// `?client_id=<client_id>` (Okta's keys of an app with automatic rotation turned off).
+    pub(crate) fn for_client(issuer: Arc<str>, client_id: Arc<str>, ctx: Arc<Ctx>) -> Arc<Self> {
+        Self::with_client(issuer, Some(client_id), ctx)
+    }
+
+    fn with_client(issuer: Arc<str>, client_id: Option<Arc<str>>, ctx: Arc<Ctx>) -> Arc<Self> {
         Arc::new(KeyCache {
             issuer,
+            client_id,
             ctx,
             state: ArcSwap::from_pointee(KeyState::default()),
             refreshing: SingleFlight::default(),
@@ -257,7 +270,8 @@ impl KeyCache {
             .as_ref()
             .and(current.etag.as_deref())
             .filter(|_| same_uri);
-        let fetched = self.ctx.fetcher.get(&metadata.jwks_uri, etag).await;
+        let jwks_uri = self.keys_url(&metadata.jwks_uri);
+        let fetched = self.ctx.fetcher.get(&jwks_uri, etag).await;
         let now = UnixTime::now(self.ctx.clock.as_ref());
         match fetched {
             Ok(Fetched::NotModified { cache_control }) => {
@@ -314,6 +328,20 @@ impl KeyCache {
                 self.store_failure(&current, loaded, e.clone());
                 Err(e)
             }
+        }
+    }
+
+    /// The key endpoint to fetch: `jwks_uri`, with `client_id` for an app's pinned keys.
+    fn keys_url(&self, jwks_uri: &str) -> String {
+        let Some(client_id) = &self.client_id else {
+            return jwks_uri.to_owned();
+        };
+        match url::Url::parse(jwks_uri) {
+            Ok(mut url) => {
+                url.query_pairs_mut().append_pair("client_id", client_id);
+                url.into()
+            }
+            Err(_) => jwks_uri.to_owned(),
         }
     }
 

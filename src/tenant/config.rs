@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::claims::TenantRef;
 use crate::error::ConfigError;
+use crate::protected_resource::check_resource_id;
 use crate::provider::client_auth::ClientSecret;
 use crate::provider::fetch::UrlPolicy;
 
@@ -34,6 +35,8 @@ pub struct Tenant {
     pub(crate) access_token_typ: Option<Vec<String>>,
     pub(crate) require_cid: bool,
     pub(crate) trusted_clients: Vec<Arc<str>>,
+    pub(crate) resource: Option<Arc<str>>,
+    pub(crate) pinned_app_keys: bool,
 }
 
 impl Tenant {
@@ -51,6 +54,8 @@ impl Tenant {
             access_token_typ: None,
             require_cid: false,
             trusted_clients: Vec::new(),
+            resource: None,
+            pinned_app_keys: false,
         }
     }
 
@@ -138,6 +143,48 @@ impl Tenant {
         self
     }
 
+    /// The resource identifier clients use for this tenant's API (RFC 9728), when the tenant
+    /// has its own host or path, e.g. `https://acme.api.example.com`: its metadata document
+    /// says this `resource` and this tenant's issuer, and its DPoP proofs' `htu` are checked
+    /// against this origin. Without it, the
+    /// [`ProtectedResource`](crate::ProtectedResource) of the builder applies.
+    ///
+    /// ```
+    /// use okta_oidc::Tenant;
+    ///
+    /// let acme = Tenant::new("acme", "https://acme.okta.com/oauth2/default")
+    ///     .audience("api://acme")
+    ///     .resource("https://acme.api.example.com");
+    /// assert_eq!(acme.get_resource(), Some("https://acme.api.example.com"));
+    /// ```
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resource = Some(Arc::from(resource.into()));
+        self
+    }
+
+    /// The tenant's own resource identifier, if set.
+    pub fn get_resource(&self) -> Option<&str> {
+        self.resource.as_deref()
+    }
+
+    /// For an Okta app with custom signing keys (automatic key rotation turned off): also
+    /// fetches and caches the keys published for this app at the org's key endpoint with
+    /// `?client_id=<client id>`, beside the org's own set. Tokens of this tenant are checked
+    /// with the app's keys first, then the org's. Needs a client id.
+    ///
+    /// ```
+    /// use okta_oidc::Tenant;
+    ///
+    /// let acme = Tenant::new("acme", "https://acme.okta.com")
+    ///     .client_id("0oa1acme")
+    ///     .pinned_app_keys(true);
+    /// # let _ = acme;
+    /// ```
+    pub fn pinned_app_keys(mut self, pinned: bool) -> Self {
+        self.pinned_app_keys = pinned;
+        self
+    }
+
     /// The application's id for this tenant.
     pub fn id(&self) -> &str {
         &self.id
@@ -179,6 +226,12 @@ impl Tenant {
                 reason: "must not have a query or fragment",
             });
         }
+        if let Some(resource) = &self.resource {
+            check_resource_id(resource)?;
+        }
+        if self.pinned_app_keys && self.client_id.is_none() {
+            return Err(ConfigError::Invalid("pinned_app_keys needs a client id"));
+        }
         if self.accepted_audiences().next().is_none() {
             return Err(ConfigError::Invalid(
                 "tenant accepts no audience: set a client id or an audience",
@@ -213,8 +266,8 @@ impl Tenant {
 ///
 /// Fields: `id`, `issuer` (required); `client_id`, `client_secret`, `secondary_client_secret`,
 /// `audiences` (or one `audience`), `accept_id_tokens`, `id_token_typ`, `access_token_typ`,
-/// `require_cid`, `trusted_client_ids`. Unknown fields are refused, so a typo is an error, not
-/// a silently ignored setting. There is no `Serialize`: a tenant holds secrets.
+/// `require_cid`, `trusted_client_ids`, `resource`, `pinned_app_keys`. Unknown fields are
+/// refused, so a typo is an error, not a silently ignored setting. There is no `Serialize`: a tenant holds secrets.
 #[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for Tenant {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -243,6 +296,10 @@ impl<'de> serde::Deserialize<'de> for Tenant {
             require_cid: bool,
             #[serde(default)]
             trusted_client_ids: Vec<String>,
+            #[serde(default)]
+            resource: Option<String>,
+            #[serde(default)]
+            pinned_app_keys: bool,
         }
         let s = Stored::deserialize(deserializer)?;
         let mut tenant = Tenant::new(s.id, s.issuer);
@@ -273,6 +330,9 @@ impl<'de> serde::Deserialize<'de> for Tenant {
         for id in s.trusted_client_ids {
             tenant = tenant.trust_client_id(id);
         }
-        Ok(tenant)
+        if let Some(resource) = s.resource {
+            tenant = tenant.resource(resource);
+        }
+        Ok(tenant.pinned_app_keys(s.pinned_app_keys))
     }
 }

@@ -294,6 +294,16 @@ impl TenantDirectory {
         self.tenant_named_by_request(&id).await
     }
 
+    /// The registered tenant of a request, without asking the loader: the resolver's pick, else
+    /// the only tenant when there is no resolver.
+    pub(crate) fn resolve_registered(&self, request: &Parts) -> Option<Arc<Tenant>> {
+        match &self.resolver {
+            Some(resolver) => self.registry.by_id(&resolver.resolve(request)?),
+            None if self.registry.len() == 1 => self.registry.all().pop(),
+            None => None,
+        }
+    }
+
     /// Whether the application resolves tenants from requests.
     pub(crate) fn has_resolver(&self) -> bool {
         self.resolver.is_some()

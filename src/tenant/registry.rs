@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 
 use super::config::Tenant;
-use crate::error::ConfigError;
+use crate::algorithm::Algorithm;
+use crate::error::{AuthError, ConfigError, TokenError};
 use crate::provider::context::ProviderContext;
+use crate::provider::jwk::VerifyKey;
 use crate::provider::key_cache::KeyCache;
 
 /// The tenants of one issuer and their shared key cache.
@@ -17,6 +19,47 @@ use crate::provider::key_cache::KeyCache;
 pub(crate) struct IssuerEntry {
     pub(crate) tenants: Vec<Arc<Tenant>>,
     pub(crate) keys: Arc<KeyCache>,
+    /// The pinned keys of the tenants' apps that have them (`Tenant::pinned_app_keys`), by
+    /// client id.
+    pub(crate) app_keys: Vec<(Arc<str>, Arc<KeyCache>)>,
+}
+
+impl IssuerEntry {
+    /// The key of a token of `tenant`: in its app's pinned keys first when it has them, then
+    /// in the org's key set.
+    pub(crate) async fn key_for(
+        &self,
+        tenant: &Tenant,
+        kid: Option<&str>,
+        alg: Algorithm,
+        may_refetch: bool,
+    ) -> Result<Arc<VerifyKey>, AuthError> {
+        let client_id = tenant
+            .client_id
+            .as_deref()
+            .filter(|_| tenant.pinned_app_keys);
+        if let Some((_, app)) = self.app_keys.iter().find(|(c, _)| Some(&**c) == client_id) {
+            match app.key_for(kid, alg, may_refetch).await {
+                Err(AuthError::InvalidToken(TokenError::UnknownKey))
+                | Err(AuthError::KeysUnavailable { .. }) => {}
+                found => return found,
+            }
+        }
+        self.keys.key_for(kid, alg, may_refetch).await
+    }
+
+    /// Whether the key of this `VerifyKey::id` is in the org's or an app's current key set.
+    pub(crate) fn has_key(&self, id: u64) -> bool {
+        std::iter::once(&self.keys)
+            .chain(self.app_keys.iter().map(|(_, cache)| cache))
+            .any(|cache| {
+                cache
+                    .state()
+                    .keys
+                    .as_ref()
+                    .is_some_and(|set| set.contains_id(id))
+            })
+    }
 }
 
 #[derive(Debug, Default)]
@@ -84,7 +127,8 @@ impl Registry {
             .load()
             .by_issuer
             .values()
-            .map(|e| Arc::clone(&e.keys))
+            .flat_map(|e| std::iter::once(&e.keys).chain(e.app_keys.iter().map(|(_, c)| c)))
+            .map(Arc::clone)
             .collect()
     }
 
@@ -159,11 +203,34 @@ fn rebuild_issuers(
             by_issuer.remove(issuer);
             continue;
         }
-        let keys = by_issuer
-            .get(issuer)
+        let previous = by_issuer.get(issuer);
+        let keys = previous
             .map(|e| Arc::clone(&e.keys))
             .unwrap_or_else(|| KeyCache::new(Arc::clone(issuer), Arc::clone(ctx)));
-        by_issuer.insert(Arc::clone(issuer), Arc::new(IssuerEntry { tenants, keys }));
+        let app_keys = tenants
+            .iter()
+            .filter(|t| t.pinned_app_keys)
+            .filter_map(|t| t.client_id.clone())
+            .map(|client_id| {
+                let kept = previous
+                    .and_then(|e| e.app_keys.iter().find(|(c, _)| *c == client_id))
+                    .map(|(_, cache)| Arc::clone(cache));
+                let cache = kept.unwrap_or_else(|| {
+                    KeyCache::for_client(
+                        Arc::clone(issuer),
+                        Arc::clone(&client_id),
+                        Arc::clone(ctx),
+                    )
+                });
+                (client_id, cache)
+            })
+            .collect();
+        let entry = IssuerEntry {
+            tenants,
+            keys,
+            app_keys,
+        };
+        by_issuer.insert(Arc::clone(issuer), Arc::new(entry));
     }
     Ok(())
 }

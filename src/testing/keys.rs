@@ -84,6 +84,11 @@ impl Material {
         }
     }
 
+    /// The public JWK, without `kid` and `use`.
+    pub(crate) fn jwk(&self) -> &Map<String, Value> {
+        &self.jwk
+    }
+
     /// Whether this is an RSA key (the rotating kind).
     pub(crate) fn is_rsa(&self) -> bool {
         self.alg == Algorithm::RS256
@@ -125,4 +130,34 @@ pub(crate) fn weak_jwk() -> Value {
 /// SPKI PEM of the 1024-bit RSA key.
 pub(crate) fn weak_public_pem() -> &'static str {
     WEAK_PUB_PEM
+}
+
+/// The private scalar `d` of the P-256 or Ed25519 key (RFC 7518 §6.2.2.1, RFC 8037 §2), read
+/// from its PKCS #8 document: the one layout these embedded keys have.
+pub(crate) fn private_scalar(alg: Algorithm) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let (pem, prefix): (&str, &[u8]) = match alg {
+        Algorithm::ES256 => (
+            EC_PEM.0,
+            &[
+                0x30, 0x81, 0x87, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce,
+                0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x04,
+                0x6d, 0x30, 0x6b, 0x02, 0x01, 0x01, 0x04, 0x20,
+            ],
+        ),
+        Algorithm::EdDSA => (
+            ED_PEM.0,
+            &[
+                0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+                0x04, 0x20,
+            ],
+        ),
+        _ => return None,
+    };
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .ok()?;
+    let rest = der.strip_prefix(prefix)?;
+    rest.get(..32).map(<[u8]>::to_vec)
 }

@@ -2,7 +2,8 @@
 //!
 //! [`MockOkta`] serves the org authorization server's discovery document and
 //! JWKS over real HTTP on `127.0.0.1`, mints tokens signed with embedded keys
-//! ([`TokenBuilder`]), counts requests per [`Endpoint`] and injects [`Fault`]s.
+//! ([`TokenBuilder`]), counts requests per [`Endpoint`] and injects [`Fault`]s. [`DpopKey`]
+//! signs DPoP proofs and binds tokens to a key.
 //!
 //! Its issuer is `http://127.0.0.1:{port}`: an `OktaOidc` that trusts it must allow loopback
 //! `http://` explicitly, which no production configuration should do.
@@ -24,6 +25,7 @@
 //! # }
 //! ```
 
+mod dpop;
 mod introspect;
 mod keys;
 mod oauth;
@@ -33,6 +35,7 @@ mod server;
 mod state;
 mod token;
 
+pub use self::dpop::DpopKey;
 pub use self::org::{MockOkta, MockOktaBuilder};
 pub use self::state::{Endpoint, Fault, LogoutRequest};
 pub use self::token::TokenBuilder;

@@ -215,6 +215,27 @@ impl MockOkta {
             .retain(|jwk| jwk.get("kid") != Some(&Value::from(kid)));
     }
 
+    /// Gives the app `client_id` its own signing key, as an Okta app with custom keys
+    /// (automatic key rotation off) has: published at `/oauth2/v1/keys?client_id=<client_id>`
+    /// only, not in the org's key set. Sign with it through `.kid(&kid)`. Returns the new kid
+    /// (`"mock-app-N"`).
+    pub fn pin_app_key(&self, client_id: &str) -> String {
+        let mut state = self.lock();
+        let material = keys::rsa(state.key_offset + state.rsa_created);
+        state.rsa_created += 1;
+        let kid = format!("mock-app-{}", state.rsa_created);
+        state.held.push(super::state::HeldKey {
+            kid: kid.clone(),
+            material,
+        });
+        state
+            .app_keys
+            .entry(client_id.to_owned())
+            .or_default()
+            .push(kid.clone());
+        kid
+    }
+
     /// Publishes the P-256 key (alg ES256); returns its kid, `"mock-ec-1"`.
     pub fn publish_ec_key(&self) -> String {
         self.lock().publish(keys::EC_KID);

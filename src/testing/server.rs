@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -103,13 +103,20 @@ fn keys_routes() -> Router<Arc<Shared>> {
     Router::new().route(Endpoint::Keys.path(), get(keys))
 }
 
-async fn keys(State(shared): Mock, headers: HeaderMap) -> Response {
+async fn keys(State(shared): Mock, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
     if let Some(response) = enter(&shared, Endpoint::Keys).await {
         return response;
     }
+    let client_id = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "client_id")
+        .map(|(_, v)| v.into_owned());
     let (jwks, cache_control) = {
         let state = shared.lock();
-        (state.jwks(), state.keys_cache_control.clone())
+        let jwks = match &client_id {
+            Some(client_id) => state.jwks_for_client(client_id),
+            None => state.jwks(),
+        };
+        (jwks, state.keys_cache_control.clone())
     };
     let body = serde_json::to_vec(&jwks).unwrap_or_default();
     let etag = etag_of(&body);
@@ -203,6 +210,7 @@ impl MockOktaBuilder {
             rsa_created: 1,
             key_offset,
             extra_jwks: Vec::new(),
+            app_keys: HashMap::new(),
             keys_cache_control: self.keys_cache_control,
             discovery_overrides: Map::new(),
             faults: HashMap::new(),

@@ -115,6 +115,9 @@ pub(super) struct State {
     /// an attacker) never sign with the same key.
     pub(super) key_offset: usize,
     pub(super) extra_jwks: Vec<Value>,
+    /// Pinned keys of apps with automatic rotation off: client id → kids, served at
+    /// `/oauth2/v1/keys?client_id=`.
+    pub(super) app_keys: HashMap<String, Vec<String>>,
     pub(super) keys_cache_control: Option<String>,
     /// Discovery overrides; `Value::Null` removes the field.
     pub(super) discovery_overrides: Map<String, Value>,
@@ -181,6 +184,21 @@ impl State {
             .collect();
         keys.extend(self.extra_jwks.iter().cloned());
         json!({ "keys": keys })
+    }
+
+    /// The key set served for `?client_id=`: the app's pinned keys when it has some, else the
+    /// org's (as Okta answers for an app with automatic rotation on).
+    pub(super) fn jwks_for_client(&self, client_id: &str) -> Value {
+        match self.app_keys.get(client_id) {
+            Some(kids) => {
+                let keys: Vec<Value> = kids
+                    .iter()
+                    .filter_map(|kid| self.key(kid).map(|m| m.public_jwk(kid)))
+                    .collect();
+                json!({ "keys": keys })
+            }
+            None => self.jwks(),
+        }
     }
 }
 

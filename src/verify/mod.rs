@@ -4,6 +4,11 @@
 //! against the tenant's keys), opaque access tokens (introspection) and the verified-token
 //! cache in front of both.
 
+pub(crate) mod dpop;
+pub(crate) mod dpop_config;
+pub(crate) mod dpop_key;
+pub(crate) mod dpop_nonce;
+pub(crate) mod dpop_replay;
 pub(crate) mod id_token;
 pub(crate) mod introspection;
 pub(crate) mod introspection_guard;
@@ -19,6 +24,7 @@ use std::time::Duration;
 
 use http::request::Parts;
 
+use self::dpop::{DpopVerifier, ProofTarget};
 use self::introspection::{Call, Introspector};
 use self::jws::{Parsed, ValidationOptions};
 use self::rules::{TokenKind, Window};
@@ -65,6 +71,8 @@ pub(crate) struct Verifier {
     introspector: Arc<Introspector>,
     /// Verified tokens (`None` when turned off).
     token_cache: Option<TokenCache>,
+    /// DPoP proofs, when the application accepts them.
+    pub(crate) dpop: Option<DpopVerifier>,
 }
 
 impl fmt::Debug for Verifier {
@@ -90,7 +98,14 @@ impl Verifier {
             options,
             introspector,
             token_cache,
+            dpop: None,
         }
+    }
+
+    /// Accepts DPoP proofs with these settings.
+    pub(crate) fn with_dpop(mut self, dpop: Option<DpopVerifier>) -> Self {
+        self.dpop = dpop;
+        self
     }
 
     /// The identity of a token found in the verified-token cache, if every rule still holds.
@@ -100,14 +115,60 @@ impl Verifier {
             .get(token, &self.tenants.registry, self.provider.clock.as_ref())
     }
 
-    /// Validates a bearer credential: the verified-token cache, then a JWT locally (or, for an
-    /// Okta org authorization server's access token, by introspection), anything else by
-    /// introspection at the tenant the request names.
+    /// Validates a bearer credential (see [`access_token`](Self::access_token)); a token bound
+    /// to a DPoP key is refused (RFC 9449 §7.2).
     pub(crate) async fn bearer(
         &self,
         token: &str,
         request: &Parts,
     ) -> Result<Arc<Identity>, AuthError> {
+        let identity = self.access_token(token, request).await?;
+        refuse_dpop_bound(&identity)?;
+        Ok(identity)
+    }
+
+    /// Validates a `DPoP` credential (RFC 9449 §7.1): the access token as for a bearer, then
+    /// its proof, against the request's method and its URI as clients reach it (the tenant's
+    /// resource origin, else the configured one, and the request's path).
+    pub(crate) async fn dpop(
+        &self,
+        token: &str,
+        proof: &str,
+        request: &Parts,
+    ) -> Result<Arc<Identity>, AuthError> {
+        let Some(dpop) = &self.dpop else {
+            return Err(AuthError::MissingCredential);
+        };
+        let identity = self.access_token(token, request).await?;
+        let tenant_origin = self
+            .tenants
+            .registry
+            .by_id(&identity.tenant.id)
+            .and_then(|t| {
+                t.resource
+                    .as_deref()
+                    .and_then(crate::protected_resource::origin)
+            });
+        let Some(origin) = tenant_origin.as_deref().or(dpop.default_origin()) else {
+            tracing::error!(
+                tenant = &*identity.tenant.id,
+                "DPoP proof, and no resource identifier to check its htu against"
+            );
+            return Err(AuthError::TemporarilyUnavailable { retry_after: None });
+        };
+        let uri = format!("{origin}{}", request.uri.path());
+        let target = ProofTarget {
+            method: request.method.as_str(),
+            uri: &uri,
+        };
+        dpop.check(proof, token, &identity.claims, &target).await?;
+        Ok(identity)
+    }
+
+    /// Validates an access token: the verified-token cache, then a JWT locally (or, for an
+    /// Okta org authorization server's access token, by introspection), anything else by
+    /// introspection at the tenant the request names.
+    async fn access_token(&self, token: &str, request: &Parts) -> Result<Arc<Identity>, AuthError> {
         if let Some(identity) = self.cached(token) {
             return Ok(identity);
         }
@@ -180,12 +241,15 @@ impl Verifier {
         self.introspector.check(token, call).await
     }
 
-    /// Validates a JWT bearer token into an identity (no introspection).
+    /// Validates a JWT bearer token into an identity (no introspection); a DPoP-bound token is
+    /// refused (there is no proof to check here).
     pub(crate) async fn jwt(&self, token: &str) -> Result<Arc<Identity>, AuthError> {
-        if let Some(identity) = self.cached(token) {
-            return Ok(identity);
-        }
-        self.verify_jws(token, Expect::Bearer).await
+        let identity = match self.cached(token) {
+            Some(identity) => identity,
+            None => self.verify_jws(token, Expect::Bearer).await?,
+        };
+        refuse_dpop_bound(&identity)?;
+        Ok(identity)
     }
 
     /// Verifies a compact JWS for what the caller expects. The token is parsed once; then, in
@@ -236,8 +300,12 @@ impl Verifier {
         // An expired token never causes a key refetch: it would be refused anyway.
         let may_refetch = !window.expired(&parsed.claims);
         let key = entry
-            .keys
-            .key_for(parsed.header.kid.as_deref(), parsed.alg, may_refetch)
+            .key_for(
+                &tenant,
+                parsed.header.kid.as_deref(),
+                parsed.alg,
+                may_refetch,
+            )
             .await?;
         jws::verify_signature(&parsed, &key)?;
         rules::check(&parsed, &tenant, expect.kind(), window)?;
@@ -296,4 +364,12 @@ impl Verifier {
             source: CredentialSource::Session,
         })))
     }
+}
+
+/// A token bound to a DPoP key is usable only with a proof (RFC 9449 §7.2).
+fn refuse_dpop_bound(identity: &Identity) -> Result<(), AuthError> {
+    if identity.claims.is_dpop_bound() {
+        return Err(TokenError::DpopBoundAsBearer.into());
+    }
+    Ok(())
 }

@@ -197,12 +197,7 @@ impl TokenCache {
         registry
             .with_issuer(&hit.tenant.issuer, |entry| {
                 entry.tenants.iter().any(|t| Arc::ptr_eq(t, &hit.tenant))
-                    && entry
-                        .keys
-                        .state()
-                        .keys
-                        .as_ref()
-                        .is_some_and(|set| set.contains_id(hit.key_id))
+                    && entry.has_key(hit.key_id)
             })
             .unwrap_or(false)
     }

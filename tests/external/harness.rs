@@ -46,6 +46,12 @@ pub const NPM: Tool = Tool {
     install: "apt-get install -y npm",
 };
 
+pub const REDIS: Tool = Tool {
+    name: "redis-server",
+    executables: &["redis-server"],
+    install: "apt-get install -y redis-server",
+};
+
 /// Where `tool` is on `PATH`, if it is there.
 pub fn find(tool: &Tool) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

@@ -23,12 +23,14 @@ use tokio::process::{Child, Command};
 use crate::common::{self, location};
 use crate::harness::{NODE, NPM, find, requires};
 
-fn interop_dir() -> PathBuf {
+pub fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
 }
 
 fn installed(dir: &Path) -> bool {
-    dir.join("node_modules/oidc-provider").is_dir()
+    ["oidc-provider", "oauth4webapi"]
+        .iter()
+        .all(|package| dir.join("node_modules").join(package).is_dir())
 }
 
 /// Node, and the provider's packages installed or npm to install them.
@@ -50,7 +52,7 @@ pub fn needs() -> Option<String> {
 
 /// `npm ci` in tests/interop unless its packages are there; trials running at the same time
 /// wait for the one that installs. Blocks its thread, once, before anything else runs.
-fn install_packages() -> Result<PathBuf, Failed> {
+pub fn install_packages() -> Result<PathBuf, Failed> {
     static INSTALL: Mutex<()> = Mutex::new(());
     let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = interop_dir();
@@ -79,19 +81,18 @@ fn install_packages() -> Result<PathBuf, Failed> {
         .into());
     }
     if !installed(&dir) {
-        return Err(
-            "`npm ci` succeeded but tests/interop/node_modules/oidc-provider is missing".into(),
-        );
+        return Err("`npm ci` succeeded but tests/interop/node_modules lacks a package".into());
     }
     Ok(dir)
 }
 
-struct Op {
+pub struct Op {
     _child: Child,
-    port: u16,
+    pub port: u16,
 }
 
-async fn start_op(dir: &Path, port: u16, keys: &Path, app: &str, rotate: bool) -> Op {
+/// Starts `provider.mjs` with `extra` arguments (`--rotate`, `--dpop-resource URI`).
+pub async fn start_op(dir: &Path, port: u16, keys: &Path, app: &str, extra: &[&str]) -> Op {
     let mut command = Command::new("node");
     command
         .arg(dir.join("provider.mjs"))
@@ -103,10 +104,8 @@ async fn start_op(dir: &Path, port: u16, keys: &Path, app: &str, rotate: bool) -
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
+        .args(extra)
         .kill_on_drop(true);
-    if rotate {
-        command.arg("--rotate");
-    }
     let mut child = command.spawn().expect("start node");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
@@ -229,7 +228,7 @@ pub async fn oidc_provider_login_userinfo_logout_and_key_rotation() -> Result<()
         listener.local_addr().unwrap().port()
     ));
     let _ = std::fs::remove_file(&keys);
-    let op = start_op(&dir, 0, &keys, &app, false).await;
+    let op = start_op(&dir, 0, &keys, &app, &[]).await;
     let issuer = format!("http://127.0.0.1:{}", op.port);
 
     let oidc = OktaOidc::builder()
@@ -294,7 +293,7 @@ pub async fn oidc_provider_login_userinfo_logout_and_key_rotation() -> Result<()
 
     // Key rotation: restart with a new signing key, the old one still published.
     drop(op);
-    let op = start_op(&dir, issuer_port(&issuer), &keys, &app, true).await;
+    let op = start_op(&dir, issuer_port(&issuer), &keys, &app, &["--rotate"]).await;
     let mut after = Browser::new(&app);
     let done = after.login().await;
     assert_eq!(done.status(), 302, "{}", done.text().await.unwrap());

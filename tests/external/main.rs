@@ -1,5 +1,6 @@
-//! Tests that need a tool outside Rust: Chromium (end to end through the `web_app` example)
-//! and Node's `oidc-provider` (interop with a certified OpenID Provider).
+//! Tests that need a tool outside Rust: Chromium (end to end through the `web_app` example),
+//! Node's `oidc-provider` and `oauth4webapi` (interop with a certified OpenID Provider and a
+//! DPoP client), and `redis-server` (DPoP single use across instances).
 //!
 //! `harness = false`: a libtest-mimic binary that takes `cargo test`'s usual arguments. A test
 //! whose tool is missing is reported `ignored` with the reason, and the run ends with a loud
@@ -12,6 +13,8 @@
 
 #[path = "../it/common.rs"]
 mod common;
+mod dpop_interop;
+mod dpop_redis;
 mod e2e;
 mod harness;
 mod interop;
@@ -36,6 +39,16 @@ fn trials() -> Vec<Trial> {
             "interop::oidc_provider_login_userinfo_logout_and_key_rotation",
             interop::needs,
             interop::oidc_provider_login_userinfo_logout_and_key_rotation,
+        ),
+        trial(
+            "dpop_interop::oidc_provider_dpop_tokens_with_oauth4webapi_proofs",
+            dpop_interop::needs,
+            dpop_interop::oidc_provider_dpop_tokens_with_oauth4webapi_proofs,
+        ),
+        trial(
+            "dpop_redis::a_proof_is_single_use_across_two_instances_sharing_redis",
+            dpop_redis::needs,
+            dpop_redis::a_proof_is_single_use_across_two_instances_sharing_redis,
         ),
     ]
 }

@@ -1,14 +1,17 @@
 // A certified OpenID Provider (oidc-provider 8.8.1) for the interop tests, on 127.0.0.1.
 //
 // node provider.mjs --port 0 --keys keys.json --redirect URI --post-logout URI [--rotate]
+//                   [--dpop-resource URI]
 //
 // Prints "LISTENING <port>" once ready. Keys: private JWKs kept in --keys; a missing file gets
 // one new RSA key; --rotate puts a new key first (oidc-provider signs with it) and keeps the
 // old ones published. Logins are approved without a browser: the interaction route signs in
-// the test user and grants the requested scopes at once.
+// the test user and grants the requested scopes at once. --dpop-resource turns on DPoP
+// (RFC 9449) and the client credentials grant: the client gets DPoP-bound JWT access tokens
+// (cnf.jkt) for that resource (RFC 8707), audience the resource, scope `orders:read`.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -20,6 +23,7 @@ const keysFile = arg('keys', 'keys.json');
 const redirect = arg('redirect');
 const postLogout = arg('post-logout');
 const rotate = args.includes('--rotate');
+const dpopResource = arg('dpop-resource');
 if (!redirect || !postLogout) {
   console.error('usage: provider.mjs --port N --keys FILE --redirect URI --post-logout URI [--rotate]');
   process.exit(2);
@@ -33,6 +37,27 @@ function newKey() {
 let keys = existsSync(keysFile) ? JSON.parse(readFileSync(keysFile, 'utf8')) : [];
 if (keys.length === 0 || rotate) keys = [newKey(), ...keys];
 writeFileSync(keysFile, JSON.stringify(keys));
+
+function dpopFeatures(resource) {
+  return {
+    dPoP: { enabled: true },
+    clientCredentials: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => resource,
+      useGrantedResource: () => true,
+      getResourceServerInfo: (ctx, indicator) => {
+        if (indicator !== resource) throw new errors.InvalidTarget();
+        return {
+          scope: 'orders:read',
+          audience: resource,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        };
+      },
+    },
+  };
+}
 
 const USER = {
   sub: 'interop-user-1',
@@ -54,7 +79,7 @@ const provider = new Provider(issuer, {
       client_secret: 'interop-secret',
       redirect_uris: [redirect],
       post_logout_redirect_uris: [postLogout],
-      grant_types: ['authorization_code'],
+      grant_types: dpopResource ? ['authorization_code', 'client_credentials'] : ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
     },
@@ -67,6 +92,7 @@ const provider = new Provider(issuer, {
     email: ['email', 'email_verified'],
   },
   features: {
+    ...(dpopResource ? dpopFeatures(dpopResource) : {}),
     devInteractions: { enabled: false },
     rpInitiatedLogout: {
       enabled: true,

@@ -12,6 +12,8 @@ mod browser;
 mod common;
 
 mod abuse;
+mod dpop;
+mod dpop_binding;
 mod faults;
 mod fuzz_regressions;
 mod introspection;
@@ -22,7 +24,9 @@ mod login;
 mod login_cookies;
 mod login_csrf;
 mod login_paths;
+mod pinned_keys;
 mod pipeline;
 mod properties;
 mod provider_urls;
+mod resource_metadata;
 mod token_cache;

@@ -71,6 +71,11 @@ pub enum TokenError {
     InvalidSession,
     /// The validated identity does not carry the claims the handler asked for.
     ClaimsShape,
+    /// The credential was revoked: its session or user was signed out (logout, Universal
+    /// Logout, back-channel logout) after it was issued.
+    Revoked,
+    /// A single-use token (a logout token, a revocation request) was presented again.
+    Replayed,
 }
 
 impl TokenError {
@@ -122,6 +127,8 @@ impl fmt::Display for TokenError {
             TokenError::Inactive => f.write_str("token is not active (introspection)"),
             TokenError::InvalidSession => f.write_str("session cookie is invalid or expired"),
             TokenError::ClaimsShape => f.write_str("claims do not have the expected shape"),
+            TokenError::Revoked => f.write_str("credential revoked (signed out)"),
+            TokenError::Replayed => f.write_str("single-use token presented again"),
         }
     }
 }

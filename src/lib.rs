@@ -58,6 +58,7 @@ mod login;
 mod middleware;
 mod provider;
 mod single_flight;
+pub mod store;
 mod tenant;
 mod time;
 mod verify;

@@ -9,7 +9,7 @@ use http::{HeaderMap, StatusCode};
 use sha2::{Digest, Sha256};
 
 use super::rules;
-use crate::claims::{CredentialSource, Identity, StandardClaims};
+use crate::claims::{CredentialSource, Identity, Issuance, StandardClaims};
 use crate::error::{AuthError, TokenError};
 use crate::expiring_map::ExpiringMap;
 use crate::provider::client_auth::{Client, ClientAuthMethod, PostError, post_form};
@@ -261,5 +261,6 @@ pub(crate) fn parse_response(
         raw: raw.into_boxed_str(),
         tenant: tenant.as_ref_info(),
         source: CredentialSource::Introspection,
+        issuance: Issuance::default(),
     }))
 }

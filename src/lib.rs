@@ -53,6 +53,7 @@ mod claims;
 mod error;
 mod expiring_map;
 mod handle;
+mod idp_logout;
 #[cfg(feature = "login")]
 mod login;
 mod middleware;
@@ -71,6 +72,9 @@ pub use builder::{BuildError, OktaOidcBuilder};
 pub use claims::{Audience, Claims, CredentialSource, StandardClaims, TenantRef};
 pub use error::{AuthError, ConfigError, LoadError, TokenError, WarmUpError};
 pub use handle::OktaOidc;
+pub use idp_logout::{
+    LogoutEndpointFuture, LogoutEndpointService, LogoutEndpoints, LogoutEndpointsConfig,
+};
 #[cfg(feature = "login")]
 pub use login::{Login, LoginConfig};
 pub use middleware::body::ResponseBody;

@@ -6,6 +6,7 @@
 
 mod introspect;
 mod keys;
+mod logout;
 mod oauth;
 mod org;
 mod respond;

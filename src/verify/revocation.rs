@@ -77,6 +77,7 @@ impl Revocations {
 
     /// Makes user-wide revocations last at least `ttl` (a session lifetime: a revoked session
     /// must stay revoked as long as its cookie could be used).
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
     pub(crate) fn require_ttl(&self, ttl: Duration) {
         self.ttl_ms.fetch_max(millis(ttl), Ordering::Relaxed);
     }

@@ -322,14 +322,15 @@ impl Verifier {
                 ..Issuance::default()
             },
         });
-        // The generation before the check: a revocation that lands in between makes the cache
-        // check the entry again.
-        let generation = self.revocations.generation();
-        self.check_revocations(&identity)?;
-        if kind == TokenKind::Bearer
-            && let Some(cache) = &self.token_cache
-        {
-            cache.insert(token, &identity, &tenant, key.id, clock, generation);
+        if kind == TokenKind::Bearer {
+            // The generation before the check: a revocation that lands in between makes the
+            // cache check the entry again. (A login's ID token is not checked: it was just
+            // issued for this login's nonce, and starts a session after any revocation.)
+            let generation = self.revocations.generation();
+            self.check_revocations(&identity)?;
+            if let Some(cache) = &self.token_cache {
+                cache.insert(token, &identity, &tenant, key.id, clock, generation);
+            }
         }
         Ok(identity)
     }

@@ -10,6 +10,7 @@
 
 mod common;
 
+mod backchannel_logout;
 mod faults;
 mod fuzz_regressions;
 mod introspection;
@@ -17,5 +18,8 @@ mod jwt_rules;
 mod key_cache;
 mod layer;
 mod login;
+mod logout_app;
 mod properties;
+mod rp_logout;
 mod token_cache;
+mod universal_logout;

@@ -15,7 +15,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -133,7 +132,8 @@ pub(super) struct Inner {
     pub(super) client: redis::Client,
     pub(super) mirror: RevocationMirror,
     pub(super) manager: ArcSwapOption<ConnectionManager>,
-    pub(super) connected: AtomicBool,
+    /// Whether the mirror is subscribed and synced now.
+    pub(super) connected: watch::Sender<bool>,
     /// Counts full syncs.
     pub(super) syncs: watch::Sender<u64>,
 }
@@ -172,7 +172,7 @@ impl RedisStore {
             client,
             mirror: RevocationMirror::remote(now),
             manager: ArcSwapOption::empty(),
-            connected: AtomicBool::new(false),
+            connected: watch::Sender::new(false),
             syncs: watch::Sender::new(0),
         });
         let task = tokio::spawn(redis_sync::run(Arc::clone(&inner)));
@@ -184,7 +184,13 @@ impl RedisStore {
 
     /// Whether the store is connected and its mirror subscribed now.
     pub fn is_connected(&self) -> bool {
-        self.inner.connected.load(Ordering::Acquire)
+        *self.inner.connected.borrow()
+    }
+
+    /// Resolves once [`is_connected`](Self::is_connected) is `connected` (no polling).
+    pub async fn wait_connected(&self, connected: bool) {
+        let mut rx = self.inner.connected.subscribe();
+        let _ = rx.wait_for(|now| *now == connected).await;
     }
 
     /// How many full syncs of the mirror have completed.

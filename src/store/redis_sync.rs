@@ -3,7 +3,6 @@
 //! logs that say when the store is lost and found again.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -34,7 +33,7 @@ pub(super) async fn run(inner: Arc<Inner>) {
         } else {
             tracing::debug!(error = %error, "revocation store still unreachable");
         }
-        inner.connected.store(false, Ordering::Release);
+        inner.connected.send_replace(false);
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(MAX_RECONNECT_DELAY);
     }
@@ -70,7 +69,7 @@ async fn follow(inner: &Inner, was_connected: &mut bool, ever_connected: &mut bo
     if let Err(e) = full_sync(inner).await {
         return e;
     }
-    inner.connected.store(true, Ordering::Release);
+    inner.connected.send_replace(true);
     if *ever_connected {
         tracing::info!(
             revocations = inner.mirror.len(),

@@ -1,5 +1,6 @@
-//! Tests that need a tool outside Rust: Chromium (end to end through the `web_app` example)
-//! and Node's `oidc-provider` (interop with a certified OpenID Provider).
+//! Tests that need a tool outside Rust: Chromium (end to end through the `web_app` example),
+//! Node's `oidc-provider` (interop with a certified OpenID Provider) and `redis-server` (the
+//! revocation store shared by several instances).
 //!
 //! `harness = false`: a libtest-mimic binary that takes `cargo test`'s usual arguments. A test
 //! whose tool is missing is reported `ignored` with the reason, and the run ends with a loud
@@ -15,13 +16,18 @@ mod common;
 mod e2e;
 mod harness;
 mod interop;
+#[path = "../it/logout_app.rs"]
+mod logout_app;
+#[cfg(feature = "redis")]
+mod redis;
+mod redis_server;
 
 use harness::trial;
 use libtest_mimic::Trial;
 
 /// Every external test, with what it needs.
 fn trials() -> Vec<Trial> {
-    vec![
+    let mut trials = vec![
         trial(
             "e2e::chromium_signs_in_through_the_web_app_example",
             e2e::needs,
@@ -32,7 +38,37 @@ fn trials() -> Vec<Trial> {
             interop::needs,
             interop::oidc_provider_login_userinfo_logout_and_key_rotation,
         ),
+    ];
+    trials.extend(redis_trials());
+    trials
+}
+
+#[cfg(feature = "redis")]
+fn redis_trials() -> Vec<Trial> {
+    vec![
+        trial(
+            "redis::universal_logout_on_one_instance_holds_on_the_other",
+            redis::needs,
+            redis::universal_logout_on_one_instance_holds_on_the_other,
+        ),
+        trial(
+            "redis::redis_outages_follow_the_documented_policy",
+            redis::needs,
+            redis::redis_outages_follow_the_documented_policy,
+        ),
     ]
+}
+
+/// Without the `redis` feature the Redis tests cannot be built: listed as skipped.
+#[cfg(not(feature = "redis"))]
+fn redis_trials() -> Vec<Trial> {
+    fn needs() -> Option<String> {
+        Some("built without the `redis` feature: run with --all-features".into())
+    }
+    async fn never() -> Result<(), libtest_mimic::Failed> {
+        Ok(())
+    }
+    vec![trial("redis::*", needs, never)]
 }
 
 fn main() {

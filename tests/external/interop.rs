@@ -1,6 +1,7 @@
 //! Interop with a certified OpenID Provider: `oidc-provider@8.8.1` from npm, started by the test
 //! on 127.0.0.1 (tests/interop/provider.mjs). Full login, userinfo, logout, and a key rotation
-//! (the provider restarted with a new signing key, the old one still published).
+//! (the provider restarted with a new signing key, the old one still published); and
+//! OpenID Connect Back-Channel Logout 1.0 (its `backchannelLogout` feature).
 //!
 //! Needs `node`. When `tests/interop/node_modules` is not installed yet, the test runs
 //! `npm ci --prefix tests/interop --no-audit --no-fund` itself (once per run), so it also needs
@@ -15,7 +16,9 @@ use std::sync::Mutex;
 use axum::routing::get;
 use axum::{Json, Router};
 use libtest_mimic::Failed;
-use okta_oidc::{Claims, Login, LoginConfig, OktaOidc, Tenant};
+use okta_oidc::{
+    Claims, Login, LoginConfig, LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, Tenant,
+};
 use reqwest::header::COOKIE;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -92,6 +95,17 @@ struct Op {
 }
 
 async fn start_op(dir: &Path, port: u16, keys: &Path, app: &str, rotate: bool) -> Op {
+    start_op_with(dir, port, keys, app, rotate, &[]).await
+}
+
+async fn start_op_with(
+    dir: &Path,
+    port: u16,
+    keys: &Path,
+    app: &str,
+    rotate: bool,
+    extra: &[&str],
+) -> Op {
     let mut command = Command::new("node");
     command
         .arg(dir.join("provider.mjs"))
@@ -100,6 +114,7 @@ async fn start_op(dir: &Path, port: u16, keys: &Path, app: &str, rotate: bool) -
         .arg(keys)
         .args(["--redirect", &format!("{app}/auth/callback")])
         .args(["--post-logout", &format!("{app}/")])
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -307,4 +322,99 @@ pub async fn oidc_provider_login_userinfo_logout_and_key_rotation() -> Result<()
 
 fn issuer_port(issuer: &str) -> u16 {
     issuer.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// Ends the browser's provider session at the provider itself (not through the app): the
+/// provider's confirmation form, submitted.
+async fn end_provider_session(browser: &Browser, issuer: &str) {
+    let page = browser
+        .op
+        .get(format!("{issuer}/session/end"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let action = attr_after(&html, "<form", "action");
+    let xsrf = attr_after(&html, "name=\"xsrf\"", "value");
+    let action = reqwest::Url::parse(issuer).unwrap().join(&action).unwrap();
+    let confirmed = browser
+        .op
+        .post(action)
+        .form(&[("xsrf", xsrf.as_str()), ("logout", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        confirmed.status().is_redirection() || confirmed.status().is_success(),
+        "{}",
+        confirmed.status()
+    );
+}
+
+/// OpenID Connect Back-Channel Logout 1.0 from oidc-provider (its `backchannelLogout`
+/// feature): ending a user's provider session sends a logout token with `sid` to the app's
+/// endpoint, which ends that app session only.
+pub async fn oidc_provider_backchannel_logout() -> Result<(), Failed> {
+    let dir = install_packages()?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = format!("http://{}", listener.local_addr().unwrap());
+    let keys = std::env::temp_dir().join(format!(
+        "okta-oidc-interop-bcl-{}-{}.json",
+        std::process::id(),
+        listener.local_addr().unwrap().port()
+    ));
+    let _ = std::fs::remove_file(&keys);
+    let backchannel = format!("{app}/auth/backchannel-logout");
+    let op = start_op_with(
+        &dir,
+        0,
+        &keys,
+        &app,
+        false,
+        &["--backchannel", &backchannel],
+    )
+    .await;
+    let issuer = format!("http://127.0.0.1:{}", op.port);
+    let oidc = OktaOidc::builder()
+        .tenant(Tenant::new("op", &issuer).client("interop-client", "interop-secret"))
+        .build()
+        .await
+        .expect("discovery and keys of oidc-provider");
+    let login = Login::new(&oidc, LoginConfig::new(&app).session_secret([42u8; 32]))
+        .expect("a valid sign-in configuration");
+    let endpoints = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&app))
+        .expect("valid logout endpoints");
+    let router = Router::new()
+        .route("/api/me", get(|c: Claims| async move { Json(c) }))
+        .layer(login.layer())
+        .merge(login.router())
+        .merge(endpoints.router());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let mut first = Browser::new(&app);
+    assert_eq!(first.login().await.status(), 302);
+    let mut second = Browser::new(&app);
+    assert_eq!(second.login().await.status(), 302);
+    let me: serde_json::Value = first.app_get("/api/me").await.json().await.unwrap();
+    assert!(
+        me["sid"].is_string(),
+        "oidc-provider puts sid in the ID token: {me}"
+    );
+    assert_eq!(second.app_get("/api/me").await.status(), 200);
+
+    end_provider_session(&first, &issuer).await;
+    assert_eq!(
+        first.app_get("/api/me").await.status(),
+        401,
+        "the app session of the ended provider session"
+    );
+    assert_eq!(
+        second.app_get("/api/me").await.status(),
+        200,
+        "another provider session of the same user"
+    );
+    drop(op);
+    let _ = std::fs::remove_file(&keys);
+    Ok(())
 }

@@ -38,6 +38,11 @@ fn trials() -> Vec<Trial> {
             interop::needs,
             interop::oidc_provider_login_userinfo_logout_and_key_rotation,
         ),
+        trial(
+            "interop::oidc_provider_backchannel_logout",
+            interop::needs,
+            interop::oidc_provider_backchannel_logout,
+        ),
     ];
     trials.extend(redis_trials());
     trials

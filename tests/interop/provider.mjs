@@ -1,6 +1,7 @@
 // A certified OpenID Provider (oidc-provider 8.8.1) for the interop tests, on 127.0.0.1.
 //
 // node provider.mjs --port 0 --keys keys.json --redirect URI --post-logout URI [--rotate]
+//   [--backchannel URI]
 //
 // Prints "LISTENING <port>" once ready. Keys: private JWKs kept in --keys; a missing file gets
 // one new RSA key; --rotate puts a new key first (oidc-provider signs with it) and keeps the
@@ -20,6 +21,9 @@ const keysFile = arg('keys', 'keys.json');
 const redirect = arg('redirect');
 const postLogout = arg('post-logout');
 const rotate = args.includes('--rotate');
+// OpenID Connect Back-Channel Logout 1.0: logout tokens (with `sid`) POSTed to this URI when
+// the user's provider session ends.
+const backchannel = arg('backchannel');
 if (!redirect || !postLogout) {
   console.error('usage: provider.mjs --port N --keys FILE --redirect URI --post-logout URI [--rotate]');
   process.exit(2);
@@ -57,6 +61,9 @@ const provider = new Provider(issuer, {
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
+      ...(backchannel
+        ? { backchannel_logout_uri: backchannel, backchannel_logout_session_required: true }
+        : {}),
     },
   ],
   jwks: { keys },
@@ -68,6 +75,7 @@ const provider = new Provider(issuer, {
   },
   features: {
     devInteractions: { enabled: false },
+    backchannelLogout: { enabled: Boolean(backchannel) },
     rpInitiatedLogout: {
       enabled: true,
       logoutSource: async (ctx, form) => {

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 
 use super::answer;
-use super::config::Settings;
+use super::settings::Settings;
 use crate::error::AuthError;
 use crate::store::RevocationKind;
 use crate::time::UnixTime;

@@ -8,6 +8,7 @@ use crate::handle::OktaOidc;
 use crate::provider::fetch::check_secure_url;
 
 use super::service::{LogoutEndpointService, Which};
+use super::settings::Settings;
 
 /// Where the logout endpoints live.
 ///
@@ -58,14 +59,6 @@ impl LogoutEndpointsConfig {
         self.backchannel_path = path.into();
         self
     }
-}
-
-pub(super) struct Settings {
-    pub(super) oidc: OktaOidc,
-    pub(super) universal_path: String,
-    pub(super) backchannel_path: String,
-    /// The absolute URL a Universal Logout request's `aud` must be.
-    pub(super) universal_url: String,
 }
 
 /// The logout endpoints of an [`OktaOidc`]: Universal Logout and Back-Channel Logout. Cheap to

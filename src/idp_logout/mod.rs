@@ -15,6 +15,7 @@ mod config;
 #[cfg(feature = "axum")]
 mod router;
 mod service;
+mod settings;
 mod universal;
 
 pub use self::config::{LogoutEndpoints, LogoutEndpointsConfig};

@@ -14,7 +14,7 @@ use http::{Method, Request, Response};
 use tower_service::Service;
 
 use super::answer;
-use super::config::Settings;
+use super::settings::Settings;
 use super::{backchannel, universal};
 
 /// Largest request body read (a subject identifier, or a logout token in a form).

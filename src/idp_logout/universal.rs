@@ -9,7 +9,7 @@ use http::{Response, StatusCode};
 use serde::Deserialize;
 
 use super::answer;
-use super::config::Settings;
+use super::settings::Settings;
 use crate::error::AuthError;
 use crate::middleware::credential::bearer_token;
 use crate::store::RevocationKind;

@@ -24,6 +24,10 @@ mod mirror;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
+mod redis_config;
+#[cfg(feature = "redis")]
+mod redis_state;
+#[cfg(feature = "redis")]
 mod redis_sync;
 mod revocation;
 mod revocation_store;
@@ -31,6 +35,8 @@ mod revocation_store;
 pub use self::memory::MemoryStore;
 pub use self::mirror::RevocationMirror;
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisStore, RedisStoreConfig};
+pub use self::redis::RedisStore;
+#[cfg(feature = "redis")]
+pub use self::redis_config::RedisStoreConfig;
 pub use self::revocation::{Revocation, RevocationKind};
 pub use self::revocation_store::{RevocationStore, StoreError, StoreFuture};

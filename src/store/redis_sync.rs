@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::redis::{Inner, write_pipeline};
+use super::redis_state::{Inner, write_pipeline};
 use super::revocation::Revocation;
 
 const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);

@@ -253,10 +253,10 @@ impl TenantDirectory {
 
     /// The one tenant of the issuer whose client id `names` (a Universal Logout request's
     /// `sub`, a logout token's `aud`): the signal is for that app instance only.
-    pub(crate) fn route_by_client_id<'e>(
-        entry: &'e IssuerEntry,
+    pub(crate) fn route_by_client_id(
+        entry: &IssuerEntry,
         names: impl Fn(&str) -> bool,
-    ) -> Result<&'e Arc<Tenant>, TokenError> {
+    ) -> Result<&Arc<Tenant>, TokenError> {
         let mut matching = entry
             .tenants
             .iter()

@@ -21,16 +21,21 @@
 //! - `OKTA_CLIENT_ID` + `OKTA_CLIENT_SECRET` (single tenant): opaque access tokens are
 //!   introspected with them; with `OKTA_TENANTS_FILE`, the tenant of an opaque token comes from
 //!   the `X-Okta-Tenant: <id>` header;
-//! - `BIND_ADDR` (default `127.0.0.1:3000`).
+//! - `BIND_ADDR` (default `127.0.0.1:3000`);
+//! - `APP_BASE_URL` (optional): serve Okta's Universal Logout at
+//!   `APP_BASE_URL/auth/global-token-revocation` (its requests' `aud`);
+//! - `REDIS_URL` (optional, with `--features redis`): revocations shared by every instance
+//!   pointed at that Redis; otherwise kept in memory.
 //!
-//! Routes: `GET /health` (public), `GET /api/me` (the token's claims as JSON).
+//! Routes: `GET /health` (public), `GET /api/me` (the token's claims as JSON), and with
+//! `APP_BASE_URL` `POST /auth/global-token-revocation` and `POST /auth/backchannel-logout`.
 
 mod shared;
 
 use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::MockOkta;
-use okta_oidc::{Claims, OktaOidc, OktaOidcLayer, Tenant};
+use okta_oidc::{Claims, LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, OktaOidcLayer, Tenant};
 use shared::{env, tenants_from_file};
 
 #[tokio::main]
@@ -68,7 +73,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         vec![tenant]
     };
 
-    let mut builder = OktaOidc::builder().tenants(tenants);
+    let mut builder = shared::with_revocation_store(OktaOidc::builder().tenants(tenants))?;
     if multi_tenant {
         // An opaque token names no issuer: the caller says which tenant it belongs to.
         builder = builder.tenant_resolver(|request: &http::request::Parts| {
@@ -78,10 +83,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let oidc = builder.build().await?;
 
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/api/me", get(|claims: Claims| async move { Json(claims) }))
-        .layer(OktaOidcLayer::new(oidc))
+        .layer(OktaOidcLayer::new(oidc.clone()))
         .route("/health", get(|| async { "ok" }));
+    if let Some(base) = env("APP_BASE_URL") {
+        // Okta's Universal Logout (and Back-Channel Logout), outside the layer: the identity
+        // provider authenticates with its own signed request.
+        let logout = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(base))?;
+        tracing::info!(
+            url = logout.universal_logout_url(),
+            "Universal Logout endpoint"
+        );
+        app = app.merge(logout.router());
+    }
 
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;

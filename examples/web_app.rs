@@ -24,19 +24,33 @@
 //!   `APP_BASE_URL/auth/callback`, the post-logout redirect `APP_BASE_URL/`.
 //! - `SESSION_SECRET` (32 bytes or more; optional: a random one per start, with a warning).
 //! - `BIND_ADDR` (default `127.0.0.1:3000`).
+//! - `REDIS_URL` (optional, with `--features redis`): revocations shared by every instance
+//!   pointed at that Redis; otherwise kept in memory.
 //!
 //! Routes: `GET /` (public), `GET /health`, `/auth/login`, `/auth/callback`, `/auth/logout`,
-//! `GET /profile` (HTML; redirects to login without a session), `GET /api/me` (JSON claims of
-//! the session user or of a bearer token; 401 with neither).
+//! `GET /profile` (HTML; redirects to login without a session, and asks to sign in again when
+//! the session was ended), `GET /api/me` (JSON claims of the session user or of a bearer token;
+//! 401 with neither), `POST /auth/global-token-revocation` (Okta's Universal Logout; `aud` is
+//! `APP_BASE_URL/auth/global-token-revocation`) and `POST /auth/backchannel-logout`.
+//!
+//! Offline, `GET /mock-okta/admin` is the embedded mock Okta's "admin console": its "Sign out
+//! everywhere" button makes the mock call the app's Universal Logout endpoint exactly as Okta
+//! does when an admin clears a user's sessions; the profile page then asks to sign in again.
 
 mod shared;
 
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use http::HeaderMap;
 use okta_oidc::testing::MockOkta;
-use okta_oidc::{Claims, Login, LoginConfig, OktaOidc, Tenant};
+use okta_oidc::{
+    Claims, Login, LoginConfig, LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, Tenant,
+};
 use shared::{env, tenants_from_file};
+
+/// The user of the embedded mock Okta.
+const SAMPLE_USER: &str = "00u1sampleuser";
 
 /// Escapes text for HTML (claims come from the identity provider: never trust them as HTML).
 fn escape(text: &str) -> String {
@@ -75,6 +89,41 @@ async fn home(claims: Option<Claims>) -> Html<String> {
             .to_owned(),
     };
     layout("okta-oidc web app", &body)
+}
+
+/// `/profile` without a valid session: a first visit signs in; a session that was ended (a
+/// logout elsewhere, Universal Logout) asks to sign in again.
+async fn profile_or_sign_in(claims: Option<Claims>, headers: HeaderMap) -> Response {
+    if let Some(claims) = claims {
+        return profile(claims).await;
+    }
+    let had_session = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(';').any(|c| c.trim().starts_with("okta_session=")));
+    if !had_session {
+        return Redirect::to("/auth/login?return_to=%2Fprofile").into_response();
+    }
+    layout(
+        "Signed out",
+        "<h1 id=\"signed-out\">Your session has ended</h1>\
+         <p>It expired, or you were signed out: by a logout elsewhere, or by your Okta \
+         administrator.</p>\
+         <p><a href=\"/auth/login?return_to=%2Fprofile\">Sign in again</a></p>",
+    )
+    .into_response()
+}
+
+/// The embedded mock Okta's "admin console" (offline only).
+async fn mock_admin() -> Html<String> {
+    layout(
+        "Mock Okta admin console",
+        "<h1>Mock Okta admin console</h1><p>User: Sam Sample</p>\
+         <form method=\"post\" action=\"/mock-okta/admin/sign-out-everywhere\">\
+         <button>Sign out everywhere (as an Okta admin would)</button></form>\
+         <p>Okta then calls the app's Universal Logout endpoint with a signed request.</p>",
+    )
 }
 
 async fn profile(claims: Claims) -> Response {
@@ -126,7 +175,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let okta = MockOkta::start().await;
         okta.allow_redirect_uri(&format!("{app_base_url}/auth/callback"));
         okta.set_user(serde_json::json!({
-            "sub": "00u1sampleuser",
+            "sub": SAMPLE_USER,
             "name": "Sam Sample",
             "given_name": "Sam",
             "family_name": "Sample",
@@ -146,12 +195,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(secret) => config.session_secret(secret),
         None => config.random_session_secret_if_unset(),
     };
-    let oidc = OktaOidc::builder().tenants(tenants).build().await?;
+    let builder = shared::with_revocation_store(OktaOidc::builder().tenants(tenants))?;
+    let oidc = builder.build().await?;
     let login = Login::new(&oidc, config)?;
+    // Universal Logout and Back-Channel Logout, at the default paths of APP_BASE_URL.
+    let logout = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&app_base_url))?;
 
     let pages = Router::new()
-        .route("/profile", get(profile))
-        .layer(login.page_layer());
+        .route("/profile", get(profile_or_sign_in))
+        .layer(login.layer().optional());
     let api = Router::new()
         .route("/api/me", get(|claims: Claims| async move { Json(claims) }))
         .layer(login.layer());
@@ -163,11 +215,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .merge(api)
         .merge(public)
         .merge(login.router())
+        .merge(logout.router())
         .route("/health", get(|| async { "ok" }));
+    let app = match &mock {
+        Some(okta) => {
+            let (okta, endpoint) = (okta.clone(), logout.universal_logout_url().to_owned());
+            app.route("/mock-okta/admin", get(mock_admin)).route(
+                "/mock-okta/admin/sign-out-everywhere",
+                post(move || async move {
+                    let status = okta
+                        .universal_logout(&endpoint, okta.iss_sub(SAMPLE_USER))
+                        .await;
+                    layout(
+                        "Signed out everywhere",
+                        &format!(
+                            "<h1>Signed out everywhere</h1><p>The app's Universal Logout \
+                             endpoint answered <span id=\"status\">{status}</span>.</p>\
+                             <p><a href=\"/profile\">Open the profile</a></p>"
+                        ),
+                    )
+                }),
+            )
+        }
+        None => app,
+    };
 
     tracing::info!(%addr, "web app listening");
     if let Some(okta) = &mock {
         println!("Embedded mock Okta at {} (user: Sam Sample)", okta.issuer());
+        println!("Mock Okta admin console: {app_base_url}/mock-okta/admin");
     }
     println!("Open {app_base_url}/ (listening on {addr})");
     axum::serve(listener, app)

@@ -32,3 +32,29 @@ pub fn bind_addr() -> Result<std::net::SocketAddr, String> {
         .parse()
         .map_err(|e| format!("BIND_ADDR: {e}"))
 }
+
+/// The revocation store: Redis when `REDIS_URL` is set (feature `redis`; every instance pointed
+/// at the same Redis shares logouts), else the embedded memory store (one instance).
+pub fn with_revocation_store(
+    builder: okta_oidc::OktaOidcBuilder,
+) -> Result<okta_oidc::OktaOidcBuilder, String> {
+    let Some(url) = env("REDIS_URL") else {
+        return Ok(builder);
+    };
+    #[cfg(feature = "redis")]
+    {
+        let store =
+            okta_oidc::store::RedisStore::new(url).map_err(|e| format!("REDIS_URL: {e}"))?;
+        tracing::info!("revocations shared through Redis (REDIS_URL)");
+        Ok(builder.revocation_store(store))
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        let _ = (url, builder);
+        Err(
+            "REDIS_URL is set, but this build lacks the `redis` feature: \
+             cargo run --features redis --example …"
+                .into(),
+        )
+    }
+}

@@ -7,6 +7,9 @@
 //! - [`OktaOidcLayer`] validates bearer tokens against each tenant's key set, kept in a
 //!   lock-free cache refreshed off the request path, and puts typed [`Claims`] in the request.
 //! - Tenants ([`Tenant`]) come and go at runtime, or load lazily through a [`TenantLoader`].
+//! - [`LogoutEndpoints`] serves Okta's Universal Logout and OpenID Connect Back-Channel Logout;
+//!   with RP-initiated logout they record revocations in the [`store`] (memory, or Redis with
+//!   feature `redis` for many instances), which every accepted identity is checked against.
 //! - The [`testing`] module (feature `test-util`) runs a mock Okta org in process.
 //!
 //! ## Quick start

@@ -16,6 +16,7 @@ mod config;
 mod router;
 mod service;
 mod settings;
+mod signal;
 mod universal;
 
 pub use self::config::{LogoutEndpoints, LogoutEndpointsConfig};

@@ -10,11 +10,12 @@ use serde::Deserialize;
 
 use super::answer;
 use super::settings::Settings;
-use crate::error::AuthError;
+use super::signal;
 use crate::middleware::credential::bearer_token;
 use crate::store::RevocationKind;
-use crate::time::UnixTime;
 use crate::verify::Expect;
+
+const SIGNAL: &str = "Universal Logout";
 
 /// The request body: the user as an RFC 9493 subject identifier. Okta's documents called the
 /// property `subject` until mid-2025: both are accepted.
@@ -49,23 +50,13 @@ pub(super) async fn handle(
             );
         }
     };
-    let verifier = settings.oidc.verifier();
     let expect = Expect::GlobalTokenRevocation {
         audience: &settings.universal_url,
     };
-    let identity = match verifier.verify_jws(token, expect).await {
+    let refused = || answer::unauthorized(Some("invalid_token"));
+    let identity = match signal::verify(settings, token, expect, SIGNAL, refused).await {
         Ok(identity) => identity,
-        Err(AuthError::InvalidToken(reason)) => {
-            tracing::warn!(reason = %reason, "Universal Logout request refused");
-            return answer::unauthorized(Some("invalid_token"));
-        }
-        Err(AuthError::TemporarilyUnavailable { retry_after }) => {
-            return answer::unavailable(retry_after);
-        }
-        Err(e) => {
-            tracing::warn!(reason = %e, "Universal Logout request could not be checked");
-            return answer::unavailable(None);
-        }
+        Err(answer) => return answer,
     };
     let tenant = &identity.tenant;
     let Some(request) = body.and_then(|b| serde_json::from_slice::<RevocationRequest>(&b).ok())
@@ -95,17 +86,13 @@ pub(super) async fn handle(
             return answer::error(StatusCode::BAD_REQUEST, "invalid_request", "Empty subject");
         }
     };
-    let revocations = &verifier.revocations;
-    let now = UnixTime::now(verifier.provider.clock.as_ref());
-    let revocation = revocations.user_wide(kind, &tenant.id, &value, now);
-    match revocations.record(&revocation).await {
-        Ok(()) => {
-            tracing::info!(tenant = %tenant.id, kind = ?kind, "Universal Logout: user signed out");
-            answer::empty(StatusCode::NO_CONTENT)
-        }
-        Err(e) => {
-            tracing::error!(tenant = %tenant.id, error = %e, "Universal Logout could not be recorded");
-            answer::unavailable(None)
-        }
-    }
+    signal::revoke_user(
+        settings,
+        tenant,
+        kind,
+        &value,
+        StatusCode::NO_CONTENT,
+        SIGNAL,
+    )
+    .await
 }

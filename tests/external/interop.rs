@@ -143,6 +143,32 @@ async fn start_op_with(
     }
 }
 
+/// A listener for the app on a free loopback port, the app's base URL, and a keys file for the
+/// provider that does not exist yet.
+async fn app_listener(name: &str) -> (tokio::net::TcpListener, String, PathBuf) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let keys = std::env::temp_dir().join(format!(
+        "okta-oidc-{name}-{}-{}.json",
+        std::process::id(),
+        address.port()
+    ));
+    let _ = std::fs::remove_file(&keys);
+    (listener, format!("http://{address}"), keys)
+}
+
+/// The app's `OktaOidc` (one tenant: the provider at `issuer`) and its sign-in.
+async fn sign_in_at(issuer: &str, app: &str) -> (OktaOidc, Login) {
+    let oidc = OktaOidc::builder()
+        .tenant(Tenant::new("op", issuer).client("interop-client", "interop-secret"))
+        .build()
+        .await
+        .expect("discovery and keys of oidc-provider");
+    let login = Login::new(&oidc, LoginConfig::new(app).session_secret([42u8; 32]))
+        .expect("a valid sign-in configuration");
+    (oidc, login)
+}
+
 /// A browser: a hand-kept jar for the app, reqwest's cookie store for the provider.
 struct Browser {
     app: String,
@@ -234,24 +260,11 @@ fn attr_after(html: &str, marker: &str, attr: &str) -> String {
 
 pub async fn oidc_provider_login_userinfo_logout_and_key_rotation() -> Result<(), Failed> {
     let dir = install_packages()?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = format!("http://{}", listener.local_addr().unwrap());
-    let keys = std::env::temp_dir().join(format!(
-        "okta-oidc-interop-{}-{}.json",
-        std::process::id(),
-        listener.local_addr().unwrap().port()
-    ));
-    let _ = std::fs::remove_file(&keys);
+    let (listener, app, keys) = app_listener("interop").await;
     let op = start_op(&dir, 0, &keys, &app, false).await;
     let issuer = format!("http://127.0.0.1:{}", op.port);
 
-    let oidc = OktaOidc::builder()
-        .tenant(Tenant::new("op", &issuer).client("interop-client", "interop-secret"))
-        .build()
-        .await
-        .expect("discovery and keys of oidc-provider");
-    let login = Login::new(&oidc, LoginConfig::new(&app).session_secret([42u8; 32]))
-        .expect("a valid sign-in configuration");
+    let (oidc, login) = sign_in_at(&issuer, &app).await;
     let router = Router::new()
         .route("/api/me", get(|c: Claims| async move { Json(c) }))
         .layer(login.layer())
@@ -275,19 +288,7 @@ pub async fn oidc_provider_login_userinfo_logout_and_key_rotation() -> Result<()
     let end_session = location(&out);
     assert!(end_session.starts_with(&format!("{issuer}/session/end")));
     assert_eq!(browser.app_get("/api/me").await.status(), 401);
-    let page = browser.op.get(&end_session).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    let action = attr_after(&html, "<form", "action");
-    let xsrf = attr_after(&html, "name=\"xsrf\"", "value");
-    let action = reqwest::Url::parse(&issuer).unwrap().join(&action).unwrap();
-    let confirmed = browser
-        .op
-        .post(action)
-        .form(&[("xsrf", xsrf.as_str()), ("logout", "yes")])
-        .send()
-        .await
-        .unwrap();
+    let confirmed = confirm_end_session(&browser, &issuer, &end_session).await;
     assert!(confirmed.status().is_redirection());
     let back = location(&confirmed);
     assert!(back.starts_with(&format!("{app}/")), "{back}");
@@ -324,32 +325,26 @@ fn issuer_port(issuer: &str) -> u16 {
     issuer.rsplit(':').next().unwrap().parse().unwrap()
 }
 
-/// Ends the browser's provider session at the provider itself (not through the app): the
-/// provider's confirmation form, submitted.
-async fn end_provider_session(browser: &Browser, issuer: &str) {
-    let page = browser
-        .op
-        .get(format!("{issuer}/session/end"))
-        .send()
-        .await
-        .unwrap();
+/// Confirms an end-session request at the provider (`end_session`: the provider's page, its
+/// confirmation form submitted); the provider's answer to the form.
+async fn confirm_end_session(
+    browser: &Browser,
+    issuer: &str,
+    end_session: &str,
+) -> reqwest::Response {
+    let page = browser.op.get(end_session).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     let action = attr_after(&html, "<form", "action");
     let xsrf = attr_after(&html, "name=\"xsrf\"", "value");
     let action = reqwest::Url::parse(issuer).unwrap().join(&action).unwrap();
-    let confirmed = browser
+    browser
         .op
         .post(action)
         .form(&[("xsrf", xsrf.as_str()), ("logout", "yes")])
         .send()
         .await
-        .unwrap();
-    assert!(
-        confirmed.status().is_redirection() || confirmed.status().is_success(),
-        "{}",
-        confirmed.status()
-    );
+        .unwrap()
 }
 
 /// OpenID Connect Back-Channel Logout 1.0 from oidc-provider (its `backchannelLogout`
@@ -357,14 +352,7 @@ async fn end_provider_session(browser: &Browser, issuer: &str) {
 /// endpoint, which ends that app session only.
 pub async fn oidc_provider_backchannel_logout() -> Result<(), Failed> {
     let dir = install_packages()?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = format!("http://{}", listener.local_addr().unwrap());
-    let keys = std::env::temp_dir().join(format!(
-        "okta-oidc-interop-bcl-{}-{}.json",
-        std::process::id(),
-        listener.local_addr().unwrap().port()
-    ));
-    let _ = std::fs::remove_file(&keys);
+    let (listener, app, keys) = app_listener("interop-bcl").await;
     let backchannel = format!("{app}/auth/backchannel-logout");
     let op = start_op_with(
         &dir,
@@ -376,13 +364,7 @@ pub async fn oidc_provider_backchannel_logout() -> Result<(), Failed> {
     )
     .await;
     let issuer = format!("http://127.0.0.1:{}", op.port);
-    let oidc = OktaOidc::builder()
-        .tenant(Tenant::new("op", &issuer).client("interop-client", "interop-secret"))
-        .build()
-        .await
-        .expect("discovery and keys of oidc-provider");
-    let login = Login::new(&oidc, LoginConfig::new(&app).session_secret([42u8; 32]))
-        .expect("a valid sign-in configuration");
+    let (oidc, login) = sign_in_at(&issuer, &app).await;
     let endpoints = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&app))
         .expect("valid logout endpoints");
     let router = Router::new()
@@ -403,7 +385,9 @@ pub async fn oidc_provider_backchannel_logout() -> Result<(), Failed> {
     );
     assert_eq!(second.app_get("/api/me").await.status(), 200);
 
-    end_provider_session(&first, &issuer).await;
+    // The provider session ends at the provider itself, not through the app.
+    let confirmed = confirm_end_session(&first, &issuer, &format!("{issuer}/session/end")).await;
+    assert!(confirmed.status().is_redirection() || confirmed.status().is_success());
     assert_eq!(
         first.app_get("/api/me").await.status(),
         401,

@@ -11,14 +11,20 @@ async fn post(url: &str, form: &[(&str, &str)]) -> reqwest::Response {
     client().post(url).form(form).send().await.unwrap()
 }
 
-#[tokio::test]
-async fn a_sid_logout_ends_that_session_only() {
+/// The mock, an app, and two browsers signed in as the same user (two provider sessions).
+async fn two_sessions() -> (MockOkta, Instance, Browser, Browser) {
     let mock = MockOkta::start().await;
     let app = Instance::start(&mock, |b| b).await;
     let mut first = Browser::new(&app);
     first.login().await;
     let mut second = Browser::new(&app);
     second.login().await;
+    (mock, app, first, second)
+}
+
+#[tokio::test]
+async fn a_sid_logout_ends_that_session_only() {
+    let (mock, app, mut first, mut second) = two_sessions().await;
     let sid = first.claims().await["sid"].as_str().unwrap().to_owned();
     assert_ne!(second.claims().await["sid"], sid.as_str());
 
@@ -41,12 +47,7 @@ async fn a_sid_logout_ends_that_session_only() {
 
 #[tokio::test]
 async fn a_sub_logout_ends_every_session_of_the_user() {
-    let mock = MockOkta::start().await;
-    let app = Instance::start(&mock, |b| b).await;
-    let mut first = Browser::new(&app);
-    first.login().await;
-    let mut second = Browser::new(&app);
-    second.login().await;
+    let (mock, app, mut first, mut second) = two_sessions().await;
     let token = mock.logout_token().build();
     assert_eq!(
         mock.backchannel_logout(&app.backchannel(), &token).await,

@@ -247,3 +247,174 @@ fn is_revoked(store: &dyn RevocationStore, identity: &Identity, now: UnixTime) -
             .as_deref()
             .is_some_and(|id| whole(RevocationKind::Session, id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::{CredentialSource, Issuance, StandardClaims, TenantRef};
+    use crate::store::MemoryStore;
+
+    const NOW_MS: u64 = 1_700_000_000_500;
+
+    fn identity(claims: &str, issuance: Issuance) -> Identity {
+        Identity {
+            claims: serde_json::from_str::<StandardClaims>(claims).unwrap(),
+            raw: claims.into(),
+            tenant: TenantRef {
+                id: "t".into(),
+                issuer: "https://t.example".into(),
+                client_id: None,
+            },
+            source: CredentialSource::Jwt,
+            issuance,
+        }
+    }
+
+    fn revocations(limit: Option<Duration>) -> (Revocations, Arc<MemoryStore>) {
+        let store = Arc::new(MemoryStore::new());
+        let shared: Arc<dyn RevocationStore> = Arc::clone(&store) as _;
+        (
+            Revocations::new(shared, true, limit, DEFAULT_REVOCATION_TTL),
+            store,
+        )
+    }
+
+    fn revoke(store: &MemoryStore, kind: RevocationKind, value: &str, before_ms: u64) {
+        let r = Revocation::new(kind, "t", value, before_ms, NOW_MS + 3_600_000);
+        store.mirror().apply(r, Duration::from_millis(NOW_MS));
+    }
+
+    fn now() -> UnixTime {
+        UnixTime::from_secs(1_700_000_000).after(Duration::from_millis(500))
+    }
+
+    #[test]
+    fn a_token_of_the_revocations_own_second_is_refused_a_later_one_is_not() {
+        let (r, store) = revocations(None);
+        revoke(&store, RevocationKind::Subject, "u", NOW_MS);
+        let same_second = identity(r#"{"sub":"u","iat":1700000000}"#, Issuance::default());
+        let next_second = identity(r#"{"sub":"u","iat":1700000001}"#, Issuance::default());
+        let no_iat = identity(r#"{"sub":"u"}"#, Issuance::default());
+        assert!(r.check(&same_second, now()).is_err());
+        assert!(r.check(&no_iat, now()).is_err());
+        assert!(r.check(&next_second, now()).is_ok());
+        // A session compares its sign-in time to the millisecond.
+        let session = |ms: u64| Issuance {
+            started_at: Some(UnixTime::from_secs(0).after(Duration::from_millis(ms))),
+            ..Issuance::default()
+        };
+        let claims = r#"{"sub":"u","iat":1699999000}"#;
+        assert!(
+            r.check(&identity(claims, session(NOW_MS - 1)), now())
+                .is_err()
+        );
+        assert!(
+            r.check(&identity(claims, session(NOW_MS + 1)), now())
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn uid_email_sid_jti_and_session_id_are_matched() {
+        let (r, store) = revocations(None);
+        revoke(&store, RevocationKind::Subject, "00u1", NOW_MS);
+        revoke(&store, RevocationKind::Email, "Ann@Example.com", NOW_MS);
+        revoke(&store, RevocationKind::Sid, "sid-1", NOW_MS);
+        revoke(&store, RevocationKind::TokenId, "jti-1", u64::MAX);
+        revoke(&store, RevocationKind::Session, "s-1", u64::MAX);
+        let old = r#""iat":1600000000"#;
+        for claims in [
+            format!(r#"{{"sub":"x","uid":"00u1",{old}}}"#),
+            format!(r#"{{"sub":"x","email":"ANN@example.com",{old}}}"#),
+            format!(r#"{{"sub":"ann@example.COM",{old}}}"#),
+            format!(r#"{{"sub":"x","sid":"sid-1",{old}}}"#),
+            r#"{"sub":"x","jti":"jti-1","iat":1800000000}"#.to_owned(),
+        ] {
+            assert!(
+                r.check(&identity(&claims, Issuance::default()), now())
+                    .is_err(),
+                "{claims}"
+            );
+        }
+        let session = Issuance {
+            session_id: Some("s-1".into()),
+            started_at: Some(UnixTime::from_secs(1_800_000_000)),
+            ..Issuance::default()
+        };
+        assert!(
+            r.check(&identity(r#"{"sub":"x"}"#, session), now())
+                .is_err()
+        );
+        let other = identity(
+            &format!(r#"{{"sub":"y","email":"bob@example.com",{old}}}"#),
+            Issuance::default(),
+        );
+        assert!(r.check(&other, now()).is_ok());
+    }
+
+    #[test]
+    fn a_cached_identity_is_looked_up_again_only_when_the_mirror_moved() {
+        let (r, store) = revocations(None);
+        let token = identity(r#"{"sub":"u","iat":1600000000}"#, Issuance::default());
+        let checked = CheckedAt::new(r.generation());
+        assert!(r.allows_cached(&token, &checked, now()));
+        revoke(&store, RevocationKind::Subject, "someone-else", NOW_MS);
+        assert!(r.allows_cached(&token, &checked, now()));
+        assert_eq!(
+            checked.0.load(Ordering::Relaxed),
+            r.generation(),
+            "checked at the new generation"
+        );
+        revoke(&store, RevocationKind::Subject, "u", NOW_MS);
+        assert!(!r.allows_cached(&token, &checked, now()));
+    }
+
+    #[test]
+    fn a_stale_mirror_fails_closed_for_sessions_and_id_tokens_only() {
+        let store = Arc::new(MemoryStore::new());
+        // A mirror of a remote store, last synced at NOW - 60 s.
+        let remote = crate::store::RevocationMirror::remote(Duration::from_millis(NOW_MS - 60_000));
+        struct Remote(crate::store::RevocationMirror, Arc<MemoryStore>);
+        impl RevocationStore for Remote {
+            fn mirror(&self) -> &crate::store::RevocationMirror {
+                &self.0
+            }
+            fn record<'a>(&'a self, r: &'a Revocation) -> crate::store::StoreFuture<'a, ()> {
+                self.1.record(r)
+            }
+            fn mark_used<'a>(
+                &'a self,
+                kind: &'a str,
+                key: &'a str,
+                ttl: Duration,
+            ) -> crate::store::StoreFuture<'a, bool> {
+                self.1.mark_used(kind, key, ttl)
+            }
+        }
+        let shared: Arc<dyn RevocationStore> = Arc::new(Remote(remote, store));
+        let strict = Revocations::new(
+            Arc::clone(&shared),
+            true,
+            Some(Duration::from_secs(30)),
+            DEFAULT_REVOCATION_TTL,
+        );
+        let lenient = Revocations::new(shared, true, None, DEFAULT_REVOCATION_TTL);
+        let id_token = identity(
+            r#"{"sub":"u","iat":1700000000}"#,
+            Issuance {
+                user_credential: true,
+                ..Issuance::default()
+            },
+        );
+        let access_token = identity(r#"{"sub":"u","iat":1700000000}"#, Issuance::default());
+        assert!(matches!(
+            strict.check(&id_token, now()),
+            Err(AuthError::TemporarilyUnavailable {
+                retry_after: Some(_)
+            })
+        ));
+        assert!(!strict.allows_cached(&id_token, &CheckedAt::new(strict.generation()), now()));
+        assert!(strict.check(&access_token, now()).is_ok());
+        assert!(lenient.check(&id_token, now()).is_ok(), "off by default");
+    }
+}

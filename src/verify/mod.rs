@@ -292,7 +292,10 @@ impl Verifier {
                 }
                 _ => logout_token::check(&parsed, &tenant, window)?,
             };
-            self.use_up(&tenant, marker).await?;
+            let now = UnixTime::now(clock);
+            (self.revocations)
+                .use_up(&tenant.id, marker, self.options.leeway, now)
+                .await?;
             return Ok(Arc::new(Identity {
                 claims: parsed.claims,
                 raw: parsed.raw_claims.into_boxed_str(),
@@ -333,25 +336,6 @@ impl Verifier {
             }
         }
         Ok(identity)
-    }
-
-    /// Marks a logout signal's `jti` used, on every instance: a replay is refused, and so is a
-    /// signal whose use cannot be recorded (the store is away: `503`, the sender retries).
-    async fn use_up(&self, tenant: &Tenant, marker: rules::SingleUse<'_>) -> Result<(), AuthError> {
-        let now = UnixTime::now(self.provider.clock.as_ref());
-        let until = UnixTime::from_secs(marker.exp).after(self.options.leeway);
-        let ttl = until.since(now).max(Duration::from_secs(1));
-        let key = format!("{}\u{1f}{}", tenant.id, marker.jti);
-        match self.revocations.mark_used(marker.kind, &key, ttl).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(TokenError::Replayed.into()),
-            Err(e) => {
-                tracing::error!(error = %e, "logout signal refused: its jti cannot be recorded");
-                Err(AuthError::TemporarilyUnavailable {
-                    retry_after: Some(Duration::from_secs(5)),
-                })
-            }
-        }
     }
 
     #[cfg(feature = "login")]

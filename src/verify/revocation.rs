@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::rules::SingleUse;
 use crate::claims::Identity;
 use crate::error::{AuthError, TokenError};
 use crate::store::{Revocation, RevocationKind, RevocationStore, StoreError};
@@ -25,8 +26,8 @@ use crate::time::UnixTime;
 /// How long a user-wide revocation lasts unless a longer session lifetime asks for more: Okta's
 /// longest token lifetime (one day).
 pub(crate) const DEFAULT_REVOCATION_TTL: Duration = Duration::from_secs(24 * 3600);
-/// `Retry-After` of a refusal for a stale mirror.
-const STALE_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// `Retry-After` of a refusal the store causes (a stale mirror, a marker not recorded).
+const STORE_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// The verifier's revocation settings and store.
 pub(crate) struct Revocations {
@@ -144,7 +145,7 @@ impl Revocations {
                 "revocation mirror stale: session refused (fail closed)"
             );
             return Err(AuthError::TemporarilyUnavailable {
-                retry_after: Some(STALE_RETRY_AFTER),
+                retry_after: Some(STORE_RETRY_AFTER),
             });
         }
         Ok(())
@@ -172,6 +173,31 @@ impl Revocations {
     /// covers (the mirror generation moves).
     pub(crate) async fn record(&self, revocation: &Revocation) -> Result<(), StoreError> {
         self.store.record(revocation).await
+    }
+
+    /// Marks a logout signal's `jti` used until its `exp` (plus the leeway), on every instance: a
+    /// replay is refused, and so is a signal whose use cannot be recorded (the store is away:
+    /// `503`, the sender retries).
+    pub(crate) async fn use_up(
+        &self,
+        tenant_id: &str,
+        marker: SingleUse<'_>,
+        leeway: Duration,
+        now: UnixTime,
+    ) -> Result<(), AuthError> {
+        let until = UnixTime::from_secs(marker.exp).after(leeway);
+        let ttl = until.since(now).max(Duration::from_secs(1));
+        let key = format!("{tenant_id}\u{1f}{}", marker.jti);
+        match self.mark_used(marker.kind, &key, ttl).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(TokenError::Replayed.into()),
+            Err(e) => {
+                tracing::error!(error = %e, "logout signal refused: its jti cannot be recorded");
+                Err(AuthError::TemporarilyUnavailable {
+                    retry_after: Some(STORE_RETRY_AFTER),
+                })
+            }
+        }
     }
 
     /// Single use of `key` of `kind` for `ttl`, on every instance.

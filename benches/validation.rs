@@ -21,6 +21,10 @@
 //!   choice; the token is then refused for its audience, so no key or network is involved)
 //!   with 1 and 10,000 registered tenants; `tenants/by_id/<n>`: `OktaOidc::tenant(id)`.
 //!
+//! - `revocation_mirror/off` vs `revocation_mirror/on`: `OktaOidc::validate` of a cached token
+//!   with revocation checks off, and on with 10,000 revocations of other users in the mirror
+//!   (side by side in one run: the hit costs one atomic load more).
+//!
 //! Memory per tenant is measured by `benches/memory.rs` (a counting allocator, kept out of
 //! this binary so it never touches the timings).
 //!
@@ -354,6 +358,90 @@ fn tenants(c: &mut Criterion, s: &Setup) {
     g.finish();
 }
 
+/// The cached-token path with the revocation mirror off and on, side by side.
+fn revocation_mirror(c: &mut Criterion, s: &Setup) {
+    use okta_oidc::store::{MemoryStore, Revocation, RevocationKind, RevocationStore};
+    let tenant = Tenant::new("bench", s.okta.issuer()).client_id(fixture::AUDIENCE);
+    let store = MemoryStore::new();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    s.rt.block_on(async {
+        for i in 0..10_000 {
+            let other = Revocation::new(
+                RevocationKind::Subject,
+                "bench",
+                format!("00uother{i}"),
+                now_ms,
+                now_ms + 3_600_000,
+            );
+            store.record(&other).await.expect("memory store");
+        }
+    });
+    let build = |checks: bool, store: MemoryStore| {
+        s.rt.block_on(
+            OktaOidc::builder()
+                .allow_loopback_http(true)
+                .tenant(tenant.clone())
+                .leeway(Duration::from_secs(LEEWAY_SECS))
+                .background_refresh(false)
+                .revocation_store(store)
+                .revocation_checks(checks)
+                .build(),
+        )
+        .expect("build")
+    };
+    let off = build(false, MemoryStore::new());
+    let on = build(true, store);
+    for oidc in [&off, &on] {
+        s.rt.block_on(oidc.validate(&s.token)).expect("validate");
+    }
+    alternating_ratio(s, &off, &on);
+    let mut g = c.benchmark_group("revocation_mirror");
+    g.throughput(Throughput::Elements(1));
+    for (name, oidc) in [("off", &off), ("on", &on)] {
+        g.bench_function(name, |b| {
+            b.to_async(&s.rt)
+                .iter(|| async { oidc.validate(black_box(&s.token)).await.expect("ok") })
+        });
+    }
+    g.finish();
+}
+
+/// The cached-token path with the mirror off and on, timed in alternating rounds (which goes
+/// first swaps every round) so that the machine's drift hits both alike; prints the medians
+/// and the throughput ratio on/off.
+fn alternating_ratio(s: &Setup, off: &OktaOidc, on: &OktaOidc) {
+    const ROUNDS: usize = 31;
+    const PER_ROUND: u32 = 50_000;
+    let time = |oidc: &OktaOidc| {
+        let start = std::time::Instant::now();
+        for _ in 0..PER_ROUND {
+            run_now(&s.rt, oidc.validate(black_box(&s.token))).expect("ok");
+        }
+        start.elapsed() / PER_ROUND
+    };
+    let (mut t_off, mut t_on) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        if round % 2 == 0 {
+            t_off.push(time(off));
+            t_on.push(time(on));
+        } else {
+            t_on.push(time(on));
+            t_off.push(time(off));
+        }
+    }
+    t_off.sort();
+    t_on.sort();
+    let (m_off, m_on) = (t_off[ROUNDS / 2], t_on[ROUNDS / 2]);
+    println!(
+        "revocation_mirror alternating: off {m_off:?}/op, on {m_on:?}/op (medians of {ROUNDS} \
+         rounds x {PER_ROUND}); throughput on/off = {:.3}",
+        m_off.as_secs_f64() / m_on.as_secs_f64()
+    );
+}
+
 fn main() {
     let s = setup();
     let mut c = Criterion::default()
@@ -366,5 +454,6 @@ fn main() {
     dpop(&mut c, &s);
     threads(&mut c, &s);
     tenants(&mut c, &s);
+    revocation_mirror(&mut c, &s);
     c.final_summary();
 }

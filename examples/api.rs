@@ -23,16 +23,21 @@
 //!   the `X-Okta-Tenant: <id>` header;
 //! - `OKTA_ALLOW_LOOPBACK_HTTP=1`: accept an `http://` issuer on a loopback host (a local mock
 //!   org such as `cargo run -p okta-oidc-tools --bin mock_okta`); the embedded mock always is;
-//! - `BIND_ADDR` (default `127.0.0.1:3000`).
+//! - `BIND_ADDR` (default `127.0.0.1:3000`);
+//! - `APP_BASE_URL` (optional): serve Okta's Universal Logout at
+//!   `APP_BASE_URL/auth/global-token-revocation` (its requests' `aud`);
+//! - `REDIS_URL` (optional, with `--features redis`): revocations shared by every instance
+//!   pointed at that Redis; otherwise kept in memory.
 //!
-//! Routes: `GET /health` (public), `GET /api/me` (the token's claims as JSON).
+//! Routes: `GET /health` (public), `GET /api/me` (the token's claims as JSON), and with
+//! `APP_BASE_URL` `POST /auth/global-token-revocation` and `POST /auth/backchannel-logout`.
 
 mod shared;
 
 use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::MockOkta;
-use okta_oidc::{Claims, OktaOidc, OktaOidcLayer, Tenant};
+use okta_oidc::{Claims, LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, OktaOidcLayer, Tenant};
 use shared::{env, tenants_from_file};
 
 #[tokio::main]
@@ -73,9 +78,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         vec![tenant]
     };
 
-    let mut builder = OktaOidc::builder()
-        .allow_loopback_http(allow_loopback_http)
-        .tenants(tenants);
+    let mut builder = shared::with_revocation_store(
+        OktaOidc::builder()
+            .allow_loopback_http(allow_loopback_http)
+            .tenants(tenants),
+    )?;
     if multi_tenant {
         // An opaque token names no issuer: the caller says which tenant it belongs to.
         builder = builder.tenant_resolver(|request: &http::request::Parts| {
@@ -85,10 +92,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let oidc = builder.build().await?;
 
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/api/me", get(|claims: Claims| async move { Json(claims) }))
-        .layer(OktaOidcLayer::new(oidc))
+        .layer(OktaOidcLayer::new(oidc.clone()))
         .route("/health", get(|| async { "ok" }));
+    if let Some(base) = env("APP_BASE_URL") {
+        // Okta's Universal Logout (and Back-Channel Logout), outside the layer: the identity
+        // provider authenticates with its own signed request.
+        let path = shared::app_path(&base)?;
+        let logout = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(base))?;
+        tracing::info!(
+            url = logout.universal_logout_url(),
+            "Universal Logout endpoint"
+        );
+        app = if path.is_empty() {
+            app.merge(logout.router())
+        } else {
+            app.nest(&path, logout.router())
+        };
+    }
 
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;

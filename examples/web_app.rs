@@ -28,22 +28,36 @@
 //!   org such as `cargo run -p okta-oidc-tools --bin mock_okta`); the embedded mock always is.
 //! - `SESSION_SECRET` (32 bytes or more; optional: a random one per start, with a warning).
 //! - `BIND_ADDR` (default `127.0.0.1:3000`).
+//! - `REDIS_URL` (optional, with `--features redis`): revocations shared by every instance
+//!   pointed at that Redis; otherwise kept in memory.
 //!
 //! Routes: `GET /` (public), `GET /health`, `/auth/login`, `/auth/callback`, `/auth/logout`,
-//! `GET /profile` (HTML; redirects to login without a session), `GET /api/me` (JSON claims of
-//! the session user or of a bearer token; 401 with neither), and `POST /api/me` answering the
-//! same, the stand-in for any route that changes state: with the session cookie it must come
-//! from the app's own pages (403 from another site).
+//! `GET /profile` (HTML; redirects to login without a session, and asks to sign in again when
+//! the session was ended), `GET /api/me` (JSON claims of the session user or of a bearer token;
+//! 401 with neither), `POST /api/me` answering the same (the stand-in for any route that
+//! changes state: with the session cookie it must come from the app's own pages, 403 from
+//! another site), `POST /auth/global-token-revocation` (Okta's Universal Logout; `aud` is
+//! `APP_BASE_URL/auth/global-token-revocation`) and `POST /auth/backchannel-logout`.
+//!
+//! Offline, `GET /mock-okta/admin` is the embedded mock Okta's "admin console": its "Sign out
+//! everywhere" button makes the mock call the app's Universal Logout endpoint exactly as Okta
+//! does when an admin clears a user's sessions; the profile page then asks to sign in again.
 
 mod shared;
 
 use axum::extract::State;
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use http::HeaderMap;
 use okta_oidc::testing::MockOkta;
-use okta_oidc::{Claims, Login, LoginConfig, OktaOidc, Tenant};
+use okta_oidc::{
+    Claims, Login, LoginConfig, LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, Tenant,
+};
 use shared::{env, tenants_from_file};
+
+/// The user of the embedded mock Okta.
+const SAMPLE_USER: &str = "00u1sampleuser";
 
 /// Escapes text for HTML (claims come from the identity provider: never trust them as HTML).
 fn escape(text: &str) -> String {
@@ -90,7 +104,59 @@ async fn home(State(AppPath(p)): State<AppPath>, claims: Option<Claims>) -> Html
     layout("okta-oidc web app", &body)
 }
 
-async fn profile(State(AppPath(p)): State<AppPath>, claims: Claims) -> Response {
+/// `/profile` without a valid session: a first visit signs in; a session that was ended (a
+/// logout elsewhere, Universal Logout) asks to sign in again.
+async fn profile_or_sign_in(
+    State(AppPath(p)): State<AppPath>,
+    claims: Option<Claims>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(claims) = claims {
+        return profile(&p, claims);
+    }
+    // The session cookie is `okta_session`, with a `__Host-`/`__Secure-` prefix over https.
+    let had_session = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.split_once('='))
+        .any(|(name, _)| name.trim().ends_with("okta_session"));
+    let sign_in = format!(
+        "{p}/auth/login?return_to={}",
+        escape(&format!("{p}/profile"))
+    );
+    if !had_session {
+        return Redirect::to(&sign_in).into_response();
+    }
+    layout(
+        "Signed out",
+        &format!(
+            "<h1 id=\"signed-out\">Your session has ended</h1>\
+             <p>It expired, or you were signed out: by a logout elsewhere, or by your Okta \
+             administrator.</p>\
+             <p><a href=\"{}\">Sign in again</a></p>",
+            escape(&sign_in)
+        ),
+    )
+    .into_response()
+}
+
+/// The embedded mock Okta's "admin console" (offline only).
+async fn mock_admin(p: String) -> Html<String> {
+    layout(
+        "Mock Okta admin console",
+        &format!(
+            "<h1>Mock Okta admin console</h1><p>User: Sam Sample</p>\
+             <form method=\"post\" action=\"{}/mock-okta/admin/sign-out-everywhere\">\
+             <button>Sign out everywhere (as an Okta admin would)</button></form>\
+             <p>Okta then calls the app's Universal Logout endpoint with a signed request.</p>",
+            escape(&p)
+        ),
+    )
+}
+
+fn profile(p: &str, claims: Claims) -> Response {
     let object: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(claims.raw_json()).unwrap_or_default();
     let mut rows = String::new();
@@ -106,7 +172,7 @@ async fn profile(State(AppPath(p)): State<AppPath>, claims: Claims) -> Response 
         ));
     }
     let name = claims.name.as_deref().unwrap_or(&claims.sub);
-    let p = escape(&p);
+    let p = escape(p);
     let body = format!(
         "<h1 id=\"name\">{}</h1><p>Tenant: {}</p><table>{rows}</table>\
          <p><a href=\"{p}/\">Home</a> · <a href=\"{p}/auth/logout\">Sign out</a></p>",
@@ -142,7 +208,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let okta = MockOkta::start().await;
         okta.allow_redirect_uri(&format!("{app_base_url}/auth/callback"));
         okta.set_user(serde_json::json!({
-            "sub": "00u1sampleuser",
+            "sub": SAMPLE_USER,
             "name": "Sam Sample",
             "given_name": "Sam",
             "family_name": "Sample",
@@ -164,20 +230,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(secret) => config.session_secret(secret),
         None => config.random_session_secret_if_unset(),
     };
-    let oidc = OktaOidc::builder()
+    let builder = OktaOidc::builder()
         .allow_loopback_http(allow_loopback_http)
-        .tenants(tenants)
-        .build()
-        .await?;
+        .tenants(tenants);
+    let oidc = shared::with_revocation_store(builder)?.build().await?;
     let login = Login::new(&oidc, config)?;
+    // Universal Logout and Back-Channel Logout, at the default paths under APP_BASE_URL.
+    let logout = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&app_base_url))?;
 
     // Every route under the path of APP_BASE_URL (the login routes carry it already).
     let at = |route: &str| format!("{path}{route}");
     let state = AppPath(path.as_str().into());
     let me = |claims: Claims| async move { Json(claims) };
     let pages = Router::new()
-        .route(&at("/profile"), get(profile))
-        .layer(login.page_layer());
+        .route(&at("/profile"), get(profile_or_sign_in))
+        .layer(login.layer().optional());
     let api = Router::new()
         .route(&at("/api/me"), get(me).post(me))
         .layer(login.layer());
@@ -186,17 +253,49 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         public = public.route(&path, get(home));
     }
     let public = public.layer(login.layer().optional());
-    let app = Router::new()
+    let endpoints = if path.is_empty() {
+        logout.router()
+    } else {
+        Router::new().nest(&path, logout.router())
+    };
+    let mut app = Router::new()
         .merge(pages)
         .merge(api)
         .merge(public)
         .with_state(state)
         .merge(login.router())
+        .merge(endpoints)
         .route(&at("/health"), get(|| async { "ok" }));
+    if let Some(okta) = &mock {
+        let (okta, endpoint) = (okta.clone(), logout.universal_logout_url().to_owned());
+        let profile_url = escape(&at("/profile"));
+        let admin_path = path.clone();
+        app = app.route(
+            &at("/mock-okta/admin"),
+            get(move || mock_admin(admin_path.clone())),
+        );
+        app = app.route(
+            &at("/mock-okta/admin/sign-out-everywhere"),
+            post(move || async move {
+                let status = okta
+                    .universal_logout(&endpoint, okta.iss_sub(SAMPLE_USER))
+                    .await;
+                layout(
+                    "Signed out everywhere",
+                    &format!(
+                        "<h1>Signed out everywhere</h1><p>The app's Universal Logout \
+                         endpoint answered <span id=\"status\">{status}</span>.</p>\
+                         <p><a href=\"{profile_url}\">Open the profile</a></p>"
+                    ),
+                )
+            }),
+        );
+    }
 
     tracing::info!(%addr, "web app listening");
     if let Some(okta) = &mock {
         println!("Embedded mock Okta at {} (user: Sam Sample)", okta.issuer());
+        println!("Mock Okta admin console: {app_base_url}/mock-okta/admin");
     }
     println!("Open {app_base_url}/ (listening on {addr})");
     axum::serve(listener, app)

@@ -14,6 +14,7 @@ use crate::protected_resource::ProtectedResource;
 use crate::provider::context::ProviderContext;
 use crate::provider::fetch::{DEFAULT_MAX_BODY, Fetcher, UrlPolicy};
 use crate::provider::refresh_policy::KeyRefreshPolicy;
+use crate::store::{MemoryStore, RevocationStore};
 use crate::tenant::config::Tenant;
 use crate::tenant::directory::{DEFAULT_LOADER_BUDGET, DirectoryConfig, TenantDirectory};
 use crate::tenant::loader::TenantLoader;
@@ -24,6 +25,7 @@ use crate::verify::dpop::DpopVerifier;
 use crate::verify::dpop_config::Dpop;
 use crate::verify::introspection::{IntrospectionConfig, Introspector};
 use crate::verify::jws::ValidationOptions;
+use crate::verify::revocation::{DEFAULT_REVOCATION_TTL, Revocations};
 use crate::verify::token_cache::{TokenCache, TokenCacheConfig};
 
 /// An error from [`OktaOidcBuilder::build`].
@@ -88,6 +90,10 @@ pub struct OktaOidcBuilder {
     loader_budget: CallBudget,
     resource: Option<ProtectedResource>,
     dpop: Option<Dpop>,
+    revocation_store: Option<Arc<dyn RevocationStore>>,
+    revocation_checks: bool,
+    revocation_staleness_limit: Option<Duration>,
+    revocation_ttl: Duration,
 }
 
 impl fmt::Debug for OktaOidcBuilder {
@@ -122,6 +128,10 @@ impl Default for OktaOidcBuilder {
             loader_budget: DEFAULT_LOADER_BUDGET,
             resource: None,
             dpop: None,
+            revocation_store: None,
+            revocation_checks: true,
+            revocation_staleness_limit: None,
+            revocation_ttl: DEFAULT_REVOCATION_TTL,
         }
     }
 }
@@ -362,6 +372,40 @@ impl OktaOidcBuilder {
         self
     }
 
+    /// Where revocations and single-use markers are kept (default: a
+    /// [`MemoryStore`](crate::store::MemoryStore), for one instance). Apps with several
+    /// instances use a [`RedisStore`](crate::store::RedisStore) (feature `redis`) so that a
+    /// logout on one instance holds on all of them. See the [`store`](crate::store) module.
+    pub fn revocation_store(mut self, store: impl RevocationStore) -> Self {
+        self.revocation_store = Some(Arc::new(store));
+        self
+    }
+
+    /// Whether every accepted identity is checked against the revocation mirror (default on).
+    /// Off, logouts and Universal Logout still record revocations, but nothing refuses them:
+    /// for apps that never sign anyone out, and for measuring what the check costs.
+    pub fn revocation_checks(mut self, on: bool) -> Self {
+        self.revocation_checks = on;
+        self
+    }
+
+    /// Fails closed when the revocation store's mirror has not been synced for `limit` (a Redis
+    /// outage): sessions and ID tokens are then answered `503` with `Retry-After`, since a
+    /// revocation made meanwhile could be missed. Off by default: validation goes on with the
+    /// mirror it has. Access tokens are not affected.
+    pub fn revocation_staleness_limit(mut self, limit: Duration) -> Self {
+        self.revocation_staleness_limit = Some(limit);
+        self
+    }
+
+    /// How long a user-wide revocation (Universal Logout, back-channel logout) is kept: at least
+    /// as long as the longest credential it can affect (default 24 h, Okta's longest token
+    /// lifetime; a [`Login`](crate::Login) raises it to its session lifetime).
+    pub fn revocation_ttl(mut self, ttl: Duration) -> Self {
+        self.revocation_ttl = ttl;
+        self
+    }
+
     /// The clock (tests inject a [`ManualClock`](crate::ManualClock)).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -409,6 +453,15 @@ impl OktaOidcBuilder {
                 DpopVerifier::new(config, Arc::clone(&self.clock), origin)
             })
             .transpose()?;
+        let store = self
+            .revocation_store
+            .unwrap_or_else(|| Arc::new(MemoryStore::with_shared_clock(Arc::clone(&self.clock))));
+        let revocations = Revocations::new(
+            store,
+            self.revocation_checks,
+            self.revocation_staleness_limit,
+            self.revocation_ttl,
+        );
         let client = match self.http_client {
             Some(c) => c,
             None => Fetcher::default_client(self.http_timeout)?,
@@ -448,6 +501,7 @@ impl OktaOidcBuilder {
             self.validation,
             Introspector::new(self.introspection),
             token_cache,
+            revocations,
         )
         .with_dpop(dpop);
         Ok(OktaOidc {

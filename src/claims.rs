@@ -112,6 +112,9 @@ pub struct StandardClaims {
     /// Authorized party.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub azp: Option<String>,
+    /// The identity provider's session id (OpenID Connect Back-Channel Logout 1.0 §2.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// The login nonce (ID tokens).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
@@ -241,6 +244,19 @@ pub(crate) struct Identity {
     pub(crate) raw: Box<str>,
     pub(crate) tenant: TenantRef,
     pub(crate) source: CredentialSource,
+    /// What the revocation check reads besides the claims.
+    pub(crate) issuance: Issuance,
+}
+
+/// When and as what an identity's credential was issued, for the revocation check.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Issuance {
+    /// Sessions: when the user signed in (ms precision); tokens: `None` (their `iat` counts).
+    pub(crate) started_at: Option<crate::time::UnixTime>,
+    /// Sessions: this crate's own session id.
+    pub(crate) session_id: Option<Box<str>>,
+    /// A session or an ID token: the credentials the mirror's staleness limit applies to.
+    pub(crate) user_credential: bool,
 }
 
 /// The claims of an authenticated request.
@@ -452,6 +468,7 @@ mod tests {
                 client_id: None,
             },
             source: CredentialSource::Jwt,
+            issuance: Issuance::default(),
         })
     }
 

@@ -80,6 +80,11 @@ pub enum TokenError {
     DpopKeyMismatch,
     /// The route requires DPoP, and the token came with the `Bearer` scheme.
     DpopRequired,
+    /// The credential was revoked: its session or user was signed out (logout, Universal
+    /// Logout, back-channel logout) after it was issued.
+    Revoked,
+    /// A single-use token (a logout token, a revocation request) was presented again.
+    Replayed,
 }
 
 impl TokenError {
@@ -137,6 +142,8 @@ impl fmt::Display for TokenError {
                 f.write_str("cnf.jkt is not the thumbprint of the proof's key")
             }
             TokenError::DpopRequired => f.write_str("the route requires DPoP"),
+            TokenError::Revoked => f.write_str("credential revoked (signed out)"),
+            TokenError::Replayed => f.write_str("single-use token presented again"),
         }
     }
 }

@@ -1,6 +1,5 @@
 //! [`ExpiringMap`]: a bounded map whose entries each have a deadline — the one helper behind
-//! every "remember this until …" of the crate (unknown tenants, used login states,
-//! introspection answers).
+//! every "remember this until …" of the crate (unknown tenants, introspection answers).
 
 use std::hash::Hash;
 
@@ -54,12 +53,6 @@ where
     /// Forgets `key`.
     pub(crate) fn remove(&self, key: &K) {
         self.entries.remove(key);
-    }
-
-    /// Forgets everything.
-    #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
-    pub(crate) fn clear(&self) {
-        self.entries.clear();
     }
 }
 

@@ -7,6 +7,9 @@
 //! - [`OktaOidcLayer`] validates bearer tokens against each tenant's key set, kept in a
 //!   lock-free cache refreshed off the request path, and puts typed [`Claims`] in the request.
 //! - Tenants ([`Tenant`]) come and go at runtime, or load lazily through a [`TenantLoader`].
+//! - [`LogoutEndpoints`] serves Okta's Universal Logout and OpenID Connect Back-Channel Logout;
+//!   with RP-initiated logout they record revocations in the [`store`] (memory, or Redis with
+//!   feature `redis` for many instances), which every accepted identity is checked against.
 //! - The [`testing`] module (feature `test-util`) runs a mock Okta org in process.
 //!
 //! ## Quick start
@@ -61,6 +64,7 @@ mod claims;
 mod error;
 mod expiring_map;
 mod handle;
+mod idp_logout;
 #[cfg(feature = "login")]
 mod login;
 mod middleware;
@@ -68,6 +72,7 @@ mod protected_resource;
 mod provider;
 mod resource_metadata;
 mod single_flight;
+pub mod store;
 mod tenant;
 mod time;
 mod verify;
@@ -81,6 +86,9 @@ pub use call_budget::CallBudget;
 pub use claims::{Audience, Claims, Confirmation, CredentialSource, StandardClaims, TenantRef};
 pub use error::{AuthError, ConfigError, LoadError, ProofError, TokenError, WarmUpError};
 pub use handle::OktaOidc;
+pub use idp_logout::{
+    LogoutEndpointFuture, LogoutEndpointService, LogoutEndpoints, LogoutEndpointsConfig,
+};
 #[cfg(feature = "login")]
 pub use login::{Login, LoginConfig};
 pub use middleware::body::ResponseBody;

@@ -112,6 +112,11 @@ impl UnixTime {
         i64::try_from(self.0 / 1000).unwrap_or(i64::MAX)
     }
 
+    /// Milliseconds since the epoch.
+    pub(crate) fn as_millis(self) -> u64 {
+        self.0
+    }
+
     /// This time plus `d`.
     pub(crate) fn after(self, d: Duration) -> Self {
         UnixTime(

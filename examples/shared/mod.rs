@@ -45,3 +45,29 @@ pub fn app_path(app_base_url: &str) -> Result<String, String> {
     let url = url::Url::parse(app_base_url).map_err(|e| format!("APP_BASE_URL: {e}"))?;
     Ok(url.path().trim_end_matches('/').to_owned())
 }
+
+/// The revocation store: Redis when `REDIS_URL` is set (feature `redis`; every instance pointed
+/// at the same Redis shares logouts), else the embedded memory store (one instance).
+pub fn with_revocation_store(
+    builder: okta_oidc::OktaOidcBuilder,
+) -> Result<okta_oidc::OktaOidcBuilder, String> {
+    let Some(url) = env("REDIS_URL") else {
+        return Ok(builder);
+    };
+    #[cfg(feature = "redis")]
+    {
+        let store =
+            okta_oidc::store::RedisStore::new(url).map_err(|e| format!("REDIS_URL: {e}"))?;
+        tracing::info!("revocations shared through Redis (REDIS_URL)");
+        Ok(builder.revocation_store(store))
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        let _ = (url, builder);
+        Err(
+            "REDIS_URL is set, but this build lacks the `redis` feature: \
+             cargo run --features redis --example …"
+                .into(),
+        )
+    }
+}

@@ -15,6 +15,7 @@ use super::handle::{Login, provider};
 use super::page::{Failure, redirect};
 use super::pending::{self, PendingLogin, is_state_charset, login_cookie_name};
 use super::request::Query;
+use super::seal;
 use super::session::{self, SessionData};
 use crate::error::{AuthError, TokenError};
 use crate::provider::client_auth::{Client, ClientAuthMethod, PostError, post_form};
@@ -23,6 +24,9 @@ use crate::provider::fetch::{describe, read_limited};
 use crate::tenant::config::Tenant;
 use crate::time::UnixTime;
 use crate::verify::Expect;
+
+/// The kind of single-use marker of login states.
+const STATE_MARKER: &str = "login-state";
 
 pub(crate) async fn callback(ctx: Login, parts: Parts) -> Response {
     let settings = &ctx.settings;
@@ -98,13 +102,26 @@ async fn finish(
             "This sign-in has expired. Start again from the home page.",
         ));
     }
-    // Single use, even if the cookie is replayed.
-    if settings.used_states.contains(&login.state, now) {
-        return Err(Failure::bad_request(
-            "This sign-in was already completed. Start again from the home page.",
-        ));
+    // Single use, even if the cookie is replayed, on every instance (the revocation store).
+    let revocations = &ctx.oidc.verifier().revocations;
+    match revocations
+        .mark_used(STATE_MARKER, &login.state, expiry.since(now))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(Failure::bad_request(
+                "This sign-in was already completed. Start again from the home page.",
+            ));
+        }
+        Err(e) => {
+            return Err(Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is unavailable for a moment. Try again.",
+                format!("login state cannot be marked used: {e}"),
+            ));
+        }
     }
-    settings.used_states.insert(login.state.clone(), (), expiry);
 
     let tenant = ctx
         .oidc
@@ -190,6 +207,13 @@ async fn finish(
         userinfo: additions,
         signed_in_at: now,
         last_seen_at: now,
+        session_id: seal::random_token(16).ok_or_else(|| {
+            Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sign-in is unavailable.",
+                "no random source",
+            )
+        })?,
     };
     let cookies = session::write(settings, &data, &parts.headers, now).map_err(|e| {
         Failure::new(

@@ -8,7 +8,6 @@ use super::cookies;
 use super::request::same_origin_path;
 use super::seal;
 use crate::error::ConfigError;
-use crate::expiring_map::ExpiringMap;
 use crate::provider::fetch::{check_secure_url, is_loopback};
 
 /// Smallest session secret accepted, in bytes.
@@ -237,8 +236,6 @@ pub(crate) struct LoginSettings {
     pub(crate) attrs: cookies::Attributes,
     pub(crate) default_return_to: String,
     pub(crate) keys: seal::KeyRing,
-    /// States already used (or being used), with their expiry in ms: each login completes once.
-    pub(crate) used_states: ExpiringMap<String, ()>,
 }
 
 impl fmt::Debug for LoginSettings {
@@ -361,7 +358,6 @@ impl LoginSettings {
             attrs,
             default_return_to,
             keys: seal::KeyRing::new(&secrets),
-            used_states: ExpiringMap::new(100_000),
         })
     }
 

@@ -54,9 +54,14 @@ impl fmt::Debug for Login {
 impl Login {
     /// Checks `config` and makes the sign-in handle for the tenants of `oidc`.
     pub fn new(oidc: &OktaOidc, config: LoginConfig) -> Result<Login, ConfigError> {
+        let settings = LoginSettings::new(config)?;
+        // A revoked session stays revoked as long as its cookie could be used.
+        oidc.verifier()
+            .revocations
+            .require_ttl(settings.session_lifetime);
         Ok(Login {
             oidc: oidc.clone(),
-            settings: Arc::new(LoginSettings::new(config)?),
+            settings: Arc::new(settings),
         })
     }
 

@@ -1,6 +1,8 @@
-//! `GET|POST /auth/logout`: ends the session and sends the browser to the provider's
-//! `end_session_endpoint` with `id_token_hint` — for a request from the app itself; any other
-//! gets a page with a sign-out button (a link on another site cannot sign the user out).
+//! `GET|POST /auth/logout`: ends the session — revoked in the revocation store, so a copy of
+//! the cookie, or the ID token sent as `id_token_hint`, is refused afterwards on every
+//! instance — and sends the browser to the provider's `end_session_endpoint` with
+//! `id_token_hint`; for a request from the app itself: any other gets a page with a sign-out
+//! button (a link on another site cannot sign the user out).
 
 use axum::response::Response;
 use http::request::Parts;
@@ -10,8 +12,10 @@ use super::csrf;
 use super::handle::{Login, provider};
 use super::page::{confirm_logout, redirect};
 use super::seal;
-use super::session;
+use super::session::{self, SessionData};
 use crate::provider::fetch::check_secure_url;
+use crate::store::{Revocation, RevocationKind};
+use crate::time::UnixTime;
 
 pub(crate) async fn logout(ctx: Login, parts: Parts) -> Response {
     let settings = &ctx.settings;
@@ -24,6 +28,7 @@ pub(crate) async fn logout(ctx: Login, parts: Parts) -> Response {
         tracing::info!("logout without session");
         return redirect(&settings.post_logout_redirect_uri, clear);
     };
+    revoke(&ctx, &data).await;
     let tenant = ctx
         .oidc
         .directory()
@@ -70,4 +75,48 @@ fn confirm(settings: &LoginSettings, parts: &Parts) -> Response {
         http::StatusCode::FORBIDDEN
     };
     confirm_logout(status, &settings.route("logout"), &settings.home())
+}
+
+/// Revokes the session (by its id, until its absolute end) and its ID token (by `jti`, until
+/// its `exp`). A store that cannot record it is logged: the browser is signed out all the same,
+/// and this instance refuses both at once.
+async fn revoke(ctx: &Login, data: &SessionData) {
+    let settings = &ctx.settings;
+    let now = UnixTime::now(&*ctx.oidc.provider().clock);
+    let session_end = data.signed_in_at.after(settings.session_lifetime);
+    let mut revocations = Vec::new();
+    if !data.session_id.is_empty() {
+        revocations.push(Revocation::new(
+            RevocationKind::Session,
+            &data.tenant_id,
+            &data.session_id,
+            u64::MAX,
+            session_end.as_millis(),
+        ));
+    }
+    if let Some(claims) = session::claims_of(data)
+        && let Some(jti) = claims.get("jti").and_then(|v| v.as_str())
+    {
+        let exp = claims
+            .get("exp")
+            .and_then(serde_json::Value::as_i64)
+            .map_or(session_end, UnixTime::from_secs)
+            .after(ctx.oidc.verifier().options.leeway);
+        revocations.push(Revocation::new(
+            RevocationKind::TokenId,
+            &data.tenant_id,
+            jti,
+            u64::MAX,
+            exp.max(now).as_millis(),
+        ));
+    }
+    for revocation in &revocations {
+        if let Err(e) = ctx.oidc.verifier().revocations.record(revocation).await {
+            tracing::error!(
+                tenant = %data.tenant_id,
+                error = %e,
+                "logout: the revocation could not be shared with other instances"
+            );
+        }
+    }
 }

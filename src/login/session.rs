@@ -44,6 +44,10 @@ pub(crate) struct SessionData {
     /// When the user signed in, and when the session was last used.
     pub(crate) signed_in_at: UnixTime,
     pub(crate) last_seen_at: UnixTime,
+    /// This session's own random id, kept across refreshes: a logout revokes it, so a copy of
+    /// the cookie taken before is refused after (empty in sessions made before ids existed).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(crate) session_id: String,
 }
 
 /// The session was too large to store.
@@ -211,6 +215,8 @@ impl Login {
             issuer: data.issuer.clone(),
             client_id: data.client_id.clone(),
             claims,
+            session_id: data.session_id.clone(),
+            signed_in_at: data.signed_in_at,
         };
         let Some(identity) = self.oidc.verifier().session(credential).await? else {
             return Ok(None);

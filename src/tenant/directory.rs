@@ -358,6 +358,23 @@ impl TenantDirectory {
         }
     }
 
+    /// The one tenant of the issuer whose client id `names` (a Universal Logout request's
+    /// `sub`, a logout token's `aud`): the signal is for that app instance only.
+    pub(crate) fn route_by_client_id(
+        entry: &IssuerEntry,
+        names: impl Fn(&str) -> bool,
+    ) -> Result<&Arc<Tenant>, TokenError> {
+        let mut matching = entry
+            .tenants
+            .iter()
+            .filter(|t| t.client_id.as_deref().is_some_and(&names));
+        match (matching.next(), matching.next()) {
+            (Some(tenant), None) => Ok(tenant),
+            (Some(_), Some(_)) => Err(TokenError::AmbiguousTenant),
+            (None, _) => Err(TokenError::ClientIdMismatch),
+        }
+    }
+
     /// Whether a JWT is an access token of an Okta org authorization server: its audience is
     /// the org itself (`aud` = `iss`), which no tenant of the issuer accepts. Okta does not
     /// publish the keys of those tokens: they are checked by introspection only.

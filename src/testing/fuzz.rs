@@ -212,6 +212,7 @@ pub struct Harness {
     api: Router,
     login: Router,
     clock: ManualClock,
+    store: crate::store::MemoryStore,
 }
 
 impl std::fmt::Debug for Harness {
@@ -232,8 +233,10 @@ impl Harness {
             .build()
             .expect("a current-thread runtime");
         let clock = ManualClock::new(Duration::from_secs(NOW));
+        let store = crate::store::MemoryStore::with_clock(clock.clone());
         let oidc = OktaOidc::builder()
             .tenant(tenant())
+            .revocation_store(store.clone())
             .algorithms(ALGORITHMS)
             .clock(clock.clone())
             .background_refresh(false)
@@ -271,6 +274,7 @@ impl Harness {
             api,
             login,
             clock,
+            store,
         }
     }
 
@@ -465,7 +469,7 @@ impl Harness {
             return 0;
         };
         // Each input on its own: forget the states earlier inputs used up.
-        self.login_state().used_states.clear();
+        self.store.forget_markers();
         let mut login = self.login.clone();
         let response: Response = self
             .runtime

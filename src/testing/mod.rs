@@ -28,6 +28,7 @@
 mod dpop;
 mod introspect;
 mod keys;
+mod logout;
 mod oauth;
 mod org;
 mod respond;

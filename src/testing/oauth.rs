@@ -342,6 +342,8 @@ async fn token(State(shared): Mock, headers: HeaderMap, body: Bytes) -> Response
     let mut id_claims = json!({
         "ver": 1,
         "jti": format!("ID.{}", shared.next_serial()),
+        // The org session this sign-in belongs to (what a back-channel logout names).
+        "sid": format!("mock-sid-{}", shared.next_serial()),
         "iss": shared.issuer,
         "aud": client_id,
         "iat": now,

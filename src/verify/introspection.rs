@@ -13,7 +13,7 @@ use super::introspection_guard::{
 };
 use super::rules;
 use crate::call_budget::{Budget, Budgets, CallBudget};
-use crate::claims::{CredentialSource, Identity, StandardClaims};
+use crate::claims::{CredentialSource, Identity, Issuance, StandardClaims};
 use crate::error::{AuthError, TokenError};
 use crate::expiring_map::ExpiringMap;
 use crate::provider::client_auth::{Client, ClientAuthMethod, PostError, post_form};
@@ -290,5 +290,6 @@ pub(crate) fn parse_response(
         raw: raw.into_boxed_str(),
         tenant: tenant.as_ref_info(),
         source: CredentialSource::Introspection,
+        issuance: Issuance::default(),
     }))
 }

@@ -9,10 +9,13 @@ pub(crate) mod dpop_config;
 pub(crate) mod dpop_key;
 pub(crate) mod dpop_nonce;
 pub(crate) mod dpop_replay;
+pub(crate) mod global_token_revocation;
 pub(crate) mod id_token;
 pub(crate) mod introspection;
 pub(crate) mod introspection_guard;
 pub(crate) mod jws;
+pub(crate) mod logout_token;
+pub(crate) mod revocation;
 pub(crate) mod rules;
 #[cfg(feature = "login")]
 pub(crate) mod session;
@@ -27,17 +30,19 @@ use http::request::Parts;
 use self::dpop::{DpopVerifier, ProofTarget};
 use self::introspection::{Call, Introspector};
 use self::jws::{Parsed, ValidationOptions};
+use self::revocation::Revocations;
 use self::rules::{TokenKind, Window};
 #[cfg(feature = "login")]
 use self::session::SessionCredential;
 use self::token_cache::TokenCache;
-use crate::claims::{CredentialSource, Identity};
+use crate::claims::{CredentialSource, Identity, Issuance};
 use crate::error::{AuthError, TokenError};
 use crate::provider::client_auth::ClientAuthMethod;
 use crate::provider::context::ProviderContext;
 use crate::tenant::config::Tenant;
 use crate::tenant::directory::TenantDirectory;
 use crate::tenant::registry::IssuerEntry;
+use crate::time::UnixTime;
 
 /// What the caller expects a token to be; it selects the rules.
 #[cfg_attr(not(feature = "login"), allow(dead_code))]
@@ -51,13 +56,21 @@ pub(crate) enum Expect<'a> {
         nonce: &'a str,
         access_token: Option<&'a str>,
     },
+    /// The `Authorization` JWT of a Universal Logout call (Okta's global token revocation
+    /// request), for the endpoint at `audience` (its absolute URL). Rules:
+    /// `verify/global_token_revocation.rs`.
+    GlobalTokenRevocation { audience: &'a str },
+    /// An OpenID Connect Back-Channel Logout 1.0 logout token. Rules: `verify/logout_token.rs`.
+    LogoutToken,
 }
 
 impl Expect<'_> {
-    fn kind(&self) -> TokenKind {
+    /// The rules of `rules::check`, for the credentials that become a request's identity.
+    fn kind(&self) -> Option<TokenKind> {
         match self {
-            Expect::Bearer => TokenKind::Bearer,
-            Expect::IdToken { .. } => TokenKind::IdToken,
+            Expect::Bearer => Some(TokenKind::Bearer),
+            Expect::IdToken { .. } => Some(TokenKind::IdToken),
+            Expect::GlobalTokenRevocation { .. } | Expect::LogoutToken => None,
         }
     }
 }
@@ -73,6 +86,8 @@ pub(crate) struct Verifier {
     token_cache: Option<TokenCache>,
     /// DPoP proofs, when the application accepts them.
     pub(crate) dpop: Option<DpopVerifier>,
+    /// The revocation store, its mirror and the checks against it.
+    pub(crate) revocations: Revocations,
 }
 
 impl fmt::Debug for Verifier {
@@ -91,6 +106,7 @@ impl Verifier {
         options: ValidationOptions,
         introspector: Arc<Introspector>,
         token_cache: Option<TokenCache>,
+        revocations: Revocations,
     ) -> Self {
         Verifier {
             tenants,
@@ -99,6 +115,7 @@ impl Verifier {
             introspector,
             token_cache,
             dpop: None,
+            revocations,
         }
     }
 
@@ -108,11 +125,21 @@ impl Verifier {
         self
     }
 
-    /// The identity of a token found in the verified-token cache, if every rule still holds.
+    /// The identity of a token found in the verified-token cache, if every rule still holds
+    /// (the revocation mirror included).
     pub(crate) fn cached(&self, token: &str) -> Option<Arc<Identity>> {
-        self.token_cache
-            .as_ref()?
-            .get(token, &self.tenants.registry, self.provider.clock.as_ref())
+        self.token_cache.as_ref()?.get(
+            token,
+            &self.tenants.registry,
+            self.provider.clock.as_ref(),
+            &self.revocations,
+        )
+    }
+
+    /// Refuses an identity the revocation mirror revokes.
+    fn check_revocations(&self, identity: &Identity) -> Result<(), AuthError> {
+        let now = UnixTime::now(self.provider.clock.as_ref());
+        self.revocations.check(identity, now)
     }
 
     /// Validates a bearer credential (see [`access_token`](Self::access_token)); a token bound
@@ -238,7 +265,10 @@ impl Verifier {
             fetcher: self.provider.fetcher.clone(),
             clock: Arc::clone(&self.provider.clock),
         };
-        self.introspector.check(token, call).await
+        let identity = self.introspector.check(token, call).await?;
+        // Cached answers too: a user revoked since is refused without asking again.
+        self.check_revocations(&identity)?;
+        Ok(identity)
     }
 
     /// Validates a JWT bearer token into an identity (no introspection); a DPoP-bound token is
@@ -280,6 +310,22 @@ impl Verifier {
                     .ok_or(TokenError::UnknownIssuer)?;
                 (entry, Arc::clone(tenant))
             }
+            Expect::GlobalTokenRevocation { .. } => {
+                // Okta's request names the app instance by `sub` = its client id.
+                let entry = self.tenants.entry_for_issuer(&parsed.claims.iss).await?;
+                let tenant = Arc::clone(TenantDirectory::route_by_client_id(&entry, |c| {
+                    c == parsed.claims.sub
+                })?);
+                (entry, tenant)
+            }
+            Expect::LogoutToken => {
+                // A logout token is for a client: its `aud` names the client id.
+                let entry = self.tenants.entry_for_issuer(&parsed.claims.iss).await?;
+                let tenant = Arc::clone(TenantDirectory::route_by_client_id(&entry, |c| {
+                    parsed.claims.aud.contains(c)
+                })?);
+                (entry, tenant)
+            }
         };
         self.verify_parsed(token, parsed, &entry, tenant, expect)
             .await
@@ -308,7 +354,27 @@ impl Verifier {
             )
             .await?;
         jws::verify_signature(&parsed, &key)?;
-        rules::check(&parsed, &tenant, expect.kind(), window)?;
+        let Some(kind) = expect.kind() else {
+            // A logout signal: its own rules, then its `jti` used up on every instance.
+            let marker = match expect {
+                Expect::GlobalTokenRevocation { audience } => {
+                    global_token_revocation::check(&parsed, &tenant, audience, window)?
+                }
+                _ => logout_token::check(&parsed, &tenant, window)?,
+            };
+            let now = UnixTime::now(clock);
+            (self.revocations)
+                .use_up(&tenant.id, marker, self.options.leeway, now)
+                .await?;
+            return Ok(Arc::new(Identity {
+                claims: parsed.claims,
+                raw: parsed.raw_claims.into_boxed_str(),
+                tenant: tenant.as_ref_info(),
+                source: CredentialSource::Jwt,
+                issuance: Issuance::default(),
+            }));
+        };
+        rules::check(&parsed, &tenant, kind, window)?;
         if let Expect::IdToken {
             nonce,
             access_token,
@@ -317,16 +383,27 @@ impl Verifier {
         {
             id_token::check(&parsed.claims, parsed.alg, nonce, access_token)?;
         }
+        let user_credential =
+            kind == TokenKind::IdToken || rules::is_id_token(&parsed.claims, &tenant);
         let identity = Arc::new(Identity {
             claims: parsed.claims,
             raw: parsed.raw_claims.into_boxed_str(),
             tenant: tenant.as_ref_info(),
             source: CredentialSource::Jwt,
+            issuance: Issuance {
+                user_credential,
+                ..Issuance::default()
+            },
         });
-        if expect.kind() == TokenKind::Bearer
-            && let Some(cache) = &self.token_cache
-        {
-            cache.insert(token, &identity, &tenant, key.id, clock);
+        if kind == TokenKind::Bearer {
+            // The generation before the check: a revocation that lands in between makes the
+            // cache check the entry again. (A login's ID token is not checked: it was just
+            // issued for this login's nonce, and starts a session after any revocation.)
+            let generation = self.revocations.generation();
+            self.check_revocations(&identity)?;
+            if let Some(cache) = &self.token_cache {
+                cache.insert(token, &identity, &tenant, key.id, clock, generation);
+            }
         }
         Ok(identity)
     }
@@ -334,7 +411,8 @@ impl Verifier {
     #[cfg(feature = "login")]
     /// The identity of a session the login half opened: its tenant must still be known (it is
     /// loaded again after a restart or an eviction) with the issuer and client id it signed in
-    /// with. `None` when it is not (the session counts as no credential).
+    /// with, and the revocation mirror must not revoke it. `None` when it is not (the session
+    /// counts as no credential: a page asks to sign in again).
     pub(crate) async fn session(
         &self,
         session: SessionCredential,
@@ -357,12 +435,26 @@ impl Verifier {
         ) else {
             return Ok(None);
         };
-        Ok(Some(Arc::new(Identity {
+        let identity = Identity {
             claims,
             raw: raw.into_boxed_str(),
             tenant: tenant.as_ref_info(),
             source: CredentialSource::Session,
-        })))
+            issuance: Issuance {
+                started_at: Some(session.signed_in_at),
+                session_id: (!session.session_id.is_empty())
+                    .then(|| session.session_id.into_boxed_str()),
+                user_credential: true,
+            },
+        };
+        match self.check_revocations(&identity) {
+            Ok(()) => Ok(Some(Arc::new(identity))),
+            Err(AuthError::InvalidToken(TokenError::Revoked)) => {
+                tracing::info!(tenant = %identity.tenant.id, "revoked session: sign in again");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

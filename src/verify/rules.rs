@@ -139,8 +139,15 @@ fn check_authorized_party(
     Ok(())
 }
 
+/// A signal that may be used once: its `jti`, until its `exp`, as `kind` of single-use marker.
+pub(crate) struct SingleUse<'a> {
+    pub(crate) kind: &'static str,
+    pub(crate) jti: &'a str,
+    pub(crate) exp: i64,
+}
+
 /// `exp` required and not passed; `iat` required; `nbf` and `iat` not in the future.
-fn check_times(claims: &StandardClaims, window: Window) -> Result<(), TokenError> {
+pub(crate) fn check_times(claims: &StandardClaims, window: Window) -> Result<(), TokenError> {
     let exp = claims.exp.ok_or(TokenError::MissingClaim("exp"))?;
     if window.now >= exp.saturating_add(window.leeway) {
         return Err(TokenError::Expired);
@@ -215,7 +222,7 @@ fn is_access_token_type(token_type: &str) -> bool {
 }
 
 /// `typ` values compared case-insensitively, with or without `application/` (RFC 8725 §3.11).
-fn same_typ(accepted: &str, typ: &str) -> bool {
+pub(crate) fn same_typ(accepted: &str, typ: &str) -> bool {
     strip_application(accepted).eq_ignore_ascii_case(strip_application(typ))
 }
 

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use quick_cache::Weighter;
 
+use super::revocation::{CheckedAt, Revocations};
 use crate::claims::Identity;
 use crate::tenant::config::Tenant;
 use crate::tenant::registry::Registry;
@@ -67,6 +68,8 @@ struct Verified {
     not_before: Option<i64>,
     issued_at: Option<i64>,
     weight: u64,
+    /// The revocation mirror's generation the identity was last checked at.
+    revocations_checked: CheckedAt,
 }
 
 #[derive(Clone)]
@@ -141,13 +144,14 @@ impl TokenCache {
         token: &str,
         registry: &Registry,
         clock: &dyn Clock,
+        revocations: &Revocations,
     ) -> Option<Arc<Identity>> {
         // Thread-local front: a hit writes nothing shared between threads (no lock, no shared
         // reference count), so a hot token scales across cores. The same rules are checked.
         let local = LOCAL.with_borrow(|front| {
             let (verified, identity) = front.get(&self.id)?.get(token)?;
             Some(
-                self.still_valid(verified, registry, clock)
+                self.still_valid(verified, registry, clock, revocations)
                     .then(|| Arc::clone(identity)),
             )
         });
@@ -161,7 +165,7 @@ impl TokenCache {
             None => {}
         }
         let hit = self.entries.get(token)?;
-        if self.still_valid(&hit, registry, clock) {
+        if self.still_valid(&hit, registry, clock, revocations) {
             // This thread's own copy of the identity: its reference count stays on this core.
             let identity = Arc::new(Identity::clone(&hit.identity));
             LOCAL.with_borrow_mut(|front| {
@@ -183,9 +187,19 @@ impl TokenCache {
         }
     }
 
-    fn still_valid(&self, hit: &Verified, registry: &Registry, clock: &dyn Clock) -> bool {
+    fn still_valid(
+        &self,
+        hit: &Verified,
+        registry: &Registry,
+        clock: &dyn Clock,
+        revocations: &Revocations,
+    ) -> bool {
         let now = UnixTime::now(clock);
         if now >= hit.valid_until {
+            return false;
+        }
+        // One atomic load while no revocation arrived since the identity was last checked.
+        if !revocations.allows_cached(&hit.identity, &hit.revocations_checked, now) {
             return false;
         }
         let horizon = now.after(self.leeway).as_secs();
@@ -210,6 +224,7 @@ impl TokenCache {
         tenant: &Arc<Tenant>,
         key_id: u64,
         clock: &dyn Clock,
+        revocations_generation: u64,
     ) {
         let claims = &identity.claims;
         let Some(exp) = claims.exp else { return };
@@ -231,6 +246,7 @@ impl TokenCache {
                 not_before: claims.nbf,
                 issued_at: claims.iat,
                 weight,
+                revocations_checked: CheckedAt::new(revocations_generation),
             }),
         );
     }

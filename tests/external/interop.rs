@@ -1,6 +1,7 @@
 //! Interop with a certified OpenID Provider: `oidc-provider@8.8.1` from npm, started by the test
 //! on 127.0.0.1 (tests/interop/provider.mjs). Full login, userinfo, logout, and a key rotation
-//! (the provider restarted with a new signing key, the old one still published).
+//! (the provider restarted with a new signing key, the old one still published); and
+//! OpenID Connect Back-Channel Logout 1.0 (its `backchannelLogout` feature).
 //!
 //! Needs `node`. When `tests/interop/node_modules` is not installed yet, the test runs
 //! `npm ci --prefix tests/interop --no-audit --no-fund` itself (once per run), so it also needs
@@ -15,7 +16,9 @@ use std::sync::Mutex;
 use axum::routing::get;
 use axum::{Json, Router};
 use libtest_mimic::Failed;
-use okta_oidc::{Claims, Login, LoginConfig, OktaOidc, Tenant};
+use okta_oidc::{
+    Claims, Login, LoginConfig, LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, Tenant,
+};
 use reqwest::header::COOKIE;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -91,7 +94,8 @@ pub struct Op {
     pub port: u16,
 }
 
-/// Starts `provider.mjs` with `extra` arguments (`--rotate`, `--dpop-resource URI`).
+/// Starts `provider.mjs` with `extra` arguments (`--rotate`, `--dpop-resource URI`,
+/// `--backchannel URI`).
 pub async fn start_op(dir: &Path, port: u16, keys: &Path, app: &str, extra: &[&str]) -> Op {
     let mut command = Command::new("node");
     command
@@ -101,10 +105,10 @@ pub async fn start_op(dir: &Path, port: u16, keys: &Path, app: &str, extra: &[&s
         .arg(keys)
         .args(["--redirect", &format!("{app}/auth/callback")])
         .args(["--post-logout", &format!("{app}/")])
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .args(extra)
         .kill_on_drop(true);
     let mut child = command.spawn().expect("start node");
     let stdout = child.stdout.take().unwrap();
@@ -125,6 +129,33 @@ pub async fn start_op(dir: &Path, port: u16, keys: &Path, app: &str, extra: &[&s
         _child: child,
         port,
     }
+}
+
+/// A listener for the app on a free loopback port, the app's base URL, and a keys file for the
+/// provider that does not exist yet.
+async fn app_listener(name: &str) -> (tokio::net::TcpListener, String, PathBuf) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let keys = std::env::temp_dir().join(format!(
+        "okta-oidc-{name}-{}-{}.json",
+        std::process::id(),
+        address.port()
+    ));
+    let _ = std::fs::remove_file(&keys);
+    (listener, format!("http://{address}"), keys)
+}
+
+/// The app's `OktaOidc` (one tenant: the provider at `issuer`) and its sign-in.
+async fn sign_in_at(issuer: &str, app: &str) -> (OktaOidc, Login) {
+    let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
+        .tenant(Tenant::new("op", issuer).client("interop-client", "interop-secret"))
+        .build()
+        .await
+        .expect("discovery and keys of oidc-provider");
+    let login = Login::new(&oidc, LoginConfig::new(app).session_secret([42u8; 32]))
+        .expect("a valid sign-in configuration");
+    (oidc, login)
 }
 
 /// A browser: a hand-kept jar for the app, reqwest's cookie store for the provider.
@@ -220,25 +251,11 @@ fn attr_after(html: &str, marker: &str, attr: &str) -> String {
 
 pub async fn oidc_provider_login_userinfo_logout_and_key_rotation() -> Result<(), Failed> {
     let dir = install_packages()?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = format!("http://{}", listener.local_addr().unwrap());
-    let keys = std::env::temp_dir().join(format!(
-        "okta-oidc-interop-{}-{}.json",
-        std::process::id(),
-        listener.local_addr().unwrap().port()
-    ));
-    let _ = std::fs::remove_file(&keys);
+    let (listener, app, keys) = app_listener("interop").await;
     let op = start_op(&dir, 0, &keys, &app, &[]).await;
     let issuer = format!("http://127.0.0.1:{}", op.port);
 
-    let oidc = OktaOidc::builder()
-        .allow_loopback_http(true)
-        .tenant(Tenant::new("op", &issuer).client("interop-client", "interop-secret"))
-        .build()
-        .await
-        .expect("discovery and keys of oidc-provider");
-    let login = Login::new(&oidc, LoginConfig::new(&app).session_secret([42u8; 32]))
-        .expect("a valid sign-in configuration");
+    let (oidc, login) = sign_in_at(&issuer, &app).await;
     let router = Router::new()
         .route("/api/me", get(|c: Claims| async move { Json(c) }))
         .layer(login.layer())
@@ -262,19 +279,7 @@ pub async fn oidc_provider_login_userinfo_logout_and_key_rotation() -> Result<()
     let end_session = location(&out);
     assert!(end_session.starts_with(&format!("{issuer}/session/end")));
     assert_eq!(browser.app_get("/api/me").await.status(), 401);
-    let page = browser.op.get(&end_session).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    let action = attr_after(&html, "<form", "action");
-    let xsrf = attr_after(&html, "name=\"xsrf\"", "value");
-    let action = reqwest::Url::parse(&issuer).unwrap().join(&action).unwrap();
-    let confirmed = browser
-        .op
-        .post(action)
-        .form(&[("xsrf", xsrf.as_str()), ("logout", "yes")])
-        .send()
-        .await
-        .unwrap();
+    let confirmed = confirm_end_session(&browser, &issuer, &end_session).await;
     assert!(confirmed.status().is_redirection());
     let back = location(&confirmed);
     assert!(back.starts_with(&format!("{app}/")), "{back}");
@@ -309,4 +314,74 @@ pub async fn oidc_provider_login_userinfo_logout_and_key_rotation() -> Result<()
 
 fn issuer_port(issuer: &str) -> u16 {
     issuer.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// Confirms an end-session request at the provider (`end_session`: the provider's page, its
+/// confirmation form submitted); the provider's answer to the form.
+async fn confirm_end_session(
+    browser: &Browser,
+    issuer: &str,
+    end_session: &str,
+) -> reqwest::Response {
+    let page = browser.op.get(end_session).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let action = attr_after(&html, "<form", "action");
+    let xsrf = attr_after(&html, "name=\"xsrf\"", "value");
+    let action = reqwest::Url::parse(issuer).unwrap().join(&action).unwrap();
+    browser
+        .op
+        .post(action)
+        .form(&[("xsrf", xsrf.as_str()), ("logout", "yes")])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// OpenID Connect Back-Channel Logout 1.0 from oidc-provider (its `backchannelLogout`
+/// feature): ending a user's provider session sends a logout token with `sid` to the app's
+/// endpoint, which ends that app session only.
+pub async fn oidc_provider_backchannel_logout() -> Result<(), Failed> {
+    let dir = install_packages()?;
+    let (listener, app, keys) = app_listener("interop-bcl").await;
+    let backchannel = format!("{app}/auth/backchannel-logout");
+    let op = start_op(&dir, 0, &keys, &app, &["--backchannel", &backchannel]).await;
+    let issuer = format!("http://127.0.0.1:{}", op.port);
+    let (oidc, login) = sign_in_at(&issuer, &app).await;
+    let endpoints = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&app))
+        .expect("valid logout endpoints");
+    let router = Router::new()
+        .route("/api/me", get(|c: Claims| async move { Json(c) }))
+        .layer(login.layer())
+        .merge(login.router())
+        .merge(endpoints.router());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let mut first = Browser::new(&app);
+    assert_eq!(first.login().await.status(), 302);
+    let mut second = Browser::new(&app);
+    assert_eq!(second.login().await.status(), 302);
+    let me: serde_json::Value = first.app_get("/api/me").await.json().await.unwrap();
+    assert!(
+        me["sid"].is_string(),
+        "oidc-provider puts sid in the ID token: {me}"
+    );
+    assert_eq!(second.app_get("/api/me").await.status(), 200);
+
+    // The provider session ends at the provider itself, not through the app.
+    let confirmed = confirm_end_session(&first, &issuer, &format!("{issuer}/session/end")).await;
+    assert!(confirmed.status().is_redirection() || confirmed.status().is_success());
+    assert_eq!(
+        first.app_get("/api/me").await.status(),
+        401,
+        "the app session of the ended provider session"
+    );
+    assert_eq!(
+        second.app_get("/api/me").await.status(),
+        200,
+        "another provider session of the same user"
+    );
+    drop(op);
+    let _ = std::fs::remove_file(&keys);
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! Tests that need a tool outside Rust: Chromium (end to end through the `web_app` example),
 //! Node's `oidc-provider` and `oauth4webapi` (interop with a certified OpenID Provider and a
-//! DPoP client), and `redis-server` (DPoP single use across instances).
+//! DPoP client), and `redis-server` (the revocation store shared by several instances, DPoP
+//! single use across instances).
 //!
 //! `harness = false`: a libtest-mimic binary that takes `cargo test`'s usual arguments. A test
 //! whose tool is missing is reported `ignored` with the reason, and the run ends with a loud
@@ -18,13 +19,18 @@ mod dpop_redis;
 mod e2e;
 mod harness;
 mod interop;
+#[path = "../it/logout_app.rs"]
+mod logout_app;
+#[cfg(feature = "redis")]
+mod redis;
+mod redis_server;
 
 use harness::trial;
 use libtest_mimic::Trial;
 
 /// Every external test, with what it needs.
 fn trials() -> Vec<Trial> {
-    vec![
+    let mut trials = vec![
         trial(
             "e2e::chromium_signs_in_through_the_web_app_example",
             e2e::needs,
@@ -50,7 +56,42 @@ fn trials() -> Vec<Trial> {
             dpop_redis::needs,
             dpop_redis::a_proof_is_single_use_across_two_instances_sharing_redis,
         ),
+        trial(
+            "interop::oidc_provider_backchannel_logout",
+            interop::needs,
+            interop::oidc_provider_backchannel_logout,
+        ),
+    ];
+    trials.extend(redis_trials());
+    trials
+}
+
+#[cfg(feature = "redis")]
+fn redis_trials() -> Vec<Trial> {
+    vec![
+        trial(
+            "redis::universal_logout_on_one_instance_holds_on_the_other",
+            redis::needs,
+            redis::universal_logout_on_one_instance_holds_on_the_other,
+        ),
+        trial(
+            "redis::redis_outages_follow_the_documented_policy",
+            redis::needs,
+            redis::redis_outages_follow_the_documented_policy,
+        ),
     ]
+}
+
+/// Without the `redis` feature the Redis tests cannot be built: listed as skipped.
+#[cfg(not(feature = "redis"))]
+fn redis_trials() -> Vec<Trial> {
+    fn needs() -> Option<String> {
+        Some("built without the `redis` feature: run with --all-features".into())
+    }
+    async fn never() -> Result<(), libtest_mimic::Failed> {
+        Ok(())
+    }
+    vec![trial("redis::*", needs, never)]
 }
 
 fn main() {

@@ -1,7 +1,7 @@
 // A certified OpenID Provider (oidc-provider 8.8.1) for the interop tests, on 127.0.0.1.
 //
 // node provider.mjs --port 0 --keys keys.json --redirect URI --post-logout URI [--rotate]
-//                   [--dpop-resource URI]
+//                   [--dpop-resource URI] [--backchannel URI]
 //
 // Prints "LISTENING <port>" once ready. Keys: private JWKs kept in --keys; a missing file gets
 // one new RSA key; --rotate puts a new key first (oidc-provider signs with it) and keeps the
@@ -24,6 +24,9 @@ const redirect = arg('redirect');
 const postLogout = arg('post-logout');
 const rotate = args.includes('--rotate');
 const dpopResource = arg('dpop-resource');
+// OpenID Connect Back-Channel Logout 1.0: logout tokens (with `sid`) POSTed to this URI when
+// the user's provider session ends.
+const backchannel = arg('backchannel');
 if (!redirect || !postLogout) {
   console.error('usage: provider.mjs --port N --keys FILE --redirect URI --post-logout URI [--rotate]');
   process.exit(2);
@@ -82,6 +85,9 @@ const provider = new Provider(issuer, {
       grant_types: dpopResource ? ['authorization_code', 'client_credentials'] : ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
+      ...(backchannel
+        ? { backchannel_logout_uri: backchannel, backchannel_logout_session_required: true }
+        : {}),
     },
   ],
   jwks: { keys },
@@ -94,6 +100,7 @@ const provider = new Provider(issuer, {
   features: {
     ...(dpopResource ? dpopFeatures(dpopResource) : {}),
     devInteractions: { enabled: false },
+    backchannelLogout: { enabled: Boolean(backchannel) },
     rpInitiatedLogout: {
       enabled: true,
       logoutSource: async (ctx, form) => {

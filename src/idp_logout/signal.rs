@@ -1,0 +1,71 @@
+//! The steps both logout endpoints share: the signal's JWT through the verifier, and "revoked
+//! before now" for a user recorded in the store before the answer.
+
+use std::sync::Arc;
+
+use axum_core::body::Body;
+use http::{Response, StatusCode};
+
+use super::answer;
+use super::settings::Settings;
+use crate::claims::{Identity, TenantRef};
+use crate::error::AuthError;
+use crate::store::RevocationKind;
+use crate::time::UnixTime;
+use crate::verify::Expect;
+
+/// The identity of a verified signal, or the answer: `refused` for an invalid token, `503`
+/// (with `Retry-After`) when it cannot be checked or its `jti` cannot be recorded.
+pub(super) async fn verify(
+    settings: &Settings,
+    token: &str,
+    expect: Expect<'_>,
+    what: &'static str,
+    refused: fn() -> Response<Body>,
+) -> Result<Arc<Identity>, Response<Body>> {
+    match settings.oidc.verifier().verify_jws(token, expect).await {
+        Ok(identity) => Ok(identity),
+        Err(AuthError::InvalidToken(reason)) => {
+            tracing::warn!(reason = %reason, signal = what, "logout signal refused");
+            Err(refused())
+        }
+        Err(AuthError::TemporarilyUnavailable { retry_after }) => {
+            Err(answer::unavailable(retry_after))
+        }
+        Err(e) => {
+            tracing::warn!(reason = %e, signal = what, "logout signal could not be checked");
+            Err(answer::unavailable(None))
+        }
+    }
+}
+
+/// Records "credentials issued before now are revoked" for `value` of `kind` in `tenant`, then
+/// answers `ok`; `503` (never `ok`) when the store cannot record it.
+pub(super) async fn revoke_user(
+    settings: &Settings,
+    tenant: &TenantRef,
+    kind: RevocationKind,
+    value: &str,
+    ok: StatusCode,
+    what: &'static str,
+) -> Response<Body> {
+    let verifier = settings.oidc.verifier();
+    let revocations = &verifier.revocations;
+    let now = UnixTime::now(verifier.provider.clock.as_ref());
+    let revocation = revocations.user_wide(kind, &tenant.id, value, now);
+    match revocations.record(&revocation).await {
+        Ok(()) => {
+            tracing::info!(tenant = %tenant.id, kind = ?kind, signal = what, "user signed out");
+            answer::empty(ok)
+        }
+        Err(e) => {
+            tracing::error!(
+                tenant = %tenant.id,
+                error = %e,
+                signal = what,
+                "logout signal could not be recorded"
+            );
+            answer::unavailable(None)
+        }
+    }
+}

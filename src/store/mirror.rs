@@ -1,0 +1,257 @@
+//! [`RevocationMirror`]: the local copy of the revocations, read on the request path.
+//!
+//! Reads take a read lock held for a hash look-up (never across I/O); the cached-token path
+//! reads only [`generation`](RevocationMirror::generation), one atomic load, and looks the
+//! identity up again only when it moved.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{PoisonError, RwLock};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::revocation::{Revocation, RevocationKind, lookup_key};
+
+/// The local copy of every revocation that has not expired.
+pub struct RevocationMirror {
+    entries: RwLock<HashMap<String, Revocation>>,
+    len: AtomicUsize,
+    /// Moves on every change: a cached identity checked at an older generation is checked
+    /// again.
+    generation: AtomicU64,
+    /// When the mirror was last known complete (ms since the epoch); `u64::MAX`: always (a
+    /// store that is its own mirror).
+    synced_at_ms: AtomicU64,
+    changed: Notify,
+}
+
+impl fmt::Debug for RevocationMirror {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationMirror")
+            .field("len", &self.len())
+            .field("generation", &self.generation())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RevocationMirror {
+    fn default() -> Self {
+        Self::always_synced()
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl RevocationMirror {
+    /// A mirror that is the store itself (always complete: never stale).
+    pub fn always_synced() -> Self {
+        Self::synced_at(u64::MAX)
+    }
+
+    /// A mirror of a remote store, counted as complete at `now` (since the Unix epoch): it
+    /// becomes stale if [`mark_synced`](Self::mark_synced) is not called again in time.
+    pub fn remote(now: Duration) -> Self {
+        Self::synced_at(millis(now))
+    }
+
+    fn synced_at(ms: u64) -> Self {
+        RevocationMirror {
+            entries: RwLock::new(HashMap::new()),
+            len: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
+            synced_at_ms: AtomicU64::new(ms),
+            changed: Notify::new(),
+        }
+    }
+
+    /// How many revocations it holds (some may have expired since).
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Whether it holds no revocation.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A number that moves whenever a revocation is added.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Resolves once [`generation`](Self::generation) is past `seen` (no polling).
+    pub async fn changed_since(&self, seen: u64) {
+        loop {
+            let mut notified = std::pin::pin!(self.changed.notified());
+            notified.as_mut().enable();
+            if self.generation() > seen {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Adds `revocation` (merged with one of the same key); `true` when it changed anything.
+    /// Expired entries are dropped on the way.
+    pub fn apply(&self, revocation: Revocation, now: Duration) -> bool {
+        self.apply_all(std::iter::once(revocation), now) > 0
+    }
+
+    /// Adds every revocation; returns how many changed anything.
+    pub fn apply_all(
+        &self,
+        revocations: impl IntoIterator<Item = Revocation>,
+        now: Duration,
+    ) -> usize {
+        let now = millis(now);
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        let mut changed = 0;
+        for revocation in revocations {
+            if revocation.until_ms <= now {
+                continue;
+            }
+            let key = revocation.key();
+            match entries.get(&key) {
+                Some(old) if old.covers(&revocation) => {}
+                Some(old) => {
+                    let merged = old.merged(&revocation);
+                    entries.insert(key, merged);
+                    changed += 1;
+                }
+                None => {
+                    entries.insert(key, revocation);
+                    changed += 1;
+                }
+            }
+        }
+        if changed > 0 {
+            entries.retain(|_, r| r.until_ms > now);
+            self.len.store(entries.len(), Ordering::Relaxed);
+            drop(entries);
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            self.changed.notify_waiters();
+        }
+        changed
+    }
+
+    /// Every revocation that has not expired at `now`.
+    pub fn snapshot(&self, now: Duration) -> Vec<Revocation> {
+        let now = millis(now);
+        self.entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter(|r| r.until_ms > now)
+            .cloned()
+            .collect()
+    }
+
+    /// Merges what a store holds (`stored`) into the mirror, and returns what the store lacks
+    /// or holds older, merged: what to write back (after a store restart without
+    /// persistence). Nothing unexpired is ever dropped.
+    pub fn merge(&self, stored: Vec<Revocation>, now: Duration) -> Vec<Revocation> {
+        let by_key: HashMap<String, &Revocation> = stored.iter().map(|r| (r.key(), r)).collect();
+        let missing = self
+            .snapshot(now)
+            .into_iter()
+            .filter_map(|mine| match by_key.get(&mine.key()) {
+                None => Some(mine),
+                Some(theirs) if theirs.covers(&mine) => None,
+                Some(theirs) => Some(mine.merged(theirs)),
+            })
+            .collect();
+        self.apply_all(stored, now);
+        missing
+    }
+
+    /// Records that the mirror is complete as of `now`.
+    pub fn mark_synced(&self, now: Duration) {
+        self.synced_at_ms.store(millis(now), Ordering::Release);
+    }
+
+    /// How long since the mirror was last known complete (zero for a store that is its own
+    /// mirror).
+    pub fn staleness(&self, now: Duration) -> Duration {
+        let synced = self.synced_at_ms.load(Ordering::Acquire);
+        Duration::from_millis(millis(now).saturating_sub(synced))
+    }
+
+    /// `before` of the revocation of (`kind`, `tenant`, `value`), if one holds at `now_ms`.
+    pub(crate) fn revoked_before(
+        &self,
+        kind: RevocationKind,
+        tenant: &str,
+        value: &str,
+        now_ms: u64,
+    ) -> Option<u64> {
+        let key = lookup_key(kind, tenant, value);
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        entries
+            .get(&key)
+            .filter(|r| r.until_ms > now_ms)
+            .map(|r| r.before_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rev(value: &str, before: u64, until: u64) -> Revocation {
+        Revocation::new(RevocationKind::Subject, "t", value, before, until)
+    }
+
+    #[test]
+    fn apply_merges_and_expires() {
+        let m = RevocationMirror::always_synced();
+        let now = Duration::from_millis(1_000);
+        assert!(m.apply(rev("a", 900, 5_000), now));
+        assert!(!m.apply(rev("a", 800, 4_000), now), "covered: no change");
+        let g = m.generation();
+        assert!(m.apply(rev("a", 950, 4_000), now));
+        assert!(m.generation() > g);
+        assert_eq!(
+            m.revoked_before(RevocationKind::Subject, "t", "a", 1_000),
+            Some(950)
+        );
+        assert_eq!(
+            m.revoked_before(RevocationKind::Subject, "t", "a", 5_000),
+            None
+        );
+        assert!(!m.apply(rev("b", 1, 999), now), "expired already");
+    }
+
+    #[test]
+    fn merge_never_drops_and_reports_what_the_store_lacks() {
+        let m = RevocationMirror::always_synced();
+        let now = Duration::from_millis(1_000);
+        m.apply(rev("mine", 900, 5_000), now);
+        m.apply(rev("both", 900, 5_000), now);
+        let back = m.merge(vec![rev("both", 900, 5_000), rev("theirs", 1, 5_000)], now);
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].value, "mine");
+        assert_eq!(m.len(), 3);
+        assert_eq!(
+            m.merge(vec![], now).len(),
+            3,
+            "an empty store gets everything back"
+        );
+        assert_eq!(m.len(), 3);
+    }
+
+    #[test]
+    fn staleness() {
+        let m = RevocationMirror::remote(Duration::from_secs(10));
+        assert_eq!(m.staleness(Duration::from_secs(15)), Duration::from_secs(5));
+        m.mark_synced(Duration::from_secs(15));
+        assert_eq!(m.staleness(Duration::from_secs(15)), Duration::ZERO);
+        assert_eq!(
+            RevocationMirror::always_synced().staleness(Duration::from_secs(99)),
+            Duration::ZERO
+        );
+    }
+}

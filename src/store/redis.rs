@@ -1,0 +1,189 @@
+//! [`RedisStore`]: revocations and single-use markers in Redis, shared by every instance.
+//!
+//! Layout (every key under the configured prefix, `okta-oidc:` by default):
+//!
+//! - `rev:<digest>`: one revocation as JSON, expiring with it (`PXAT`); the digest is a
+//!   SHA-256 of (kind, tenant, value), so no email or session id appears in a key name;
+//! - `used:<kind>:<digest>`: a single-use marker (`SET NX PX`);
+//! - channel `revocations`: every recorded revocation, as JSON, for the other instances'
+//!   mirrors.
+//!
+//! Off the request path, a task per store keeps the mirror current: it subscribes, reads every
+//! `rev:*` key (a full sync, merged: nothing unexpired is ever dropped, and what Redis lacks —
+//! after a restart without persistence — is written back), applies each message, and syncs
+//! again periodically and after every reconnect.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use redis::aio::ConnectionManager;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use super::mirror::RevocationMirror;
+use super::redis_config::RedisStoreConfig;
+use super::redis_state::{Inner, write_pipeline};
+use super::redis_sync;
+use super::revocation::Revocation;
+use super::revocation_store::{RevocationStore, StoreError, StoreFuture};
+
+/// The Redis store (feature `redis`): one Redis shared by every instance of the app.
+///
+/// Made without any network call; a task (on the current Tokio runtime) connects, fills the
+/// mirror and keeps it current, and reconnects when Redis goes away. While Redis is away,
+/// validation goes on with the mirror, and revocations cannot be recorded (the endpoints
+/// answer `503`); see the README's outage policy.
+///
+/// ```no_run
+/// use okta_oidc::store::RedisStore;
+/// use okta_oidc::{OktaOidc, Tenant};
+///
+/// # async fn build() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = RedisStore::new("redis://127.0.0.1:6379")?;
+/// store.wait_synced().await; // optional: start with a complete mirror
+/// let oidc = OktaOidc::builder()
+///     .tenant(Tenant::new("acme", "https://acme.okta.com").client_id("0oa1acme"))
+///     .revocation_store(store)
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    pub(super) inner: Arc<Inner>,
+    _task: Arc<TaskGuard>,
+}
+
+struct TaskGuard(tokio::task::JoinHandle<()>);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("config", &self.inner.config)
+            .field("connected", &self.is_connected())
+            .field("mirror", &self.inner.mirror)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// A store at `url` with the default settings. Needs a Tokio runtime.
+    pub fn new(url: impl Into<String>) -> Result<Self, StoreError> {
+        Self::with_config(RedisStoreConfig::new(url))
+    }
+
+    /// A store with `config`. Needs a Tokio runtime; fails only for a URL that does not parse.
+    pub fn with_config(config: RedisStoreConfig) -> Result<Self, StoreError> {
+        let client = redis::Client::open(config.url.as_str())
+            .map_err(|e| StoreError::Unavailable(format!("invalid Redis URL: {e}")))?;
+        let now = config.clock.now();
+        let inner = Arc::new(Inner {
+            config,
+            client,
+            mirror: RevocationMirror::remote(now),
+            manager: ArcSwapOption::empty(),
+            connected: watch::Sender::new(false),
+            syncs: watch::Sender::new(0),
+        });
+        let task = tokio::spawn(redis_sync::run(Arc::clone(&inner)));
+        Ok(RedisStore {
+            inner,
+            _task: Arc::new(TaskGuard(task)),
+        })
+    }
+
+    /// Whether the store is connected and its mirror subscribed now.
+    pub fn is_connected(&self) -> bool {
+        *self.inner.connected.borrow()
+    }
+
+    /// Resolves once [`is_connected`](Self::is_connected) is `connected` (no polling).
+    pub async fn wait_connected(&self, connected: bool) {
+        let mut rx = self.inner.connected.subscribe();
+        let _ = rx.wait_for(|now| *now == connected).await;
+    }
+
+    /// How many full syncs of the mirror have completed.
+    pub fn syncs(&self) -> u64 {
+        *self.inner.syncs.borrow()
+    }
+
+    /// Resolves once a full sync completes after `seen` syncs (no polling).
+    pub async fn synced_after(&self, seen: u64) {
+        let mut rx = self.inner.syncs.subscribe();
+        let _ = rx.wait_for(|n| *n > seen).await;
+    }
+
+    /// Resolves once the mirror has been filled from Redis at least once.
+    pub async fn wait_synced(&self) {
+        self.synced_after(0).await;
+    }
+
+    fn manager(&self) -> Result<ConnectionManager, StoreError> {
+        self.inner
+            .manager
+            .load_full()
+            .map(|m| ConnectionManager::clone(&m))
+            .ok_or_else(|| StoreError::Unavailable("not connected yet".into()))
+    }
+
+    async fn timed<T>(
+        &self,
+        what: &'static str,
+        future: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.inner.config.command_timeout, future).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(StoreError::Unavailable(format!("{what}: {e}"))),
+            Err(_) => Err(StoreError::Unavailable(format!("{what}: timed out"))),
+        }
+    }
+}
+
+impl RevocationStore for RedisStore {
+    fn mirror(&self) -> &RevocationMirror {
+        &self.inner.mirror
+    }
+
+    fn record<'a>(&'a self, revocation: &'a Revocation) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let now = self.inner.config.clock.now();
+            // Applied here at once: this instance refuses the credentials even if Redis fails
+            // (and writes it back when it returns).
+            self.inner.mirror.apply(revocation.clone(), now);
+            let mut manager = self.manager()?;
+            let pipe = write_pipeline(&self.inner, revocation);
+            self.timed("record", pipe.query_async::<()>(&mut manager))
+                .await
+        })
+    }
+
+    fn mark_used<'a>(
+        &'a self,
+        kind: &'a str,
+        key: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let digest = Sha256::digest(key.as_bytes());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            let name = format!("{}used:{kind}:{hex}", self.inner.config.prefix);
+            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            let mut manager = self.manager()?;
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(name).arg(1).arg("NX").arg("PX").arg(ttl_ms);
+            let set: Option<String> = self
+                .timed("mark_used", cmd.query_async(&mut manager))
+                .await?;
+            Ok(set.is_some())
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! The task that keeps a [`RedisStore`](super::RedisStore)'s mirror current: subscribe, full
+//! sync (merge, write back), apply messages, periodic re-sync, reconnect with back-off; and the
+//! logs that say when the store is lost and found again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::redis_state::{Inner, write_pipeline};
+use super::revocation::Revocation;
+
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
+/// Keys read per `SCAN` and `MGET`.
+const BATCH: usize = 500;
+
+/// Runs until the store is dropped (its task is aborted then).
+pub(super) async fn run(inner: Arc<Inner>) {
+    let mut delay = inner.config.reconnect_delay;
+    let mut was_connected = false;
+    let mut ever_connected = false;
+    loop {
+        let error = follow(&inner, &mut was_connected, &mut ever_connected).await;
+        if was_connected {
+            tracing::warn!(
+                error = %error,
+                "revocation store lost: validation goes on with the local mirror; \
+                 revocations cannot be recorded until it is back"
+            );
+            was_connected = false;
+            delay = inner.config.reconnect_delay;
+        } else {
+            tracing::debug!(error = %error, "revocation store still unreachable");
+        }
+        inner.connected.send_replace(false);
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(MAX_RECONNECT_DELAY);
+    }
+}
+
+/// One connection's life: returns why it ended.
+async fn follow(inner: &Inner, was_connected: &mut bool, ever_connected: &mut bool) -> String {
+    let timeout = inner.config.command_timeout;
+    let pubsub = match tokio::time::timeout(timeout, inner.client.get_async_pubsub()).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return format!("subscribe: {e}"),
+        Err(_) => return "subscribe: timed out".into(),
+    };
+    let mut pubsub = pubsub;
+    if let Err(e) = pubsub.subscribe(inner.channel()).await {
+        return format!("subscribe: {e}");
+    }
+    if inner.manager.load().is_none() {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(MAX_RECONNECT_DELAY);
+        match inner
+            .client
+            .get_connection_manager_with_config(config)
+            .await
+        {
+            Ok(manager) => inner.manager.store(Some(Arc::new(manager))),
+            Err(e) => return format!("connect: {e}"),
+        }
+    }
+    if let Err(e) = full_sync(inner).await {
+        return e;
+    }
+    inner.connected.send_replace(true);
+    if *ever_connected {
+        tracing::info!(
+            revocations = inner.mirror.len(),
+            "revocation store found again: mirror re-synced"
+        );
+    } else {
+        tracing::info!(
+            revocations = inner.mirror.len(),
+            "revocation store connected"
+        );
+    }
+    *was_connected = true;
+    *ever_connected = true;
+    let mut messages = pubsub.on_message();
+    let mut tick = tokio::time::interval(inner.config.resync_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            message = messages.next() => {
+                let Some(message) = message else {
+                    return "subscription closed".into();
+                };
+                match serde_json::from_slice::<Revocation>(message.get_payload_bytes()) {
+                    Ok(revocation) => {
+                        inner.mirror.apply(revocation, inner.config.clock.now());
+                    }
+                    Err(_) => tracing::warn!("revocation message that is not one: ignored"),
+                }
+            }
+            _ = tick.tick() => {
+                if let Err(e) = full_sync(inner).await {
+                    return e;
+                }
+            }
+        }
+    }
+}
+
+fn manager(inner: &Inner) -> Result<ConnectionManager, String> {
+    inner
+        .manager
+        .load_full()
+        .map(|m| ConnectionManager::clone(&m))
+        .ok_or_else(|| "not connected".to_owned())
+}
+
+/// Reads every revocation in Redis, merges it into the mirror, writes back what Redis lacks,
+/// marks the mirror synced and counts the sync.
+async fn full_sync(inner: &Inner) -> Result<(), String> {
+    let timeout = inner.config.command_timeout;
+    let mut manager = manager(inner)?;
+    let pattern = format!("{}rev:*", inner.config.prefix);
+    let mut cursor: u64 = 0;
+    let mut stored = Vec::new();
+    loop {
+        let mut scan = redis::cmd("SCAN");
+        scan.arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(BATCH);
+        let (next, keys): (u64, Vec<String>) =
+            timed(timeout, "scan", scan.query_async(&mut manager)).await?;
+        for chunk in keys.chunks(BATCH) {
+            let mut mget = redis::cmd("MGET");
+            mget.arg(chunk);
+            let values: Vec<Option<Vec<u8>>> =
+                timed(timeout, "mget", mget.query_async(&mut manager)).await?;
+            stored.extend(
+                values
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| serde_json::from_slice::<Revocation>(&v).ok()),
+            );
+        }
+        cursor = next;
+        if cursor == 0 {
+            break;
+        }
+    }
+    let now = inner.config.clock.now();
+    let missing = inner.mirror.merge(stored, now);
+    if !missing.is_empty() {
+        tracing::info!(
+            count = missing.len(),
+            "revocation store lacks revocations this instance holds: writing them back"
+        );
+        let mut pipe = redis::pipe();
+        for revocation in &missing {
+            let one = write_pipeline(inner, revocation);
+            for cmd in one.cmd_iter() {
+                pipe.add_command(cmd.clone()).ignore();
+            }
+        }
+        timed::<()>(timeout, "write back", pipe.query_async(&mut manager)).await?;
+    }
+    inner.mirror.mark_synced(inner.config.clock.now());
+    inner.syncs.send_modify(|n| *n += 1);
+    Ok(())
+}
+
+async fn timed<T>(
+    timeout: Duration,
+    what: &str,
+    future: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(timeout, future).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(format!("{what}: {e}")),
+        Err(_) => Err(format!("{what}: timed out")),
+    }
+}

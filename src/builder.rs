@@ -443,6 +443,9 @@ impl OktaOidcBuilder {
                 "DPoP needs the resource identifier clients call: set protected_resource (or Tenant::resource on every tenant)",
             ));
         }
+        let store = self
+            .revocation_store
+            .unwrap_or_else(|| Arc::new(MemoryStore::with_shared_clock(Arc::clone(&self.clock))));
         let dpop = self
             .dpop
             .map(|config| {
@@ -450,12 +453,9 @@ impl OktaOidcBuilder {
                     .resource
                     .as_ref()
                     .and_then(|r| crate::protected_resource::origin(r.resource()));
-                DpopVerifier::new(config, Arc::clone(&self.clock), origin)
+                DpopVerifier::new(config, Arc::clone(&self.clock), origin, Arc::clone(&store))
             })
             .transpose()?;
-        let store = self
-            .revocation_store
-            .unwrap_or_else(|| Arc::new(MemoryStore::with_shared_clock(Arc::clone(&self.clock))));
         let revocations = Revocations::new(
             store,
             self.revocation_checks,

@@ -18,10 +18,11 @@ use sha2::{Digest, Sha256};
 use super::dpop_config::Dpop;
 use super::dpop_key::{ProofKey, proof_key};
 use super::dpop_nonce::ServerNonces;
-use super::dpop_replay::{MemoryProofReplay, ProofReplay};
+use super::dpop_replay::{ProofReplay, StoreProofReplay};
 use crate::algorithm::Algorithm;
 use crate::claims::StandardClaims;
 use crate::error::{AuthError, ConfigError, ProofError, TokenError};
+use crate::store::RevocationStore;
 use crate::time::SharedClock;
 
 /// Largest proof accepted, checked before any decoding (an RSA-4096 proof is under 2 KiB).
@@ -95,6 +96,7 @@ impl DpopVerifier {
         config: Dpop,
         clock: SharedClock,
         default_origin: Option<String>,
+        store: Arc<dyn RevocationStore>,
     ) -> Result<Self, ConfigError> {
         if config.algorithms.is_empty() {
             return Err(ConfigError::Invalid("DPoP allows no algorithm"));
@@ -108,12 +110,9 @@ impl DpopVerifier {
             .map(|a| a.name())
             .collect::<Vec<_>>()
             .join(" ");
-        let replay = config.replay.unwrap_or_else(|| {
-            Arc::new(MemoryProofReplay::with_shared_clock(
-                config.replay_capacity,
-                Arc::clone(&clock),
-            ))
-        });
+        let replay = config
+            .replay
+            .unwrap_or_else(|| Arc::new(StoreProofReplay(store)));
         Ok(DpopVerifier {
             algorithms: config.algorithms,
             algs: algs.into(),

@@ -58,7 +58,6 @@ pub struct Dpop {
     pub(crate) nonce_secret: Option<[u8; 32]>,
     pub(crate) nonce_lifetime: Duration,
     pub(crate) replay: Option<Arc<dyn ProofReplay>>,
-    pub(crate) replay_capacity: usize,
 }
 
 impl fmt::Debug for Dpop {
@@ -83,7 +82,9 @@ impl Default for Dpop {
 impl Dpop {
     /// DPoP with the defaults: algorithms ES256, ES384, EdDSA, PS256 and RS256; proofs up to
     /// 60 s old and 5 s ahead; `Bearer` still accepted for unbound tokens; no server nonces;
-    /// replays remembered in process ([`MemoryProofReplay`](crate::MemoryProofReplay)).
+    /// replays remembered in the revocation store
+    /// ([`OktaOidcBuilder::revocation_store`](crate::OktaOidcBuilder::revocation_store): every
+    /// instance sharing a Redis store refuses a proof used at another).
     pub fn new() -> Self {
         Dpop {
             algorithms: vec![
@@ -99,7 +100,6 @@ impl Dpop {
             nonce_secret: None,
             nonce_lifetime: Duration::from_secs(300),
             replay: None,
-            replay_capacity: 100_000,
         }
     }
 
@@ -147,16 +147,13 @@ impl Dpop {
         self
     }
 
-    /// Where used proofs are remembered (default: in process). Several instances behind a
-    /// load balancer must share one store, or a proof could be replayed at another instance.
+    /// Where used proofs are remembered (default: the single-use markers of the revocation
+    /// store, [`OktaOidcBuilder::revocation_store`](crate::OktaOidcBuilder::revocation_store),
+    /// so a [`RedisStore`](crate::store::RedisStore) shares them between instances). Several
+    /// instances behind a load balancer must share one store, or a proof could be replayed at
+    /// another instance; [`MemoryProofReplay`](crate::MemoryProofReplay) keeps them in process.
     pub fn replay_store(mut self, store: impl ProofReplay) -> Self {
         self.replay = Some(Arc::new(store));
-        self
-    }
-
-    /// Most proofs the default in-process store remembers (default 100,000).
-    pub fn replay_capacity(mut self, capacity: usize) -> Self {
-        self.replay_capacity = capacity;
         self
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::expiring_map::ExpiringMap;
+use crate::store::RevocationStore;
 use crate::tenant::loader::BoxError;
 use crate::time::{Clock, SharedClock, SystemClock, UnixTime};
 
@@ -107,6 +108,22 @@ impl ProofReplay for MemoryProofReplay {
 impl<T: ProofReplay> ProofReplay for Arc<T> {
     fn first_use<'a>(&'a self, key: &'a str, ttl: Duration) -> ReplayFuture<'a> {
         T::first_use(self, key, ttl)
+    }
+}
+
+/// The revocation store as the replay store (the default): a proof is single use wherever the
+/// store's single-use markers are — every instance that shares a
+/// [`RedisStore`](crate::store::RedisStore), one instance with the embedded memory store.
+pub(crate) struct StoreProofReplay(pub(crate) Arc<dyn RevocationStore>);
+
+impl ProofReplay for StoreProofReplay {
+    fn first_use<'a>(&'a self, key: &'a str, ttl: Duration) -> ReplayFuture<'a> {
+        Box::pin(async move {
+            self.0
+                .mark_used("dpop-jti", key, ttl)
+                .await
+                .map_err(|e| Box::new(e) as BoxError)
+        })
     }
 }
 

@@ -15,6 +15,7 @@
 #[path = "../it/common.rs"]
 mod common;
 mod dpop_interop;
+#[cfg(feature = "redis")]
 mod dpop_redis;
 mod e2e;
 mod harness;
@@ -52,11 +53,6 @@ fn trials() -> Vec<Trial> {
             dpop_interop::oidc_provider_dpop_tokens_with_oauth4webapi_proofs,
         ),
         trial(
-            "dpop_redis::a_proof_is_single_use_across_two_instances_sharing_redis",
-            dpop_redis::needs,
-            dpop_redis::a_proof_is_single_use_across_two_instances_sharing_redis,
-        ),
-        trial(
             "interop::oidc_provider_backchannel_logout",
             interop::needs,
             interop::oidc_provider_backchannel_logout,
@@ -78,6 +74,11 @@ fn redis_trials() -> Vec<Trial> {
             "redis::redis_outages_follow_the_documented_policy",
             redis::needs,
             redis::redis_outages_follow_the_documented_policy,
+        ),
+        trial(
+            "dpop_redis::a_proof_is_single_use_across_two_instances_sharing_redis",
+            dpop_redis::needs,
+            dpop_redis::a_proof_is_single_use_across_two_instances_sharing_redis,
         ),
     ]
 }

@@ -11,13 +11,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
-use crate::harness::{Tool, find};
+use crate::harness::find;
 
-pub const REDIS: Tool = Tool {
-    name: "redis-server",
-    executables: &["redis-server"],
-    install: "apt-get install -y redis-server",
-};
+pub use crate::harness::REDIS;
 
 /// A running `redis-server`.
 pub struct RedisServer {

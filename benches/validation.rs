@@ -47,7 +47,9 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use http::{HeaderValue, Request, Response, header::AUTHORIZATION};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use okta_oidc::testing::{DpopKey, MockOkta};
-use okta_oidc::{Dpop, OktaOidc, OktaOidcLayer, ProtectedResource, StandardClaims, Tenant};
+use okta_oidc::{
+    Dpop, MemoryProofReplay, OktaOidc, OktaOidcLayer, ProtectedResource, StandardClaims, Tenant,
+};
 use tokio::runtime::Runtime;
 use tower::{Layer, ServiceExt};
 
@@ -181,11 +183,12 @@ fn dpop(c: &mut Criterion, s: &Setup) {
     let oidc =
         s.rt.block_on(
             OktaOidc::builder()
+                .allow_loopback_http(true)
                 .tenant(Tenant::new("bench", issuer).client_id(fixture::AUDIENCE))
                 .leeway(Duration::from_secs(LEEWAY_SECS))
                 .background_refresh(false)
                 .protected_resource(ProtectedResource::new("https://api.example.com"))
-                .dpop(Dpop::new().replay_capacity(1_000_000))
+                .dpop(Dpop::new().replay_store(MemoryProofReplay::new(1_000_000)))
                 .build(),
         )
         .expect("dpop build");
@@ -267,6 +270,7 @@ impl okta_oidc::ProofReplay for AcceptEveryProof {
 fn same_proof_oidc(s: &Setup) -> OktaOidc {
     s.rt.block_on(
         OktaOidc::builder()
+            .allow_loopback_http(true)
             .tenant(Tenant::new("bench", s.okta.issuer()).client_id(fixture::AUDIENCE))
             .leeway(Duration::from_secs(LEEWAY_SECS))
             .background_refresh(false)

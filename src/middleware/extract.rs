@@ -60,13 +60,6 @@ impl IntoResponse for ClaimsRejection {
     }
 }
 
-fn context(parts: &Parts) -> Result<&AuthContext, ClaimsRejection> {
-    parts
-        .extensions
-        .get::<AuthContext>()
-        .ok_or(ClaimsRejection::MissingLayer)
-}
-
 impl<T: DeserializeOwned> Claims<T> {
     /// The claims the layer left in a request's extensions, for services that are not axum
     /// handlers (a `tower::service_fn`, a hyper service).
@@ -102,11 +95,7 @@ where
     type Rejection = ClaimsRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let identity = context(parts)?
-            .identity
-            .clone()
-            .ok_or(ClaimsRejection::Unauthenticated)?;
-        Claims::from_identity(identity).map_err(ClaimsRejection::ClaimsShape)
+        Claims::from_extensions(&parts.extensions)
     }
 }
 
@@ -121,11 +110,9 @@ where
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match context(parts)?.identity.clone() {
-            None => Ok(None),
-            Some(identity) => Claims::from_identity(identity)
-                .map(Some)
-                .map_err(ClaimsRejection::ClaimsShape),
+        match Claims::from_extensions(&parts.extensions) {
+            Err(ClaimsRejection::Unauthenticated) => Ok(None),
+            other => other.map(Some),
         }
     }
 }

@@ -2,11 +2,17 @@
 //!
 //! All rows validate the same RS256 token (`benches/common/fixture.rs`) with the same key:
 //!
+//! - `validation/floor`: the token's signing input and decoded signature verified with the key
+//!   parsed once in the backend's ready form (`benches/common/floor.rs`: aws-lc-rs
+//!   `ParsedPublicKey`, or the RustCrypto verifying key under `rust_crypto` alone), nothing
+//!   else: the least any validation can cost;
 //! - `validation/raw`: `jsonwebtoken::decode` with a prepared `DecodingKey` and `Validation`
-//!   (iss, aud, exp with the same leeway): the floor, one RSA-2048 signature check;
+//!   (iss, aud, exp with the same leeway): what a plain jsonwebtoken user pays;
 //! - `validation/uncached`: `OktaOidc::validate` with the token cache turned off (every call is
 //!   a cache miss: parse, tenant, rules, key, signature);
 //! - `validation/cached`: `OktaOidc::validate` of a token seen before;
+//! - `validation_es256/*`, `validation_eddsa/*`: `floor` and `uncached` for the same claims
+//!   signed with the mock's P-256 (ES256) and Ed25519 (EdDSA) keys;
 //! - `layer/no_layer` vs `layer/layer`: one `tower::Service` call of a trivial inner service,
 //!   without and with `OktaOidcLayer` (cached token in `Authorization: Bearer`);
 //! - `threads/<row>/<n>`: the same rows on 1 and 2 OS threads at once (throughput in
@@ -23,6 +29,8 @@
 
 #[path = "common/fixture.rs"]
 mod fixture;
+#[path = "common/floor.rs"]
+mod floor;
 #[path = "common/threads.rs"]
 mod threads;
 
@@ -34,6 +42,7 @@ use threads::{on_threads, run_now};
 
 use axum::body::Body;
 use criterion::{BenchmarkId, Criterion, Throughput};
+use floor::Floor;
 use http::{HeaderValue, Request, Response, header::AUTHORIZATION};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use okta_oidc::testing::MockOkta;
@@ -44,6 +53,9 @@ use tower::{Layer, ServiceExt};
 const LEEWAY_SECS: u64 = 120;
 const MANY_TENANTS: usize = 10_000;
 
+/// A token's key parsed once, its signing input and its decoded signature.
+type FloorCase = (Floor, Vec<u8>, Vec<u8>);
+
 struct Setup {
     rt: Runtime,
     _okta: MockOkta,
@@ -52,11 +64,42 @@ struct Setup {
     uncached: OktaOidc,
     raw_key: DecodingKey,
     raw_validation: Validation,
+    /// The RS256 token's floor.
+    floor: FloorCase,
+    /// ES256 and EdDSA: name, token, floor.
+    others: Vec<(&'static str, String, FloorCase)>,
+    /// Token cache off, allow-list ES256 and EdDSA.
+    uncached_others: OktaOidc,
 }
 
 fn sign(input: &[u8]) -> String {
     let key = EncodingKey::from_rsa_pem(fixture::PRIVATE_PEM.as_bytes()).expect("fixture key");
     jsonwebtoken::crypto::sign(input, &key, Algorithm::RS256).expect("signing")
+}
+
+/// The fixture claims under `alg`, signed with the PEM key the mock publishes as `kid`.
+fn token_for(issuer: &str, alg: Algorithm, kid: &str, pem: &str) -> String {
+    let key = match alg {
+        Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()),
+        _ => EncodingKey::from_ed_pem(pem.as_bytes()),
+    }
+    .expect("fixture key");
+    let name = if alg == Algorithm::ES256 {
+        "ES256"
+    } else {
+        "EdDSA"
+    };
+    let input = fixture::signing_input_for(issuer, name, kid);
+    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &key, alg).expect("signing");
+    format!("{input}.{signature}")
+}
+
+/// The floor of `token`: its key (the JWK published as `kid`), signing input and signature.
+fn floor_of(okta: &MockOkta, kid: &str, token: &str) -> FloorCase {
+    let key = Floor::new(floor::jwk(&okta.jwks(), kid));
+    let (message, signature) = floor::split(token);
+    assert!(key.verify(&message, &signature), "floor accepts {kid}");
+    (key, message, signature)
 }
 
 fn setup() -> Setup {
@@ -66,6 +109,8 @@ fn setup() -> Setup {
         .build()
         .expect("runtime");
     let okta = rt.block_on(MockOkta::start());
+    okta.publish_ec_key();
+    okta.publish_ed_key();
     let issuer = okta.issuer();
     let token = fixture::token(&issuer, sign);
     let tenant = Tenant::new("bench", issuer.clone()).client_id(fixture::AUDIENCE);
@@ -79,6 +124,36 @@ fn setup() -> Setup {
     let uncached = rt
         .block_on(builder().disable_token_cache().build())
         .expect("uncached build");
+    let uncached_others = rt
+        .block_on(
+            builder()
+                .algorithms([Algorithm::ES256, Algorithm::EdDSA])
+                .disable_token_cache()
+                .build(),
+        )
+        .expect("ES256/EdDSA build");
+    let floor = floor_of(&okta, fixture::KID, &token);
+    let others = [
+        (
+            "es256",
+            Algorithm::ES256,
+            fixture::EC_KID,
+            fixture::EC_PRIVATE_PEM,
+        ),
+        (
+            "eddsa",
+            Algorithm::EdDSA,
+            fixture::ED_KID,
+            fixture::ED_PRIVATE_PEM,
+        ),
+    ]
+    .into_iter()
+    .map(|(name, alg, kid, pem)| {
+        let token = token_for(&issuer, alg, kid, pem);
+        let floor = floor_of(&okta, kid, &token);
+        (name, token, floor)
+    })
+    .collect();
     let raw_key = DecodingKey::from_rsa_pem(fixture::PUBLIC_PEM.as_bytes()).expect("public key");
     let mut raw_validation = Validation::new(Algorithm::RS256);
     raw_validation.set_issuer(&[&issuer]);
@@ -92,6 +167,9 @@ fn setup() -> Setup {
         uncached,
         raw_key,
         raw_validation,
+        floor,
+        others,
+        uncached_others,
     };
     // Warm up and check that every path accepts the token.
     jsonwebtoken::decode::<StandardClaims>(&s.token, &s.raw_key, &s.raw_validation).expect("raw");
@@ -99,12 +177,22 @@ fn setup() -> Setup {
         let claims = s.rt.block_on(oidc.validate(&s.token)).expect("validate");
         assert_eq!(claims.sub, "00u1benchuser");
     }
+    for (name, token, _) in &s.others {
+        let claims = s.rt.block_on(s.uncached_others.validate(token));
+        assert_eq!(claims.expect(name).sub, "00u1benchuser");
+    }
     s
 }
 
+/// `floor`, `raw`, `uncached` and `cached` side by side in one group (one run): the ratios
+/// BENCHMARKS.md tracks are taken between these rows.
 fn single_thread(c: &mut Criterion, s: &Setup) {
     let mut g = c.benchmark_group("validation");
     g.throughput(Throughput::Elements(1));
+    let (key, message, signature) = &s.floor;
+    g.bench_function("floor", |b| {
+        b.iter(|| assert!(key.verify(black_box(message), black_box(signature))))
+    });
     g.bench_function("raw", |b| {
         b.iter(|| {
             jsonwebtoken::decode::<StandardClaims>(
@@ -124,6 +212,26 @@ fn single_thread(c: &mut Criterion, s: &Setup) {
             .iter(|| async { s.cached.validate(black_box(&s.token)).await.expect("ok") })
     });
     g.finish();
+}
+
+/// ES256 and EdDSA: `floor` and `uncached`, one group per algorithm.
+fn algorithms(c: &mut Criterion, s: &Setup) {
+    for (name, token, (key, message, signature)) in &s.others {
+        let mut g = c.benchmark_group(format!("validation_{name}"));
+        g.throughput(Throughput::Elements(1));
+        g.bench_function("floor", |b| {
+            b.iter(|| assert!(key.verify(black_box(message), black_box(signature))))
+        });
+        g.bench_function("uncached", |b| {
+            b.to_async(&s.rt).iter(|| async {
+                s.uncached_others
+                    .validate(black_box(token))
+                    .await
+                    .expect("ok")
+            })
+        });
+        g.finish();
+    }
 }
 
 fn layer(c: &mut Criterion, s: &Setup) {
@@ -241,6 +349,7 @@ fn main() {
         .sample_size(40)
         .configure_from_args();
     single_thread(&mut c, &s);
+    algorithms(&mut c, &s);
     layer(&mut c, &s);
     threads(&mut c, &s);
     tenants(&mut c, &s);

@@ -6,6 +6,9 @@
 //! v1.5 is deterministic, so the same input gives the same token bytes in both crates. Only
 //! `iss` differs: the mock listens on an ephemeral port, the peer uses [`PEER_ISSUER`] of the
 //! same length (5-digit port).
+//!
+//! The ES256 and EdDSA rows sign the same claims with the mock's P-256 and Ed25519 keys
+//! ([`signing_input_for`]).
 #![allow(dead_code)]
 
 use base64::Engine;
@@ -24,9 +27,23 @@ pub const PEER_ISSUER: &str = "http://127.0.0.1:54321";
 /// `exp`: 2100-01-01T00:00:00Z.
 pub const EXP: i64 = 4_102_444_800;
 
-/// `base64url(header).base64url(claims)` for this issuer.
+/// The mock org's P-256 key (PKCS#8 PEM), published by `MockOkta::publish_ec_key`.
+pub const EC_PRIVATE_PEM: &str = include_str!("../../src/testing/keys/ec1.pem");
+/// Its kid at the mock.
+pub const EC_KID: &str = "mock-ec-1";
+/// The mock org's Ed25519 key (PKCS#8 PEM), published by `MockOkta::publish_ed_key`.
+pub const ED_PRIVATE_PEM: &str = include_str!("../../src/testing/keys/ed1.pem");
+/// Its kid at the mock.
+pub const ED_KID: &str = "mock-ed-1";
+
+/// `base64url(header).base64url(claims)` for this issuer (RS256, kid [`KID`]).
 pub fn signing_input(issuer: &str) -> String {
-    let header = format!(r#"{{"alg":"RS256","kid":"{KID}"}}"#);
+    signing_input_for(issuer, "RS256", KID)
+}
+
+/// The same claims under another header: `{"alg":<alg>,"kid":<kid>}`.
+pub fn signing_input_for(issuer: &str, alg: &str, kid: &str) -> String {
+    let header = format!(r#"{{"alg":"{alg}","kid":"{kid}"}}"#);
     let claims = format!(
         concat!(
             r#"{{"ver":1,"jti":"ID.bench-0001","iss":"{iss}","aud":"{aud}","#,

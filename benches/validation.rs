@@ -21,6 +21,13 @@
 //!   choice; the token is then refused for its audience, so no key or network is involved)
 //!   with 1 and 10,000 registered tenants; `tenants/by_id/<n>`: `OktaOidc::tenant(id)`.
 //!
+//! `cargo bench --bench validation -- interleaved` runs, instead of criterion, the `validation*`
+//! rows interleaved: round after round, a short batch of each row in turn (~0.2 ms, start
+//! rotating), for 20 s; it prints each row's median batch time per call and the ratios between
+//! rows. On a shared machine whose speed drifts by tens of percent from one second to the next,
+//! rows measured seconds apart (criterion) give ratios that move by ±15 %; interleaved rows see
+//! the same conditions.
+//!
 //! Memory per tenant is measured by `benches/memory.rs` (a counting allocator, kept out of
 //! this binary so it never touches the timings).
 //!
@@ -37,7 +44,7 @@ mod threads;
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use threads::{on_threads, run_now};
 
 use axum::body::Body;
@@ -341,8 +348,136 @@ fn tenants(c: &mut Criterion, s: &Setup) {
     g.finish();
 }
 
+/// The `validation*` rows interleaved (see the module docs); prints medians and ratios.
+fn interleaved<'a>(s: &'a Setup) {
+    const BATCH_TIME: Duration = Duration::from_micros(200);
+    const TOTAL_TIME: Duration = Duration::from_secs(20);
+    let _entered = s.rt.enter();
+    let token = s.token.as_str();
+    let floor_row = |(key, message, signature): &'a FloorCase| -> Op<'a> {
+        Arc::new(move |_: &Runtime| assert!(key.verify(black_box(message), black_box(signature))))
+    };
+    let (raw_key, raw_validation) = (&s.raw_key, &s.raw_validation);
+    let (cached, uncached, uncached_others) = (&s.cached, &s.uncached, &s.uncached_others);
+    let mut rows: Vec<(String, Op<'a>)> = vec![
+        ("validation/floor".into(), floor_row(&s.floor)),
+        (
+            "validation/raw".into(),
+            Arc::new(move |_: &Runtime| {
+                jsonwebtoken::decode::<StandardClaims>(black_box(token), raw_key, raw_validation)
+                    .expect("raw");
+            }),
+        ),
+        (
+            "validation/uncached".into(),
+            Arc::new(move |rt: &Runtime| {
+                run_now(rt, uncached.validate(black_box(token))).expect("ok");
+            }),
+        ),
+        (
+            "validation/cached".into(),
+            Arc::new(move |rt: &Runtime| {
+                run_now(rt, cached.validate(black_box(token))).expect("ok");
+            }),
+        ),
+    ];
+    for (name, token, case) in &s.others {
+        rows.push((format!("validation_{name}/floor"), floor_row(case)));
+        rows.push((
+            format!("validation_{name}/uncached"),
+            Arc::new(move |rt: &Runtime| {
+                run_now(rt, uncached_others.validate(black_box(token))).expect("ok");
+            }),
+        ));
+    }
+    // Batch sizes from a warm-up: about BATCH_TIME per batch.
+    let batches: Vec<u32> = rows
+        .iter()
+        .map(|(_, op)| {
+            let start = Instant::now();
+            let mut n = 0u32;
+            while start.elapsed() < Duration::from_millis(100) {
+                op(&s.rt);
+                n += 1;
+            }
+            let per_call = start.elapsed() / n;
+            (BATCH_TIME.as_nanos() / per_call.as_nanos().max(1)).clamp(1, 1 << 20) as u32
+        })
+        .collect();
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); rows.len()];
+    let start = Instant::now();
+    let mut round = 0usize;
+    while start.elapsed() < TOTAL_TIME {
+        for k in 0..rows.len() {
+            let i = (round + k) % rows.len();
+            let (_, op) = &rows[i];
+            let t = Instant::now();
+            for _ in 0..batches[i] {
+                op(&s.rt);
+            }
+            samples[i].push(t.elapsed().as_secs_f64() * 1e6 / f64::from(batches[i]));
+        }
+        round += 1;
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let medians: Vec<f64> = samples.iter_mut().map(median).collect();
+    let backend = if cfg!(feature = "aws_lc_rs") {
+        "aws_lc_rs"
+    } else {
+        "rust_crypto"
+    };
+    println!(
+        "interleaved ({backend}): {round} rounds in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    for ((name, _), (m, n)) in rows.iter().zip(medians.iter().zip(&batches)) {
+        println!("  {name:<28} {m:>10.3} µs per call (median batch of {n})");
+    }
+    let at = |name: &str| rows.iter().position(|(n, _)| n == name).map(|i| medians[i]);
+    let ratio = |label: &str, num: &str, den: &str| {
+        if let (Some(a), Some(b)) = (at(num), at(den)) {
+            // Throughput ratio: calls/s of the first row over calls/s of the second.
+            println!("  {label:<40} {:.3}", b / a);
+        }
+    };
+    ratio(
+        "uncached / floor (throughput)",
+        "validation/uncached",
+        "validation/floor",
+    );
+    ratio(
+        "uncached / raw (throughput)",
+        "validation/uncached",
+        "validation/raw",
+    );
+    ratio(
+        "raw / floor (throughput)",
+        "validation/raw",
+        "validation/floor",
+    );
+    ratio(
+        "cached / raw (throughput)",
+        "validation/cached",
+        "validation/raw",
+    );
+    for (name, _, _) in &s.others {
+        ratio(
+            &format!("{name}: uncached / floor (throughput)"),
+            &format!("validation_{name}/uncached"),
+            &format!("validation_{name}/floor"),
+        );
+    }
+}
+
 fn main() {
     let s = setup();
+    if std::env::args().skip(1).any(|a| a == "interleaved") {
+        interleaved(&s);
+        return;
+    }
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))

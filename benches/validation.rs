@@ -134,7 +134,7 @@ fn setup() -> Setup {
     let uncached_others = rt
         .block_on(
             builder()
-                .algorithms([Algorithm::ES256, Algorithm::EdDSA])
+                .algorithms([okta_oidc::Algorithm::ES256, okta_oidc::Algorithm::EdDSA])
                 .disable_token_cache()
                 .build(),
         )

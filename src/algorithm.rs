@@ -72,7 +72,8 @@ impl Algorithm {
         Algorithm::ALL.into_iter().find(|a| a.name() == name)
     }
 
-    /// The same algorithm for jsonwebtoken's signature functions.
+    /// The same algorithm for jsonwebtoken's signing functions (the tests sign with them).
+    #[cfg(test)]
     pub(crate) fn to_jsonwebtoken(self) -> jsonwebtoken::Algorithm {
         match self {
             Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,

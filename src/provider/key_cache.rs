@@ -338,6 +338,12 @@ impl KeyCache {
         alg: Algorithm,
         may_refetch: bool,
     ) -> Result<Arc<VerifyKey>, AuthError> {
+        // The usual case, on the current key set in place (no reference count touched for it).
+        if let Some(keys) = &self.state.load().keys
+            && let Lookup::Found(key) = keys.find(kid, alg)
+        {
+            return Ok(Arc::clone(key));
+        }
         let cache = self;
         let keys_unavailable = || AuthError::KeysUnavailable {
             issuer: Arc::clone(&cache.issuer),

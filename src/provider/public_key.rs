@@ -14,10 +14,6 @@
 //! Signatures are the raw JWS bytes (already base64url-decoded): RSA as is, ECDSA as the
 //! fixed-size `r || s` of RFC 7518 §3.4 (not DER), Ed25519 as its 64 bytes.
 
-// Wired in by the verification pipeline (the key set builds one per key, the token check calls
-// `verify`); until then only the tests use it.
-#![allow(dead_code)]
-
 use std::fmt;
 
 use crate::algorithm::Algorithm;

@@ -122,7 +122,8 @@ impl Verifier {
             let tenant = self.tenants.for_opaque_token(request).await?;
             return self.introspect(token, tenant).await;
         }
-        let parsed = jws::parse(token, &self.options)?;
+        let mut header = jws::HeaderBuf::new();
+        let parsed = jws::parse(token, &self.options, &mut header)?;
         let entry = self.tenants.entry_for_issuer(&parsed.claims.iss).await?;
         if TenantDirectory::is_org_access_token(&entry, &parsed.claims) {
             return match self
@@ -133,7 +134,7 @@ impl Verifier {
                 None => Err(TokenError::AudienceMismatch.into()),
             };
         }
-        let tenant = Arc::clone(TenantDirectory::route_jwt(&entry, &parsed.claims)?);
+        let tenant = TenantDirectory::route_jwt(&entry, &parsed.claims)?;
         self.verify_parsed(token, parsed, &entry, tenant, Expect::Bearer)
             .await
     }
@@ -196,24 +197,23 @@ impl Verifier {
         token: &str,
         expect: Expect<'_>,
     ) -> Result<Arc<Identity>, AuthError> {
-        let parsed = jws::parse(token, &self.options)?;
-        let (entry, tenant) = match &expect {
-            Expect::Bearer => {
-                let entry = self.tenants.entry_for_issuer(&parsed.claims.iss).await?;
-                let tenant = Arc::clone(TenantDirectory::route_jwt(&entry, &parsed.claims)?);
-                (entry, tenant)
-            }
+        let mut header = jws::HeaderBuf::new();
+        let parsed = jws::parse(token, &self.options, &mut header)?;
+        let entry = match &expect {
+            Expect::Bearer => self.tenants.entry_for_issuer(&parsed.claims.iss).await?,
             Expect::IdToken { tenant, .. } => {
                 if parsed.claims.iss != *tenant.issuer {
                     return Err(TokenError::UnknownIssuer.into());
                 }
-                let entry = self
-                    .tenants
+                self.tenants
                     .registry
                     .by_issuer(&tenant.issuer)
-                    .ok_or(TokenError::UnknownIssuer)?;
-                (entry, Arc::clone(tenant))
+                    .ok_or(TokenError::UnknownIssuer)?
             }
+        };
+        let tenant = match &expect {
+            Expect::Bearer => TenantDirectory::route_jwt(&entry, &parsed.claims)?,
+            Expect::IdToken { tenant, .. } => *tenant,
         };
         self.verify_parsed(token, parsed, &entry, tenant, expect)
             .await
@@ -226,7 +226,7 @@ impl Verifier {
         token: &str,
         parsed: Parsed<'_>,
         entry: &IssuerEntry,
-        tenant: Arc<Tenant>,
+        tenant: &Arc<Tenant>,
         expect: Expect<'_>,
     ) -> Result<Arc<Identity>, AuthError> {
         let clock = self.provider.clock.as_ref();
@@ -238,7 +238,7 @@ impl Verifier {
             .key_for(parsed.header.kid.as_deref(), parsed.alg, may_refetch)
             .await?;
         jws::verify_signature(&parsed, &key)?;
-        rules::check(&parsed, &tenant, expect.kind(), window)?;
+        rules::check(&parsed, tenant, expect.kind(), window)?;
         if let Expect::IdToken {
             nonce,
             access_token,
@@ -256,7 +256,7 @@ impl Verifier {
         if expect.kind() == TokenKind::Bearer
             && let Some(cache) = &self.token_cache
         {
-            cache.insert(token, &identity, &tenant, key.id, clock);
+            cache.insert(token, &identity, tenant, key.id, clock);
         }
         Ok(identity)
     }

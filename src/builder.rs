@@ -356,9 +356,10 @@ impl OktaOidcBuilder {
     }
 }
 
-/// With both crypto features on, jsonwebtoken needs an explicit process-wide choice.
+/// With both crypto features on, jsonwebtoken (the test kit's signer) needs an explicit
+/// process-wide choice.
 pub(crate) fn install_crypto_provider() {
-    #[cfg(all(feature = "aws_lc_rs", feature = "rust_crypto"))]
+    #[cfg(all(feature = "test-util", feature = "aws_lc_rs", feature = "rust_crypto"))]
     {
         let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
     }

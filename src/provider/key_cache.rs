@@ -329,6 +329,15 @@ async fn background_loop(weak: Weak<KeyCache>) {
 }
 
 impl KeyCache {
+    /// The key of a token header (`kid`, `alg`) in the current key set, when it is there: the
+    /// usual case, answered in place (lock-free, no reference count touched for the set).
+    pub(crate) fn current_key(&self, kid: Option<&str>, alg: Algorithm) -> Option<Arc<VerifyKey>> {
+        match self.state.load().keys.as_ref()?.find(kid, alg) {
+            Lookup::Found(key) => Some(Arc::clone(key)),
+            _ => None,
+        }
+    }
+
     /// Finds the key of a token header (`kid`, `alg`), refetching the key set once (shared,
     /// cooled down) for an unknown kid when `may_refetch` (not for a token that is expired
     /// anyway).
@@ -338,11 +347,8 @@ impl KeyCache {
         alg: Algorithm,
         may_refetch: bool,
     ) -> Result<Arc<VerifyKey>, AuthError> {
-        // The usual case, on the current key set in place (no reference count touched for it).
-        if let Some(keys) = &self.state.load().keys
-            && let Lookup::Found(key) = keys.find(kid, alg)
-        {
-            return Ok(Arc::clone(key));
+        if let Some(key) = self.current_key(kid, alg) {
+            return Ok(key);
         }
         let cache = self;
         let keys_unavailable = || AuthError::KeysUnavailable {

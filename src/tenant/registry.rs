@@ -19,9 +19,14 @@ pub(crate) struct IssuerEntry {
     pub(crate) keys: Arc<KeyCache>,
 }
 
+/// Issuer → entry, looked up on every token (and every cached hit) with the token's unverified
+/// `iss`: quick_cache's fast keyed hasher (foldhash, random seed) instead of SipHash. Only
+/// registered issuers are keys, so lookups of made-up issuers cannot crowd a bucket.
+type ByIssuer = HashMap<Arc<str>, Arc<IssuerEntry>, quick_cache::DefaultHashBuilder>;
+
 #[derive(Debug, Default)]
 struct Snapshot {
-    by_issuer: HashMap<Arc<str>, Arc<IssuerEntry>>,
+    by_issuer: ByIssuer,
     by_id: HashMap<Arc<str>, Arc<Tenant>>,
 }
 
@@ -132,7 +137,7 @@ impl Registry {
 }
 
 fn rebuild_issuers(
-    by_issuer: &mut HashMap<Arc<str>, Arc<IssuerEntry>>,
+    by_issuer: &mut ByIssuer,
     by_id: &HashMap<Arc<str>, Arc<Tenant>>,
     issuers: &[Arc<str>],
     ctx: &Arc<ProviderContext>,

@@ -13,9 +13,11 @@ pub(crate) mod session;
 pub(crate) mod token_cache;
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::{Either, ready};
 use http::request::Parts;
 
 use self::introspection::{Call, Introspector};
@@ -28,6 +30,7 @@ use crate::claims::{CredentialSource, Identity};
 use crate::error::{AuthError, TokenError};
 use crate::provider::client_auth::ClientAuthMethod;
 use crate::provider::context::ProviderContext;
+use crate::provider::jwk::VerifyKey;
 use crate::tenant::config::Tenant;
 use crate::tenant::directory::TenantDirectory;
 use crate::tenant::registry::IssuerEntry;
@@ -123,8 +126,9 @@ impl Verifier {
             return self.introspect(token, tenant).await;
         }
         let mut header = jws::HeaderBuf::new();
-        let parsed = jws::parse(token, &self.options, &mut header)?;
-        let entry = self.tenants.entry_for_issuer(&parsed.claims.iss).await?;
+        let mut parsed = jws::parse(token, &self.options, &mut header);
+        let parsed = parsed.as_mut().map_err(|e| e.clone())?;
+        let entry = self.issuer_entry(&parsed.claims.iss).await?;
         if TenantDirectory::is_org_access_token(&entry, &parsed.claims) {
             return match self
                 .tenants
@@ -135,8 +139,9 @@ impl Verifier {
             };
         }
         let tenant = TenantDirectory::route_jwt(&entry, &parsed.claims)?;
-        self.verify_parsed(token, parsed, &entry, tenant, Expect::Bearer)
-            .await
+        let window = self.window();
+        let key = Self::key_of(parsed, &entry, window).await?;
+        self.accept(token, parsed, &key, tenant, Expect::Bearer, window)
     }
 
     /// Introspects an access token at the tenant's authorization server.
@@ -184,7 +189,9 @@ impl Verifier {
         if let Some(identity) = self.cached(token) {
             return Ok(identity);
         }
-        self.verify_jws(token, Expect::Bearer).await
+        // Boxed: the verification's future is some 3 KB, which a cached hit would otherwise
+        // carry (and copy each time the future moves).
+        Box::pin(self.verify_jws(token, Expect::Bearer)).await
     }
 
     /// Verifies a compact JWS for what the caller expects. The token is parsed once; then, in
@@ -198,9 +205,11 @@ impl Verifier {
         expect: Expect<'_>,
     ) -> Result<Arc<Identity>, AuthError> {
         let mut header = jws::HeaderBuf::new();
-        let parsed = jws::parse(token, &self.options, &mut header)?;
+        // Borrowed in place: moving the parsed token out of the result would copy it whole.
+        let mut parsed = jws::parse(token, &self.options, &mut header);
+        let parsed = parsed.as_mut().map_err(|e| e.clone())?;
         let entry = match &expect {
-            Expect::Bearer => self.tenants.entry_for_issuer(&parsed.claims.iss).await?,
+            Expect::Bearer => self.issuer_entry(&parsed.claims.iss).await?,
             Expect::IdToken { tenant, .. } => {
                 if parsed.claims.iss != *tenant.issuer {
                     return Err(TokenError::UnknownIssuer.into());
@@ -215,30 +224,65 @@ impl Verifier {
             Expect::Bearer => TenantDirectory::route_jwt(&entry, &parsed.claims)?,
             Expect::IdToken { tenant, .. } => *tenant,
         };
-        self.verify_parsed(token, parsed, &entry, tenant, expect)
-            .await
+        let window = self.window();
+        let key = Self::key_of(parsed, &entry, window).await?;
+        self.accept(token, parsed, &key, tenant, expect, window)
     }
 
-    /// The steps after the tenant is known: key, signature, rules, identity; and the
-    /// verified-token cache for bearer tokens.
-    async fn verify_parsed(
+    /// The tenants of an issuer: registered ones at once, others through the loader. A future
+    /// of a few words: the loader's, rare, is boxed rather than carried by every verification.
+    fn issuer_entry<'a>(
+        &'a self,
+        issuer: &'a str,
+    ) -> impl Future<Output = Result<Arc<IssuerEntry>, AuthError>> + Send + 'a {
+        match self.tenants.registry.by_issuer(issuer) {
+            Some(entry) => Either::Left(ready(Ok(entry))),
+            None => Either::Right(Box::pin(self.tenants.entry_for_issuer(issuer))),
+        }
+    }
+
+    /// The time rules' window now.
+    fn window(&self) -> Window {
+        Window::new(self.provider.clock.now(), self.options.leeway)
+    }
+
+    /// The key of a parsed token, from its issuer's key set: found in the current set at once,
+    /// or (a boxed future, rare) after a shared refetch for an unknown `kid` — never for a token
+    /// that is expired anyway.
+    ///
+    /// The steps after it are a plain function ([`Self::accept`]), so that the parsed token is
+    /// held once in the caller's future (which a move copies whole).
+    fn key_of<'a>(
+        parsed: &Parsed<'a>,
+        entry: &'a IssuerEntry,
+        window: Window,
+    ) -> impl Future<Output = Result<Arc<VerifyKey>, AuthError>> + Send + 'a {
+        let kid = parsed.header.kid.as_deref();
+        match entry.keys.current_key(kid, parsed.alg) {
+            Some(key) => Either::Left(ready(Ok(key))),
+            None => {
+                let kid = kid.map(str::to_owned);
+                let (alg, may_refetch) = (parsed.alg, !window.expired(&parsed.claims));
+                Either::Right(Box::pin(async move {
+                    entry.keys.key_for(kid.as_deref(), alg, may_refetch).await
+                }))
+            }
+        }
+    }
+
+    /// The steps after the key: signature, rules, identity; and the verified-token cache for
+    /// bearer tokens.
+    fn accept(
         &self,
         token: &str,
-        parsed: Parsed<'_>,
-        entry: &IssuerEntry,
+        parsed: &mut Parsed<'_>,
+        key: &VerifyKey,
         tenant: &Arc<Tenant>,
         expect: Expect<'_>,
+        window: Window,
     ) -> Result<Arc<Identity>, AuthError> {
-        let clock = self.provider.clock.as_ref();
-        let window = Window::new(clock.now(), self.options.leeway);
-        // An expired token never causes a key refetch: it would be refused anyway.
-        let may_refetch = !window.expired(&parsed.claims);
-        let key = entry
-            .keys
-            .key_for(parsed.header.kid.as_deref(), parsed.alg, may_refetch)
-            .await?;
-        jws::verify_signature(&parsed, &key)?;
-        rules::check(&parsed, tenant, expect.kind(), window)?;
+        jws::verify_signature(parsed, key)?;
+        rules::check(parsed, tenant, expect.kind(), window)?;
         if let Expect::IdToken {
             nonce,
             access_token,
@@ -248,15 +292,21 @@ impl Verifier {
             id_token::check(&parsed.claims, parsed.alg, nonce, access_token)?;
         }
         let identity = Arc::new(Identity {
-            claims: parsed.claims,
-            raw: parsed.raw_claims.into_boxed_str(),
+            claims: std::mem::take(&mut parsed.claims),
+            raw: std::mem::take(&mut parsed.raw_claims).into_boxed_str(),
             tenant: tenant.as_ref_info(),
             source: CredentialSource::Jwt,
         });
         if expect.kind() == TokenKind::Bearer
             && let Some(cache) = &self.token_cache
         {
-            cache.insert(token, &identity, tenant, key.id, clock);
+            cache.insert(
+                token,
+                &identity,
+                tenant,
+                key.id,
+                self.provider.clock.as_ref(),
+            );
         }
         Ok(identity)
     }

@@ -11,6 +11,7 @@ pub(crate) mod rules;
 #[cfg(feature = "login")]
 pub(crate) mod session;
 pub(crate) mod token_cache;
+pub(crate) mod token_front;
 
 use std::fmt;
 use std::future::Future;

@@ -85,6 +85,8 @@ fn live() -> isize {
 }
 
 const N: usize = 10_000;
+/// Distinct tokens of the large working set.
+const WORKING_SET: u16 = 20_000;
 /// Calls per allocation figure (after one warm-up call).
 const CALLS: u64 = 1_000;
 
@@ -113,10 +115,10 @@ fn report(row: &str, (count, bytes): (u64, u64)) {
 fn per_validation(rt: &Runtime) {
     let okta = rt.block_on(MockOkta::start());
     let issuer = okta.issuer();
-    let token = fixture::token(&issuer, |input| {
-        let key = EncodingKey::from_rsa_pem(fixture::PRIVATE_PEM.as_bytes()).expect("key");
-        jsonwebtoken::crypto::sign(input, &key, Algorithm::RS256).expect("signing")
-    });
+    let key = EncodingKey::from_rsa_pem(fixture::PRIVATE_PEM.as_bytes()).expect("key");
+    let sign =
+        |input: &[u8]| jsonwebtoken::crypto::sign(input, &key, Algorithm::RS256).expect("signing");
+    let token = fixture::token(&issuer, sign);
     let tenant = Tenant::new("bench", issuer).client_id(fixture::AUDIENCE);
     let builder = || {
         OktaOidc::builder()
@@ -139,6 +141,28 @@ fn per_validation(rt: &Runtime) {
         "validate/uncached",
         allocations_per_call(|| {
             black_box(run_now(rt, uncached.validate(black_box(&token))).expect("ok"));
+        }),
+    );
+    // The large working set: heap per cached token, and allocations of a hit served from the
+    // shared table (each token comes back after 19,999 others, so no thread front keeps it).
+    let working_set = fixture::distinct_tokens(&okta.issuer(), WORKING_SET, &sign);
+    let before = live();
+    for token in &working_set {
+        run_now(rt, cached.validate(token)).expect("ok");
+    }
+    let after = live();
+    println!(
+        "token cache: {} bytes of heap per cached token ({WORKING_SET} distinct tokens of {} bytes, claims of {} bytes)",
+        (after - before) / WORKING_SET as isize,
+        token.len(),
+        token.split('.').nth(1).map_or(0, |p| p.len() * 3 / 4),
+    );
+    let mut next = 0;
+    report(
+        "validate/cached, 20,000-token working set (table hits)",
+        allocations_per_call(|| {
+            next = (next + 1) % working_set.len();
+            black_box(run_now(rt, cached.validate(black_box(&working_set[next]))).expect("ok"));
         }),
     );
     let inner = tower::service_fn(|_req: Request<Body>| async {

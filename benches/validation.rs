@@ -59,6 +59,8 @@ use tower::{Layer, ServiceExt};
 
 const LEEWAY_SECS: u64 = 120;
 const MANY_TENANTS: usize = 10_000;
+/// Distinct valid tokens of the large working set (`validation/cached_20000`).
+const WORKING_SET: u16 = 20_000;
 
 /// A token's key parsed once, its signing input and its decoded signature.
 type FloorCase = (Floor, Vec<u8>, Vec<u8>);
@@ -77,11 +79,68 @@ struct Setup {
     others: Vec<(&'static str, String, FloorCase)>,
     /// Token cache off, allow-list ES256 and EdDSA.
     uncached_others: OktaOidc,
+    /// [`WORKING_SET`] distinct tokens, all in `cached`'s token cache.
+    working_set: Vec<String>,
+}
+
+thread_local! {
+    /// Where each thread is in the working set, and in its first 1,000 tokens.
+    static NEXT_IN_SET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    static NEXT_IN_1000: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The next token of `set` for this thread, in rotation (`at` keeps the place).
+fn next_in<'s>(
+    at: &'static std::thread::LocalKey<std::cell::Cell<usize>>,
+    set: &'s [String],
+) -> &'s str {
+    let i = at.get();
+    at.set(if i + 1 >= set.len() { 0 } else { i + 1 });
+    &set[i.min(set.len() - 1)]
+}
+
+fn next_in_set(set: &[String]) -> &str {
+    next_in(&NEXT_IN_SET, set)
+}
+
+thread_local! {
+    /// The working-set tokens of the next batch of `cached_20000_hot_input`, copied into this
+    /// thread's cache before the batch is timed (a server has the token it just read at hand),
+    /// and the next one to take.
+    static HOT_INPUT: std::cell::RefCell<(Vec<String>, usize)> =
+        const { std::cell::RefCell::new((Vec::new(), 0)) };
+    static NEXT_HOT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Copies the next `n` working-set tokens into [`HOT_INPUT`].
+fn prepare_hot_input(set: &[String], n: usize) {
+    HOT_INPUT.with_borrow_mut(|(tokens, next)| {
+        tokens.resize_with(n, String::new);
+        for slot in tokens.iter_mut() {
+            slot.clone_from(&set[NEXT_HOT.get()]);
+            NEXT_HOT.set((NEXT_HOT.get() + 1) % set.len());
+        }
+        *next = 0;
+    });
+}
+
+/// Runs `f` on the next token of [`HOT_INPUT`] (refilling it, untimed only between batches).
+fn with_hot_input<R>(set: &[String], f: impl FnOnce(&str) -> R) -> R {
+    if HOT_INPUT.with_borrow(|(tokens, next)| *next >= tokens.len()) {
+        prepare_hot_input(set, 256);
+    }
+    HOT_INPUT.with_borrow_mut(|(tokens, next)| {
+        *next += 1;
+        f(&tokens[*next - 1])
+    })
 }
 
 fn sign(input: &[u8]) -> String {
-    let key = EncodingKey::from_rsa_pem(fixture::PRIVATE_PEM.as_bytes()).expect("fixture key");
-    jsonwebtoken::crypto::sign(input, &key, Algorithm::RS256).expect("signing")
+    static KEY: std::sync::OnceLock<EncodingKey> = std::sync::OnceLock::new();
+    let key = KEY.get_or_init(|| {
+        EncodingKey::from_rsa_pem(fixture::PRIVATE_PEM.as_bytes()).expect("fixture key")
+    });
+    jsonwebtoken::crypto::sign(input, key, Algorithm::RS256).expect("signing")
 }
 
 /// The fixture claims under `alg`, signed with the PEM key the mock publishes as `kid`.
@@ -161,6 +220,7 @@ fn setup() -> Setup {
         (name, token, floor)
     })
     .collect();
+    let working_set = fixture::distinct_tokens(&issuer, WORKING_SET, &sign);
     let raw_key = DecodingKey::from_rsa_pem(fixture::PUBLIC_PEM.as_bytes()).expect("public key");
     let mut raw_validation = Validation::new(Algorithm::RS256);
     raw_validation.set_issuer(&[&issuer]);
@@ -177,6 +237,7 @@ fn setup() -> Setup {
         floor,
         others,
         uncached_others,
+        working_set,
     };
     // Warm up and check that every path accepts the token.
     jsonwebtoken::decode::<StandardClaims>(&s.token, &s.raw_key, &s.raw_validation).expect("raw");
@@ -187,6 +248,12 @@ fn setup() -> Setup {
     for (name, token, _) in &s.others {
         let claims = s.rt.block_on(s.uncached_others.validate(token));
         assert_eq!(claims.expect(name).sub, "00u1benchuser");
+    }
+    // The whole working set into the token cache (it must all fit: checked by timing below,
+    // where a miss would cost a signature check).
+    for token in &s.working_set {
+        s.rt.block_on(s.cached.validate(token))
+            .expect("working set");
     }
     s
 }
@@ -217,6 +284,12 @@ fn single_thread(c: &mut Criterion, s: &Setup) {
     g.bench_function("cached", |b| {
         b.to_async(&s.rt)
             .iter(|| async { s.cached.validate(black_box(&s.token)).await.expect("ok") })
+    });
+    g.bench_function("cached_20000", |b| {
+        b.to_async(&s.rt).iter(|| async {
+            let token = next_in_set(&s.working_set);
+            s.cached.validate(black_box(token)).await.expect("ok")
+        })
     });
     g.finish();
 }
@@ -359,6 +432,7 @@ fn interleaved<'a>(s: &'a Setup) {
     };
     let (raw_key, raw_validation) = (&s.raw_key, &s.raw_validation);
     let (cached, uncached, uncached_others) = (&s.cached, &s.uncached, &s.uncached_others);
+    let working_set = s.working_set.as_slice();
     let mut rows: Vec<(String, Op<'a>)> = vec![
         ("validation/floor".into(), floor_row(&s.floor)),
         (
@@ -380,6 +454,28 @@ fn interleaved<'a>(s: &'a Setup) {
                 run_now(rt, cached.validate(black_box(token))).expect("ok");
             }),
         ),
+        (
+            "validation/cached_20000".into(),
+            Arc::new(move |rt: &Runtime| {
+                let token = next_in_set(working_set);
+                run_now(rt, cached.validate(black_box(token))).expect("ok");
+            }),
+        ),
+        (
+            "validation/cached_20000_hot_input".into(),
+            Arc::new(move |rt: &Runtime| {
+                with_hot_input(working_set, |token| {
+                    run_now(rt, cached.validate(black_box(token))).expect("ok");
+                });
+            }),
+        ),
+        (
+            "validation/cached_1000".into(),
+            Arc::new(move |rt: &Runtime| {
+                let token = next_in(&NEXT_IN_1000, &working_set[..1000]);
+                run_now(rt, cached.validate(black_box(token))).expect("ok");
+            }),
+        ),
     ];
     for (name, token, case) in &s.others {
         rows.push((format!("validation_{name}/floor"), floor_row(case)));
@@ -390,6 +486,22 @@ fn interleaved<'a>(s: &'a Setup) {
             }),
         ));
     }
+    // The rows named after `interleaved` on the command line (a row's name, or a group's:
+    // `validation_es256`), or all of them.
+    let wanted: Vec<String> = std::env::args()
+        .skip_while(|a| a != "interleaved")
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    rows.retain(|(name, _)| {
+        wanted.is_empty()
+            || wanted.iter().any(|w| {
+                name == w
+                    || name
+                        .strip_prefix(w.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+            })
+    });
     // Batch sizes from a warm-up: about BATCH_TIME per batch.
     let batches: Vec<u32> = rows
         .iter()
@@ -410,7 +522,10 @@ fn interleaved<'a>(s: &'a Setup) {
     while start.elapsed() < TOTAL_TIME {
         for k in 0..rows.len() {
             let i = (round + k) % rows.len();
-            let (_, op) = &rows[i];
+            let (name, op) = &rows[i];
+            if name.ends_with("_hot_input") {
+                prepare_hot_input(working_set, batches[i] as usize);
+            }
             let t = Instant::now();
             for _ in 0..batches[i] {
                 op(&s.rt);
@@ -462,6 +577,21 @@ fn interleaved<'a>(s: &'a Setup) {
         "cached / raw (throughput)",
         "validation/cached",
         "validation/raw",
+    );
+    ratio(
+        "cached_20000 / cached (throughput)",
+        "validation/cached_20000",
+        "validation/cached",
+    );
+    ratio(
+        "cached_20000_hot_input / cached (throughput)",
+        "validation/cached_20000_hot_input",
+        "validation/cached",
+    );
+    ratio(
+        "cached_1000 / cached (throughput)",
+        "validation/cached_1000",
+        "validation/cached",
     );
     for (name, _, _) in &s.others {
         ratio(

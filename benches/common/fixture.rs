@@ -43,15 +43,26 @@ pub fn signing_input(issuer: &str) -> String {
 
 /// The same claims under another header: `{"alg":<alg>,"kid":<kid>}`.
 pub fn signing_input_for(issuer: &str, alg: &str, kid: &str) -> String {
+    claims_with(issuer, alg, kid, 1)
+}
+
+/// The RS256 claims with `jti` `ID.bench-<n as 4 hex digits>` (the same length for every
+/// `n` up to 65,535; `n` = 1 is [`signing_input`]): distinct tokens of the same size.
+pub fn signing_input_numbered(issuer: &str, n: u16) -> String {
+    claims_with(issuer, "RS256", KID, n)
+}
+
+fn claims_with(issuer: &str, alg: &str, kid: &str, n: u16) -> String {
     let header = format!(r#"{{"alg":"{alg}","kid":"{kid}"}}"#);
     let claims = format!(
         concat!(
-            r#"{{"ver":1,"jti":"ID.bench-0001","iss":"{iss}","aud":"{aud}","#,
+            r#"{{"ver":1,"jti":"ID.bench-{n:04x}","iss":"{iss}","aud":"{aud}","#,
             r#""sub":"00u1benchuser","iat":1700000000,"exp":{exp},"auth_time":1700000000,"#,
             r#""amr":["pwd"],"idp":"00o1mockidp","name":"Bench User","#,
             r#""email":"bench.user@example.com","email_verified":true,"#,
             r#""preferred_username":"bench.user@example.com"}}"#
         ),
+        n = n,
         iss = issuer,
         aud = AUDIENCE,
         exp = EXP,
@@ -68,6 +79,36 @@ pub fn token(issuer: &str, sign: impl FnOnce(&[u8]) -> String) -> String {
     let input = signing_input(issuer);
     let signature = sign(input.as_bytes());
     format!("{input}.{signature}")
+}
+
+/// `n` distinct RS256 tokens ([`signing_input_numbered`] 2..n + 2), signed by `sign` on every
+/// core.
+pub fn distinct_tokens(
+    issuer: &str,
+    n: u16,
+    sign: &(dyn Fn(&[u8]) -> String + Sync),
+) -> Vec<String> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u16;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (2 + t..2 + n)
+                        .step_by(usize::from(threads))
+                        .map(|i| {
+                            let input = signing_input_numbered(issuer, i);
+                            let signature = sign(input.as_bytes());
+                            format!("{input}.{signature}")
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("signer"))
+            .collect()
+    })
 }
 
 /// `n` distinct tenants (`tenant-00000`, `https://t00000.okta.example`, client `0oa1tenant00000`…).

@@ -336,4 +336,95 @@ mod tests {
         ));
         assert!(matches!(set.find(None, Algorithm::ES256), Lookup::Unknown));
     }
+
+    // Parsed keys across a key-set rotation, against the mock Okta over HTTP: a refresh parses
+    // the new key (off the request path) and keeps the parsed form of an unchanged one; a key
+    // that leaves the set is freed as soon as no verification holds it (the token cache keeps
+    // key ids, never keys), and the tokens it verified stop being served.
+    #[cfg(feature = "test-util")]
+    use {
+        crate::error::{AuthError, TokenError},
+        crate::handle::OktaOidc,
+        crate::provider::key_cache::KeyCache,
+        crate::tenant::config::Tenant,
+        crate::testing::MockOkta,
+        std::sync::Weak,
+    };
+
+    #[cfg(feature = "test-util")]
+    async fn setup() -> (MockOkta, OktaOidc, Arc<KeyCache>) {
+        let okta = MockOkta::start().await;
+        let oidc = OktaOidc::builder()
+            .tenant(Tenant::new("acme", okta.issuer()).client_id(okta.client_id()))
+            .background_refresh(false)
+            .build()
+            .await
+            .unwrap();
+        let keys = oidc
+            .directory()
+            .registry
+            .by_issuer(&okta.issuer())
+            .unwrap()
+            .keys
+            .clone();
+        (okta, oidc, keys)
+    }
+
+    /// The signing input and the decoded signature of a compact token.
+    #[cfg(feature = "test-util")]
+    fn signed_parts(token: &str) -> (&[u8], Vec<u8>) {
+        let (message, signature) = token.rsplit_once('.').unwrap();
+        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        (message.as_bytes(), signature)
+    }
+
+    #[cfg(feature = "test-util")]
+    #[tokio::test]
+    async fn rotation_swaps_in_a_new_parsed_key_and_frees_the_old_one() {
+        let (okta, oidc, keys) = setup().await;
+        let old_kid = okta.signing_kid();
+        let old_token = okta.id_token().build();
+        oidc.validate(&old_token).await.unwrap(); // verified, and now cached
+        let old_key = keys.current_key(Some(&old_kid), Algorithm::RS256).unwrap();
+        let old_weak: Weak<_> = Arc::downgrade(&old_key);
+
+        // Rotation: the new key is published and signs; the old one stays published.
+        let new_kid = okta.rotate_keys();
+        assert!(keys.current_key(Some(&new_kid), Algorithm::RS256).is_none());
+        oidc.refresh_keys("acme").await.unwrap();
+        let new_key = keys.current_key(Some(&new_kid), Algorithm::RS256).unwrap();
+        assert_ne!(new_key.id, old_key.id);
+        let new_token = okta.id_token().build();
+        let (message, signature) = signed_parts(&new_token);
+        assert!(
+            new_key.key.verify(message, &signature),
+            "the new key, parsed"
+        );
+        assert!(!old_key.key.verify(message, &signature));
+        // The unchanged key keeps its parsed form: the same value, not parsed again.
+        let kept = keys.current_key(Some(&old_kid), Algorithm::RS256).unwrap();
+        assert!(Arc::ptr_eq(&kept, &old_key));
+        drop(kept);
+        oidc.validate(&new_token).await.unwrap();
+        oidc.validate(&old_token).await.unwrap();
+
+        // The old key leaves the set. A verification still holding it (`old_key` here) keeps it
+        // alive; once it lets go, nothing does: the key set, the token cache (key ids only) and
+        // the cached tokens it verified hold no reference.
+        okta.retire_key(&old_kid);
+        oidc.refresh_keys("acme").await.unwrap();
+        assert!(keys.current_key(Some(&old_kid), Algorithm::RS256).is_none());
+        assert!(
+            old_weak.upgrade().is_some(),
+            "held by an in-flight verification"
+        );
+        drop(old_key);
+        assert!(old_weak.upgrade().is_none(), "the old parsed key is freed");
+        // The token it verified is no longer served from the cache, nor verified again.
+        assert!(matches!(
+            oidc.validate(&old_token).await,
+            Err(AuthError::InvalidToken(TokenError::UnknownKey))
+        ));
+        oidc.validate(&new_token).await.unwrap();
+    }
 }

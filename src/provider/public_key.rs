@@ -313,7 +313,9 @@ jUL8G5siJ7bG1jB8CIi/xmbrUYWm+175eBe+DbVY+ucvRDnFLS7Sczs=
     /// The signing key of `alg` from the embedded PEMs, and its public key built through
     /// `PublicKey` from the JWK jsonwebtoken derives.
     fn material(alg: Algorithm, pem: &str) -> (EncodingKey, PublicKey) {
-        crate::builder::install_crypto_provider(); // jsonwebtoken signs: both backends may be on
+        // jsonwebtoken signs; with both backends on it needs a process-wide choice.
+        #[cfg(all(feature = "aws_lc_rs", feature = "rust_crypto"))]
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
         let pem = pem.as_bytes();
         let encoding = match alg {
             Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(pem),

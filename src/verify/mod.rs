@@ -103,17 +103,15 @@ impl Verifier {
             .get(token, &self.tenants.registry, self.provider.clock.as_ref())
     }
 
-    /// Validates a bearer credential: the verified-token cache, then a JWT locally (or, for an
-    /// Okta org authorization server's access token, by introspection), anything else by
-    /// introspection at the tenant the request names.
+    /// Validates a bearer credential the verified-token cache does not hold (the layer looked
+    /// it up first, in its synchronous fast path): a JWT locally (or, for an Okta org
+    /// authorization server's access token, by introspection), anything else by introspection
+    /// at the tenant the request names.
     pub(crate) async fn bearer(
         &self,
         token: &str,
         request: &Parts,
     ) -> Result<Arc<Identity>, AuthError> {
-        if let Some(identity) = self.cached(token) {
-            return Ok(identity);
-        }
         let max = self.options.max_token_bytes;
         if token.len() > max {
             return Err(TokenError::TooLarge {
@@ -123,8 +121,12 @@ impl Verifier {
             .into());
         }
         if !jws::looks_like_jwt(token) {
-            let tenant = self.tenants.for_opaque_token(request).await?;
-            return self.introspect(token, tenant).await;
+            // Boxed, like the introspection below: the JWT path's future stays small.
+            return Box::pin(async {
+                let tenant = self.tenants.for_opaque_token(request).await?;
+                self.introspect(token, tenant).await
+            })
+            .await;
         }
         let mut header = jws::HeaderBuf::new();
         let mut parsed = jws::parse(token, &self.options, &mut header);
@@ -135,7 +137,7 @@ impl Verifier {
                 .tenants
                 .for_org_access_token(&entry, &parsed.claims, request)
             {
-                Some(tenant) => self.introspect(token, tenant).await,
+                Some(tenant) => Box::pin(self.introspect(token, tenant)).await,
                 None => Err(TokenError::AudienceMismatch.into()),
             };
         }

@@ -38,19 +38,22 @@
 mod fixture;
 #[path = "common/floor.rs"]
 mod floor;
+#[path = "common/interleaved.rs"]
+mod interleaved;
 #[path = "common/threads.rs"]
 mod threads;
 
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use threads::{on_threads, run_now};
 
 use axum::body::Body;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use floor::Floor;
 use http::{HeaderValue, Request, Response, header::AUTHORIZATION};
+use interleaved::{Op, Row};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{OktaOidc, OktaOidcLayer, StandardClaims, Tenant};
@@ -350,9 +353,6 @@ fn layer(c: &mut Criterion, s: &Setup) {
     g.finish();
 }
 
-/// One validation, run on the calling thread with its runtime.
-type Op<'a> = Arc<dyn Fn(&Runtime) + Send + Sync + 'a>;
-
 fn threads(c: &mut Criterion, s: &Setup) {
     let token = s.token.as_str();
     let rows: [(&str, Op<'_>); 3] = [
@@ -423,178 +423,88 @@ fn tenants(c: &mut Criterion, s: &Setup) {
 
 /// The `validation*` rows interleaved (see the module docs); prints medians and ratios.
 fn interleaved<'a>(s: &'a Setup) {
-    const BATCH_TIME: Duration = Duration::from_micros(200);
-    const TOTAL_TIME: Duration = Duration::from_secs(20);
-    let _entered = s.rt.enter();
     let token = s.token.as_str();
-    let floor_row = |(key, message, signature): &'a FloorCase| -> Op<'a> {
-        Arc::new(move |_: &Runtime| assert!(key.verify(black_box(message), black_box(signature))))
+    let floor_row = |name: String, (key, message, signature): &'a FloorCase| {
+        Row::new(name, move |_: &Runtime| {
+            assert!(key.verify(black_box(message), black_box(signature)))
+        })
     };
     let (raw_key, raw_validation) = (&s.raw_key, &s.raw_validation);
     let (cached, uncached, uncached_others) = (&s.cached, &s.uncached, &s.uncached_others);
     let working_set = s.working_set.as_slice();
-    let mut rows: Vec<(String, Op<'a>)> = vec![
-        ("validation/floor".into(), floor_row(&s.floor)),
-        (
-            "validation/raw".into(),
-            Arc::new(move |_: &Runtime| {
-                jsonwebtoken::decode::<StandardClaims>(black_box(token), raw_key, raw_validation)
-                    .expect("raw");
-            }),
-        ),
-        (
-            "validation/uncached".into(),
-            Arc::new(move |rt: &Runtime| {
-                run_now(rt, uncached.validate(black_box(token))).expect("ok");
-            }),
-        ),
-        (
-            "validation/cached".into(),
-            Arc::new(move |rt: &Runtime| {
-                run_now(rt, cached.validate(black_box(token))).expect("ok");
-            }),
-        ),
-        (
-            "validation/cached_20000".into(),
-            Arc::new(move |rt: &Runtime| {
-                let token = next_in_set(working_set);
-                run_now(rt, cached.validate(black_box(token))).expect("ok");
-            }),
-        ),
-        (
-            "validation/cached_20000_hot_input".into(),
-            Arc::new(move |rt: &Runtime| {
-                with_hot_input(working_set, |token| {
-                    run_now(rt, cached.validate(black_box(token))).expect("ok");
-                });
-            }),
-        ),
-        (
-            "validation/cached_1000".into(),
-            Arc::new(move |rt: &Runtime| {
-                let token = next_in(&NEXT_IN_1000, &working_set[..1000]);
-                run_now(rt, cached.validate(black_box(token))).expect("ok");
-            }),
-        ),
+    let mut hot_input = Row::new("validation/cached_20000_hot_input", move |rt: &Runtime| {
+        with_hot_input(working_set, |token| {
+            run_now(rt, cached.validate(black_box(token))).expect("ok");
+        });
+    });
+    hot_input.before_batch = Some(Box::new(move |n| prepare_hot_input(working_set, n)));
+    let mut rows = vec![
+        floor_row("validation/floor".into(), &s.floor),
+        Row::new("validation/raw", move |_: &Runtime| {
+            jsonwebtoken::decode::<StandardClaims>(black_box(token), raw_key, raw_validation)
+                .expect("raw");
+        }),
+        Row::new("validation/uncached", move |rt: &Runtime| {
+            run_now(rt, uncached.validate(black_box(token))).expect("ok");
+        }),
+        Row::new("validation/cached", move |rt: &Runtime| {
+            run_now(rt, cached.validate(black_box(token))).expect("ok");
+        }),
+        Row::new("validation/cached_20000", move |rt: &Runtime| {
+            let token = next_in_set(working_set);
+            run_now(rt, cached.validate(black_box(token))).expect("ok");
+        }),
+        hot_input,
+        Row::new("validation/cached_1000", move |rt: &Runtime| {
+            let token = next_in(&NEXT_IN_1000, &working_set[..1000]);
+            run_now(rt, cached.validate(black_box(token))).expect("ok");
+        }),
     ];
     for (name, token, case) in &s.others {
-        rows.push((format!("validation_{name}/floor"), floor_row(case)));
-        rows.push((
+        rows.push(floor_row(format!("validation_{name}/floor"), case));
+        rows.push(Row::new(
             format!("validation_{name}/uncached"),
-            Arc::new(move |rt: &Runtime| {
+            move |rt: &Runtime| {
                 run_now(rt, uncached_others.validate(black_box(token))).expect("ok");
-            }),
+            },
         ));
     }
-    // The rows named after `interleaved` on the command line (a row's name, or a group's:
-    // `validation_es256`), or all of them.
-    let wanted: Vec<String> = std::env::args()
-        .skip_while(|a| a != "interleaved")
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    rows.retain(|(name, _)| {
-        wanted.is_empty()
-            || wanted.iter().any(|w| {
-                name == w
-                    || name
-                        .strip_prefix(w.as_str())
-                        .is_some_and(|r| r.starts_with('/'))
-            })
-    });
-    // Batch sizes from a warm-up: about BATCH_TIME per batch.
-    let batches: Vec<u32> = rows
-        .iter()
-        .map(|(_, op)| {
-            let start = Instant::now();
-            let mut n = 0u32;
-            while start.elapsed() < Duration::from_millis(100) {
-                op(&s.rt);
-                n += 1;
-            }
-            let per_call = start.elapsed() / n;
-            (BATCH_TIME.as_nanos() / per_call.as_nanos().max(1)).clamp(1, 1 << 20) as u32
-        })
-        .collect();
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); rows.len()];
-    let start = Instant::now();
-    let mut round = 0usize;
-    while start.elapsed() < TOTAL_TIME {
-        for k in 0..rows.len() {
-            let i = (round + k) % rows.len();
-            let (name, op) = &rows[i];
-            if name.ends_with("_hot_input") {
-                prepare_hot_input(working_set, batches[i] as usize);
-            }
-            let t = Instant::now();
-            for _ in 0..batches[i] {
-                op(&s.rt);
-            }
-            samples[i].push(t.elapsed().as_secs_f64() * 1e6 / f64::from(batches[i]));
-        }
-        round += 1;
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let medians: Vec<f64> = samples.iter_mut().map(median).collect();
+    interleaved::keep_named(&mut rows, "interleaved");
     let backend = if cfg!(feature = "aws_lc_rs") {
         "aws_lc_rs"
     } else {
         "rust_crypto"
     };
-    println!(
-        "interleaved ({backend}): {round} rounds in {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
-    for ((name, _), (m, n)) in rows.iter().zip(medians.iter().zip(&batches)) {
-        println!("  {name:<28} {m:>10.3} µs per call (median batch of {n})");
-    }
-    let at = |name: &str| rows.iter().position(|(n, _)| n == name).map(|i| medians[i]);
-    let ratio = |label: &str, num: &str, den: &str| {
-        if let (Some(a), Some(b)) = (at(num), at(den)) {
-            // Throughput ratio: calls/s of the first row over calls/s of the second.
-            println!("  {label:<40} {:.3}", b / a);
-        }
-    };
-    ratio(
+    let m = interleaved::run(&s.rt, &rows, backend);
+    m.ratio(
         "uncached / floor (throughput)",
         "validation/uncached",
         "validation/floor",
     );
-    ratio(
+    m.ratio(
         "uncached / raw (throughput)",
         "validation/uncached",
         "validation/raw",
     );
-    ratio(
+    m.ratio(
         "raw / floor (throughput)",
         "validation/raw",
         "validation/floor",
     );
-    ratio(
+    m.ratio(
         "cached / raw (throughput)",
         "validation/cached",
         "validation/raw",
     );
-    ratio(
-        "cached_20000 / cached (throughput)",
-        "validation/cached_20000",
-        "validation/cached",
-    );
-    ratio(
-        "cached_20000_hot_input / cached (throughput)",
-        "validation/cached_20000_hot_input",
-        "validation/cached",
-    );
-    ratio(
-        "cached_1000 / cached (throughput)",
-        "validation/cached_1000",
-        "validation/cached",
-    );
+    for set in ["cached_20000", "cached_20000_hot_input", "cached_1000"] {
+        m.ratio(
+            &format!("{set} / cached (throughput)"),
+            &format!("validation/{set}"),
+            "validation/cached",
+        );
+    }
     for (name, _, _) in &s.others {
-        ratio(
+        m.ratio(
             &format!("{name}: uncached / floor (throughput)"),
             &format!("validation_{name}/uncached"),
             &format!("validation_{name}/floor"),

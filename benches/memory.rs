@@ -13,18 +13,19 @@
 
 #[path = "common/fixture.rs"]
 mod fixture;
+#[path = "common/layer.rs"]
+mod layer_rows;
 #[path = "common/threads.rs"]
 mod threads;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
-use http::{HeaderValue, Request, Response, header::AUTHORIZATION};
+use http::Request;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{OktaOidc, OktaOidcLayer, Tenant};
@@ -165,18 +166,9 @@ fn per_validation(rt: &Runtime) {
             black_box(run_now(rt, cached.validate(black_box(&working_set[next]))).expect("ok"));
         }),
     );
-    let inner = tower::service_fn(|_req: Request<Body>| async {
-        Ok::<_, Infallible>(Response::new(Body::empty()))
-    });
+    let inner = layer_rows::inner();
     let with_layer = OktaOidcLayer::new(cached.clone()).layer(inner);
-    let auth = HeaderValue::from_str(&format!("Bearer {token}")).expect("header");
-    let request = || {
-        Request::builder()
-            .uri("/api/me")
-            .header(AUTHORIZATION, auth.clone())
-            .body(Body::empty())
-            .expect("request")
-    };
+    let request = layer_rows::bearer_request(&token);
     // The request is built before the count starts, one per call.
     let calls = |oneshot: &dyn Fn(Request<Body>)| {
         let mut requests: Vec<_> = (0..=CALLS).map(|_| request()).collect();
@@ -204,11 +196,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         return; // nothing to list or test under `cargo test --benches`
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = threads::bench_runtime();
     // First: the fixture token is signed with the first mock org's key (each mock started in a
     // process takes the next key of the pool).
     per_validation(&rt);

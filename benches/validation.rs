@@ -40,19 +40,18 @@ mod fixture;
 mod floor;
 #[path = "common/interleaved.rs"]
 mod interleaved;
+#[path = "common/layer.rs"]
+mod layer_rows;
 #[path = "common/threads.rs"]
 mod threads;
 
-use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 use threads::{on_threads, run_now};
 
-use axum::body::Body;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use floor::Floor;
-use http::{HeaderValue, Request, Response, header::AUTHORIZATION};
 use interleaved::{Op, Row};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use okta_oidc::testing::MockOkta;
@@ -172,11 +171,7 @@ fn floor_of(okta: &MockOkta, kid: &str, token: &str) -> FloorCase {
 }
 
 fn setup() -> Setup {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = threads::bench_runtime();
     let okta = rt.block_on(MockOkta::start());
     okta.publish_ec_key();
     okta.publish_ed_key();
@@ -318,18 +313,9 @@ fn algorithms(c: &mut Criterion, s: &Setup) {
 }
 
 fn layer(c: &mut Criterion, s: &Setup) {
-    let inner = tower::service_fn(|_req: Request<Body>| async {
-        Ok::<_, Infallible>(Response::new(Body::empty()))
-    });
+    let inner = layer_rows::inner();
     let with_layer = OktaOidcLayer::new(s.cached.clone()).layer(inner);
-    let auth = HeaderValue::from_str(&format!("Bearer {}", s.token)).expect("header");
-    let request = || {
-        Request::builder()
-            .uri("/api/me")
-            .header(AUTHORIZATION, auth.clone())
-            .body(Body::empty())
-            .expect("request")
-    };
+    let request = layer_rows::bearer_request(&s.token);
     let mut g = c.benchmark_group("layer");
     g.throughput(Throughput::Elements(1));
     g.bench_function("no_layer", |b| {

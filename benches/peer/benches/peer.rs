@@ -55,11 +55,7 @@ async fn authorizer() -> Authorizer<RegisteredClaims> {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = threads::bench_runtime();
     let token = fixture::token(fixture::PEER_ISSUER, sign);
     let auth = rt.block_on(authorizer());
     let data = rt

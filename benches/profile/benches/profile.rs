@@ -89,11 +89,7 @@ fn main() {
     }
     let secs = env_or("OKTA_OIDC_PROFILE_SECS", 30);
     let hz = i32::try_from(env_or("OKTA_OIDC_PROFILE_HZ", 1000)).unwrap_or(1000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = threads::bench_runtime();
     let okta = rt.block_on(MockOkta::start());
     let issuer = okta.issuer();
     let key = EncodingKey::from_rsa_pem(fixture::PRIVATE_PEM.as_bytes()).expect("key");

@@ -9,13 +9,46 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 /// The `aud` claim: one audience or several, kept as received.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Audience {
     /// A single audience string.
     One(String),
     /// An array of audiences.
     Many(Vec<String>),
+}
+
+/// A string or an array of strings, read in one pass (an `untagged` enum would buffer the value
+/// and build, then drop, an error for each variant that does not fit).
+impl<'de> Deserialize<'de> for Audience {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Audience;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Audience::One(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Audience::One(v))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                strings(seq).map(Audience::Many)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The strings of a JSON array, allocated at their final size for the usual one or two.
+fn strings<'de, A: de::SeqAccess<'de>>(mut seq: A) -> Result<Vec<String>, A::Error> {
+    let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
+    while let Some(s) = seq.next_element::<String>()? {
+        out.push(s);
+    }
+    Ok(out)
 }
 
 impl Default for Audience {
@@ -438,20 +471,25 @@ fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error
     d.deserialize_any(V)
 }
 
-/// A list of strings, or one space-separated string.
+/// A list of strings, or one space-separated string (`null`: none), read in one pass.
 fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Either {
-        One(String),
-        Many(Vec<String>),
-        Null(()),
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string, an array of strings or null")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(v.split_ascii_whitespace().map(str::to_owned).collect())
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            strings(seq)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
     }
-    Ok(match Either::deserialize(d)? {
-        Either::One(s) => s.split_ascii_whitespace().map(str::to_owned).collect(),
-        Either::Many(v) => v,
-        Either::Null(()) => Vec::new(),
-    })
+    d.deserialize_any(V)
 }
 
 #[cfg(test)]
@@ -493,6 +531,46 @@ mod tests {
         let missing: Result<Claims<Extra>, _> =
             Claims::from_identity(identity(r#"{"iss":"a","sub":"b"}"#));
         assert!(missing.is_err());
+    }
+
+    /// `aud`, `amr`, `scp` and `groups` read in one pass: every shape the `untagged` forms took,
+    /// from JSON text and from a `serde_json::Value` (the session path).
+    #[test]
+    fn audiences_and_string_lists_in_every_shape() {
+        let read = |json: &str| serde_json::from_str::<StandardClaims>(json);
+        let from_value = |json: &str| {
+            serde_json::from_value::<StandardClaims>(serde_json::from_str(json).unwrap())
+        };
+        for parse in [&read as &dyn Fn(&str) -> _, &from_value] {
+            let c = parse(r#"{"aud":"a","amr":"pwd  mfa","scp":["x","y"],"groups":null}"#).unwrap();
+            assert_eq!(c.aud, Audience::One("a".into()));
+            assert_eq!(c.amr, ["pwd", "mfa"]);
+            assert_eq!(c.scopes, ["x", "y"]);
+            assert!(c.groups.is_empty());
+            let c = parse(r#"{"aud":["a","b"],"amr":[],"scp":"x"}"#).unwrap();
+            assert_eq!(c.aud, Audience::Many(vec!["a".into(), "b".into()]));
+            assert!(c.aud.contains("b") && c.aud.len() == 2);
+            assert!(c.amr.is_empty());
+            assert_eq!(c.scopes, ["x"]);
+            let c = parse(r#"{"aud":[]}"#).unwrap();
+            assert!(c.aud.is_empty());
+            assert_eq!(parse("{}").unwrap().aud, Audience::default());
+            for bad in [
+                r#"{"aud":null}"#,
+                r#"{"aud":5}"#,
+                r#"{"aud":["a",1]}"#,
+                r#"{"aud":{"a":1}}"#,
+                r#"{"amr":[1]}"#,
+                r#"{"amr":5}"#,
+                r#"{"scp":[["x"]]}"#,
+                r#"{"groups":{"g":1}}"#,
+            ] {
+                assert!(parse(bad).is_err(), "{bad}");
+            }
+        }
+        let escaped: StandardClaims = read(r#"{"aud":"a\/b","amr":["p\u0077d"]}"#).unwrap();
+        assert_eq!(escaped.aud, Audience::One("a/b".into()));
+        assert_eq!(escaped.amr, ["pwd"]);
     }
 
     #[test]

@@ -8,6 +8,15 @@ use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
 
+/// The runtime every bench drives okta-oidc and the mock Okta with: one worker thread.
+pub fn bench_runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// Polls `fut` once with a no-op waker (validation of a warm token completes without waiting),
 /// falling back to `block_on` if it does wait: keeps executor overhead out of the rows.
 pub fn run_now<F: Future>(rt: &Runtime, fut: F) -> F::Output {

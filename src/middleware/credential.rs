@@ -79,10 +79,16 @@ fn authorization<'h>(headers: &'h HeaderMap, scheme: &str) -> Result<Option<&'h 
 /// Checks the RFC 6750 `b64token` syntax of a bearer token (not needed for a token found in
 /// the verified-token cache, which matched byte for byte a token that passed every check).
 pub(crate) fn check_token68(token: &str) -> Result<(), AuthError> {
-    let token68 =
-        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+    // Without branches or early exit, so that the compiler vectorises the scan (a 1 KB token
+    // took a microsecond byte by byte).
+    let token68 = |b: u8| {
+        (b.wrapping_sub(b'a') < 26)
+            | (b.wrapping_sub(b'A') < 26)
+            | (b.wrapping_sub(b'0') < 10)
+            | matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+    };
     let body = token.trim_end_matches('=');
-    if body.is_empty() || !body.bytes().all(token68) {
+    if body.is_empty() || !body.bytes().fold(true, |ok, b| ok & token68(b)) {
         return Err(TokenError::Malformed("bearer token is not token68").into());
     }
     Ok(())
@@ -142,6 +148,14 @@ mod tests {
         ));
         assert!(check_token68("abc.DEF-_~+/==").is_ok());
         assert!(check_token68("==").is_err());
+        // Every byte, against RFC 6750 §2.1's b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" /
+        // "~" / "+" / "/" ) *"=".
+        for b in 0..=255u8 {
+            let allowed = b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
+            let token = format!("{}{}a=", "x".repeat(40), char::from(b));
+            assert_eq!(check_token68(&token).is_ok(), allowed, "byte {b}");
+        }
+        assert!(check_token68("a=b").is_err(), "= only at the end");
     }
 
     #[test]

@@ -7,20 +7,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::DecodingKey;
-
-use crate::algorithm::Algorithm;
 use serde::Deserialize;
 
+use super::public_key::PublicKey;
+use crate::algorithm::Algorithm;
 use crate::error::LoadError;
 
 static NEXT_KEY_ID: AtomicU64 = AtomicU64::new(1);
 
-/// One usable verification key.
+/// One usable verification key, parsed once (when its key set is loaded or refreshed) into the
+/// backend's ready form.
 pub(crate) struct VerifyKey {
     pub(crate) kid: Option<String>,
     pub(crate) alg: Algorithm,
-    pub(crate) key: DecodingKey,
+    pub(crate) key: PublicKey,
     /// Process-unique id; kept across refreshes while the key material is unchanged.
     pub(crate) id: u64,
     fingerprint: String,
@@ -110,39 +110,52 @@ pub(crate) fn parse_jwks(
     let raw: RawJwks =
         serde_json::from_slice(body).map_err(|e| LoadError::Document(format!("key set: {e}")))?;
     let mut keys: Vec<Arc<VerifyKey>> = Vec::with_capacity(raw.keys.len());
-    for (index, value) in raw.keys.into_iter().enumerate() {
-        match parse_key(value, allowed) {
-            Ok((kid, alg, fingerprint, key)) => {
-                if kid.is_some() && keys.iter().any(|k| k.kid == kid) {
-                    tracing::warn!(issuer, index, kid = ?kid, "skipping key: duplicate kid");
-                    continue;
-                }
-                // The same key listed twice without a kid: keep one, or tokens without a kid
-                // would find two candidates and be refused as ambiguous.
-                if kid.is_none()
-                    && keys
-                        .iter()
-                        .any(|k| k.kid.is_none() && k.alg == alg && k.fingerprint == fingerprint)
-                {
-                    tracing::info!(issuer, index, "skipping key: listed twice");
-                    continue;
-                }
-                let reused = previous.and_then(|set| {
-                    set.keys
-                        .iter()
-                        .find(|k| k.kid == kid && k.alg == alg && k.fingerprint == fingerprint)
-                });
-                keys.push(match reused {
-                    Some(k) => Arc::clone(k),
-                    None => Arc::new(VerifyKey {
-                        kid,
-                        alg,
-                        key,
-                        id: NEXT_KEY_ID.fetch_add(1, Ordering::Relaxed),
-                        fingerprint,
-                    }),
-                });
+    for (index, value) in raw.keys.iter().enumerate() {
+        let described = match describe(value, allowed) {
+            Ok(described) => described,
+            Err(why) => {
+                tracing::info!(issuer, index, why, "skipping key");
+                continue;
             }
+        };
+        let Described {
+            kid,
+            alg,
+            fingerprint,
+            material,
+        } = described;
+        if kid.is_some() && keys.iter().any(|k| k.kid == kid) {
+            tracing::warn!(issuer, index, kid = ?kid, "skipping key: duplicate kid");
+            continue;
+        }
+        // The same key listed twice without a kid: keep one, or tokens without a kid would
+        // find two candidates and be refused as ambiguous.
+        if kid.is_none()
+            && keys
+                .iter()
+                .any(|k| k.kid.is_none() && k.alg == alg && k.fingerprint == fingerprint)
+        {
+            tracing::info!(issuer, index, "skipping key: listed twice");
+            continue;
+        }
+        // An unchanged key keeps its parsed form (and id): only new keys are parsed.
+        let reused = previous.and_then(|set| {
+            set.keys
+                .iter()
+                .find(|k| k.kid == kid && k.alg == alg && k.fingerprint == fingerprint)
+        });
+        if let Some(k) = reused {
+            keys.push(Arc::clone(k));
+            continue;
+        }
+        match material.parse(alg) {
+            Ok(key) => keys.push(Arc::new(VerifyKey {
+                kid,
+                alg,
+                key,
+                id: NEXT_KEY_ID.fetch_add(1, Ordering::Relaxed),
+                fingerprint,
+            })),
             Err(why) => tracing::info!(issuer, index, why, "skipping key"),
         }
     }
@@ -152,10 +165,49 @@ pub(crate) fn parse_jwks(
     Ok(keys)
 }
 
-type ParsedKey = (Option<String>, Algorithm, String, DecodingKey);
+/// A JWK that passed every check that needs no parsing of its key material.
+struct Described {
+    kid: Option<String>,
+    alg: Algorithm,
+    /// The key material as published, to tell an unchanged key on a refresh.
+    fingerprint: String,
+    material: Material,
+}
 
-fn parse_key(value: serde_json::Value, allowed: &[Algorithm]) -> Result<ParsedKey, &'static str> {
-    let jwk: RawJwk = serde_json::from_value(value).map_err(|_| "not a JWK object")?;
+/// The base64url key material of a JWK, parsed only when the key is new.
+enum Material {
+    Rsa { n: String, e: String },
+    Ec { crv: String, x: String, y: String },
+    Ed25519 { x: String },
+}
+
+impl Material {
+    /// The key in the backend's ready form (size and length rules in [`PublicKey`]).
+    fn parse(&self, alg: Algorithm) -> Result<PublicKey, &'static str> {
+        let decode = |text: &str, what| URL_SAFE_NO_PAD.decode(text).map_err(|_| what);
+        let key = match self {
+            Material::Rsa { n, e } => PublicKey::rsa(
+                alg,
+                &decode(n, "n is not base64url")?,
+                &decode(e, "e is not base64url")?,
+            ),
+            Material::Ec { crv, x, y } => PublicKey::ec(
+                crv,
+                &decode(x, "x is not base64url")?,
+                &decode(y, "y is not base64url")?,
+            ),
+            Material::Ed25519 { x } => PublicKey::ed25519(&decode(x, "x is not base64url")?),
+        }?;
+        // The curve decides an EC key's algorithm; it must be the one the JWK was taken for.
+        if key.alg() != alg {
+            return Err("key algorithm differs from the JWK's");
+        }
+        Ok(key)
+    }
+}
+
+fn describe(value: &serde_json::Value, allowed: &[Algorithm]) -> Result<Described, &'static str> {
+    let jwk = RawJwk::deserialize(value).map_err(|_| "not a JWK object")?;
     if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
         return Err("use is not sig");
     }
@@ -165,7 +217,7 @@ fn parse_key(value: serde_json::Value, allowed: &[Algorithm]) -> Result<ParsedKe
         return Err("key_ops lacks verify");
     }
     let kty = jwk.kty.as_deref().ok_or("no kty")?;
-    let (alg, fingerprint, key) = match kty {
+    let (alg, fingerprint, material) = match kty {
         "RSA" => {
             let alg = match jwk.alg.as_deref() {
                 None => Algorithm::RS256,
@@ -174,47 +226,31 @@ fn parse_key(value: serde_json::Value, allowed: &[Algorithm]) -> Result<ParsedKe
                 }
                 Some(_) => return Err("unsupported alg for RSA"),
             };
-            let (n, e) = (jwk.n.as_deref(), jwk.e.as_deref());
-            let (n, e) = n.zip(e).ok_or("RSA key without n or e")?;
-            let n_bytes = URL_SAFE_NO_PAD
-                .decode(n)
-                .map_err(|_| "n is not base64url")?;
-            let e_bytes = URL_SAFE_NO_PAD
-                .decode(e)
-                .map_err(|_| "e is not base64url")?;
-            let significant = n_bytes.iter().skip_while(|b| **b == 0).count();
-            if significant * 8 < 2048 {
-                return Err("RSA key under 2048 bits");
-            }
-            if e_bytes.is_empty() || e_bytes.len() > 8 {
-                return Err("RSA exponent out of range");
-            }
-            let key = DecodingKey::from_rsa_raw_components(&n_bytes, &e_bytes);
-            (alg, format!("RSA|{n}|{e}"), key)
+            let (n, e) = jwk.n.zip(jwk.e).ok_or("RSA key without n or e")?;
+            (alg, format!("RSA|{n}|{e}"), Material::Rsa { n, e })
         }
         "EC" => {
-            let crv = jwk.crv.as_deref().ok_or("EC key without crv")?;
-            let alg = match (crv, jwk.alg.as_deref()) {
+            let crv = jwk.crv.ok_or("EC key without crv")?;
+            let alg = match (crv.as_str(), jwk.alg.as_deref()) {
                 ("P-256", None | Some("ES256")) => Algorithm::ES256,
                 ("P-384", None | Some("ES384")) => Algorithm::ES384,
                 _ => return Err("unsupported EC curve or alg"),
             };
-            let (x, y) = jwk
-                .x
-                .as_deref()
-                .zip(jwk.y.as_deref())
-                .ok_or("EC key without x or y")?;
-            let key = DecodingKey::from_ec_components(x, y).map_err(|_| "bad EC coordinates")?;
-            (alg, format!("EC|{crv}|{x}|{y}"), key)
+            let (x, y) = jwk.x.zip(jwk.y).ok_or("EC key without x or y")?;
+            let fingerprint = format!("EC|{crv}|{x}|{y}");
+            (alg, fingerprint, Material::Ec { crv, x, y })
         }
         "OKP" => {
             match (jwk.crv.as_deref(), jwk.alg.as_deref()) {
                 (Some("Ed25519"), None | Some("EdDSA") | Some("Ed25519")) => {}
                 _ => return Err("unsupported OKP curve or alg"),
             }
-            let x = jwk.x.as_deref().ok_or("OKP key without x")?;
-            let key = DecodingKey::from_ed_components(x).map_err(|_| "bad OKP key")?;
-            (Algorithm::EdDSA, format!("OKP|{x}"), key)
+            let x = jwk.x.ok_or("OKP key without x")?;
+            (
+                Algorithm::EdDSA,
+                format!("OKP|{x}"),
+                Material::Ed25519 { x },
+            )
         }
         "oct" => return Err("symmetric (oct) keys are never used"),
         _ => return Err("unknown kty"),
@@ -222,7 +258,12 @@ fn parse_key(value: serde_json::Value, allowed: &[Algorithm]) -> Result<ParsedKe
     if !allowed.contains(&alg) {
         return Err("algorithm not in the allow-list");
     }
-    Ok((jwk.kid, alg, fingerprint, key))
+    Ok(Described {
+        kid: jwk.kid,
+        alg,
+        fingerprint,
+        material,
+    })
 }
 
 #[cfg(test)]
@@ -294,5 +335,97 @@ mod tests {
             Lookup::Ambiguous
         ));
         assert!(matches!(set.find(None, Algorithm::ES256), Lookup::Unknown));
+    }
+
+    // Parsed keys across a key-set rotation, against the mock Okta over HTTP: a refresh parses
+    // the new key (off the request path) and keeps the parsed form of an unchanged one; a key
+    // that leaves the set is freed as soon as no verification holds it (the token cache keeps
+    // key ids, never keys), and the tokens it verified stop being served.
+    #[cfg(feature = "test-util")]
+    use {
+        crate::error::{AuthError, TokenError},
+        crate::handle::OktaOidc,
+        crate::provider::key_cache::KeyCache,
+        crate::tenant::config::Tenant,
+        crate::testing::MockOkta,
+        std::sync::Weak,
+    };
+
+    #[cfg(feature = "test-util")]
+    async fn setup() -> (MockOkta, OktaOidc, Arc<KeyCache>) {
+        let okta = MockOkta::start().await;
+        let oidc = OktaOidc::builder()
+            .allow_loopback_http(true)
+            .tenant(Tenant::new("acme", okta.issuer()).client_id(okta.client_id()))
+            .background_refresh(false)
+            .build()
+            .await
+            .unwrap();
+        let keys = oidc
+            .directory()
+            .registry
+            .by_issuer(&okta.issuer())
+            .unwrap()
+            .keys
+            .clone();
+        (okta, oidc, keys)
+    }
+
+    /// The signing input and the decoded signature of a compact token.
+    #[cfg(feature = "test-util")]
+    fn signed_parts(token: &str) -> (&[u8], Vec<u8>) {
+        let (message, signature) = token.rsplit_once('.').unwrap();
+        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        (message.as_bytes(), signature)
+    }
+
+    #[cfg(feature = "test-util")]
+    #[tokio::test]
+    async fn rotation_swaps_in_a_new_parsed_key_and_frees_the_old_one() {
+        let (okta, oidc, keys) = setup().await;
+        let old_kid = okta.signing_kid();
+        let old_token = okta.id_token().build();
+        oidc.validate(&old_token).await.unwrap(); // verified, and now cached
+        let old_key = keys.current_key(Some(&old_kid), Algorithm::RS256).unwrap();
+        let old_weak: Weak<_> = Arc::downgrade(&old_key);
+
+        // Rotation: the new key is published and signs; the old one stays published.
+        let new_kid = okta.rotate_keys();
+        assert!(keys.current_key(Some(&new_kid), Algorithm::RS256).is_none());
+        oidc.refresh_keys("acme").await.unwrap();
+        let new_key = keys.current_key(Some(&new_kid), Algorithm::RS256).unwrap();
+        assert_ne!(new_key.id, old_key.id);
+        let new_token = okta.id_token().build();
+        let (message, signature) = signed_parts(&new_token);
+        assert!(
+            new_key.key.verify(message, &signature),
+            "the new key, parsed"
+        );
+        assert!(!old_key.key.verify(message, &signature));
+        // The unchanged key keeps its parsed form: the same value, not parsed again.
+        let kept = keys.current_key(Some(&old_kid), Algorithm::RS256).unwrap();
+        assert!(Arc::ptr_eq(&kept, &old_key));
+        drop(kept);
+        oidc.validate(&new_token).await.unwrap();
+        oidc.validate(&old_token).await.unwrap();
+
+        // The old key leaves the set. A verification still holding it (`old_key` here) keeps it
+        // alive; once it lets go, nothing does: the key set, the token cache (key ids only) and
+        // the cached tokens it verified hold no reference.
+        okta.retire_key(&old_kid);
+        oidc.refresh_keys("acme").await.unwrap();
+        assert!(keys.current_key(Some(&old_kid), Algorithm::RS256).is_none());
+        assert!(
+            old_weak.upgrade().is_some(),
+            "held by an in-flight verification"
+        );
+        drop(old_key);
+        assert!(old_weak.upgrade().is_none(), "the old parsed key is freed");
+        // The token it verified is no longer served from the cache, nor verified again.
+        assert!(matches!(
+            oidc.validate(&old_token).await,
+            Err(AuthError::InvalidToken(TokenError::UnknownKey))
+        ));
+        oidc.validate(&new_token).await.unwrap();
     }
 }

@@ -408,6 +408,15 @@ async fn background_loop(weak: Weak<KeyCache>) {
 }
 
 impl KeyCache {
+    /// The key of a token header (`kid`, `alg`) in the current key set, when it is there: the
+    /// usual case, answered in place (lock-free, no reference count touched for the set).
+    pub(crate) fn current_key(&self, kid: Option<&str>, alg: Algorithm) -> Option<Arc<VerifyKey>> {
+        match self.state.load().keys.as_ref()?.find(kid, alg) {
+            Lookup::Found(key) => Some(Arc::clone(key)),
+            _ => None,
+        }
+    }
+
     /// Finds the key of a token header (`kid`, `alg`), refetching the key set once (shared,
     /// cooled down) for an unknown kid when `may_refetch` (not for a token that is expired
     /// anyway).
@@ -417,6 +426,9 @@ impl KeyCache {
         alg: Algorithm,
         may_refetch: bool,
     ) -> Result<Arc<VerifyKey>, AuthError> {
+        if let Some(key) = self.current_key(kid, alg) {
+            return Ok(key);
+        }
         let cache = self;
         let keys_unavailable = || AuthError::KeysUnavailable {
             issuer: Arc::clone(&cache.issuer),

@@ -34,11 +34,7 @@ impl IssuerEntry {
         alg: Algorithm,
         may_refetch: bool,
     ) -> Result<Arc<VerifyKey>, AuthError> {
-        let client_id = tenant
-            .client_id
-            .as_deref()
-            .filter(|_| tenant.pinned_app_keys);
-        if let Some((_, app)) = self.app_keys.iter().find(|(c, _)| Some(&**c) == client_id) {
+        if let Some(app) = self.app_cache(tenant) {
             match app.key_for(kid, alg, may_refetch).await {
                 Err(AuthError::InvalidToken(TokenError::UnknownKey))
                 | Err(AuthError::KeysUnavailable { .. }) => {}
@@ -46,6 +42,31 @@ impl IssuerEntry {
             }
         }
         self.keys.key_for(kid, alg, may_refetch).await
+    }
+
+    /// The key of a token of `tenant` in a current key set, when it is there (the usual case,
+    /// answered in place): its app's pinned keys first when it has them, then the org's.
+    pub(crate) fn current_key(
+        &self,
+        tenant: &Tenant,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Option<Arc<VerifyKey>> {
+        self.app_cache(tenant)
+            .and_then(|app| app.current_key(kid, alg))
+            .or_else(|| self.keys.current_key(kid, alg))
+    }
+
+    /// The pinned key cache of `tenant`'s app, when it has one.
+    fn app_cache(&self, tenant: &Tenant) -> Option<&Arc<KeyCache>> {
+        let client_id = tenant
+            .client_id
+            .as_deref()
+            .filter(|_| tenant.pinned_app_keys)?;
+        self.app_keys
+            .iter()
+            .find(|(c, _)| **c == *client_id)
+            .map(|(_, cache)| cache)
     }
 
     /// Whether the key of this `VerifyKey::id` is in the org's or an app's current key set.
@@ -62,9 +83,14 @@ impl IssuerEntry {
     }
 }
 
+/// Issuer → entry, looked up on every token (and every cached hit) with the token's unverified
+/// `iss`: quick_cache's fast keyed hasher (foldhash, random seed) instead of SipHash. Only
+/// registered issuers are keys, so lookups of made-up issuers cannot crowd a bucket.
+type ByIssuer = HashMap<Arc<str>, Arc<IssuerEntry>, quick_cache::DefaultHashBuilder>;
+
 #[derive(Debug, Default)]
 struct Snapshot {
-    by_issuer: HashMap<Arc<str>, Arc<IssuerEntry>>,
+    by_issuer: ByIssuer,
     by_id: HashMap<Arc<str>, Arc<Tenant>>,
 }
 
@@ -176,7 +202,7 @@ impl Registry {
 }
 
 fn rebuild_issuers(
-    by_issuer: &mut HashMap<Arc<str>, Arc<IssuerEntry>>,
+    by_issuer: &mut ByIssuer,
     by_id: &HashMap<Arc<str>, Arc<Tenant>>,
     issuers: &[Arc<str>],
     ctx: &Arc<ProviderContext>,

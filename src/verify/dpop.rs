@@ -221,14 +221,11 @@ impl DpopVerifier {
             .ok_or(ProofError::InvalidKey("no jwk"))?;
         let key = proof_key(jwk, alg)?;
         let message = &proof[..header_b64.len() + 1 + claims_b64.len()];
-        match jsonwebtoken::crypto::verify(
-            signature,
-            message.as_bytes(),
-            &key.key,
-            alg.to_jsonwebtoken(),
-        ) {
-            Ok(true) => {}
-            Ok(false) | Err(_) => return Err(ProofError::InvalidSignature),
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| ProofError::InvalidSignature)?;
+        if !key.key.verify(message.as_bytes(), &signature) {
+            return Err(ProofError::InvalidSignature);
         }
         let claims: ProofClaims = decode_json(claims_b64)?;
         Ok((key, claims))

@@ -8,12 +8,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::algorithm::Algorithm;
 use crate::error::ProofError;
+use crate::provider::public_key::PublicKey;
 
 /// JWK members that only a private (or symmetric) key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1;
 /// RFC 8037 §2).
@@ -21,7 +21,7 @@ const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
 
 /// A proof's public key, ready to verify its signature.
 pub(crate) struct ProofKey {
-    pub(crate) key: DecodingKey,
+    pub(crate) key: PublicKey,
     /// base64url(SHA-256(the RFC 7638 canonical JSON of the key)).
     pub(crate) thumbprint: String,
 }
@@ -60,16 +60,10 @@ pub(crate) fn proof_key(jwk: &Map<String, Value>, alg: Algorithm) -> Result<Proo
                 return Err(ProofError::InvalidKey("kty is not RSA"));
             }
             let (n, e) = (member("n")?, member("e")?);
-            let n_bytes = decode(n)?;
-            let e_bytes = decode(e)?;
-            if n_bytes.iter().skip_while(|b| **b == 0).count() * 8 < 2048 {
-                return Err(ProofError::InvalidKey("RSA key under 2048 bits"));
-            }
-            if e_bytes.is_empty() || e_bytes.len() > 8 {
-                return Err(ProofError::InvalidKey("RSA exponent out of range"));
-            }
+            let key =
+                PublicKey::rsa(alg, &decode(n)?, &decode(e)?).map_err(ProofError::InvalidKey)?;
             Ok(ProofKey {
-                key: DecodingKey::from_rsa_raw_components(&n_bytes, &e_bytes),
+                key,
                 thumbprint: thumbprint(&format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#)),
             })
         }
@@ -85,11 +79,11 @@ pub(crate) fn proof_key(jwk: &Map<String, Value>, alg: Algorithm) -> Result<Proo
                 ));
             }
             let (x, y) = (member("x")?, member("y")?);
-            if decode(x)?.len() != size || decode(y)?.len() != size {
+            let (x_bytes, y_bytes) = (decode(x)?, decode(y)?);
+            if x_bytes.len() != size || y_bytes.len() != size {
                 return Err(ProofError::InvalidKey("EC coordinates of the wrong size"));
             }
-            let key = DecodingKey::from_ec_components(x, y)
-                .map_err(|_| ProofError::InvalidKey("bad EC coordinates"))?;
+            let key = PublicKey::ec(curve, &x_bytes, &y_bytes).map_err(ProofError::InvalidKey)?;
             let canonical = format!(r#"{{"crv":"{curve}","kty":"EC","x":"{x}","y":"{y}"}}"#);
             Ok(ProofKey {
                 key,
@@ -101,11 +95,7 @@ pub(crate) fn proof_key(jwk: &Map<String, Value>, alg: Algorithm) -> Result<Proo
                 return Err(ProofError::InvalidKey("not an Ed25519 key"));
             }
             let x = member("x")?;
-            if decode(x)?.len() != 32 {
-                return Err(ProofError::InvalidKey("Ed25519 key of the wrong size"));
-            }
-            let key = DecodingKey::from_ed_components(x)
-                .map_err(|_| ProofError::InvalidKey("bad Ed25519 key"))?;
+            let key = PublicKey::ed25519(&decode(x)?).map_err(ProofError::InvalidKey)?;
             Ok(ProofKey {
                 key,
                 thumbprint: thumbprint(&format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#)),

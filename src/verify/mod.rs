@@ -20,11 +20,14 @@ pub(crate) mod rules;
 #[cfg(feature = "login")]
 pub(crate) mod session;
 pub(crate) mod token_cache;
+pub(crate) mod token_front;
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::{Either, ready};
 use http::request::Parts;
 
 use self::dpop::{DpopVerifier, ProofTarget};
@@ -39,6 +42,7 @@ use crate::claims::{CredentialSource, Identity, Issuance};
 use crate::error::{AuthError, TokenError};
 use crate::provider::client_auth::ClientAuthMethod;
 use crate::provider::context::ProviderContext;
+use crate::provider::jwk::VerifyKey;
 use crate::tenant::config::Tenant;
 use crate::tenant::directory::TenantDirectory;
 use crate::tenant::registry::IssuerEntry;
@@ -142,8 +146,9 @@ impl Verifier {
         self.revocations.check(identity, now)
     }
 
-    /// Validates a bearer credential (see [`access_token`](Self::access_token)); a token bound
-    /// to a DPoP key is refused (RFC 9449 §7.2).
+    /// Validates a bearer credential the verified-token cache does not hold (the layer looked
+    /// it up first, in its synchronous fast path; see [`access_token`](Self::access_token)); a
+    /// token bound to a DPoP key is refused (RFC 9449 §7.2).
     pub(crate) async fn bearer(
         &self,
         token: &str,
@@ -154,9 +159,10 @@ impl Verifier {
         Ok(identity)
     }
 
-    /// Validates a `DPoP` credential (RFC 9449 §7.1): the access token as for a bearer, then
-    /// its proof, against the request's method and its URI as clients reach it (the tenant's
-    /// resource origin, else the configured one, and the request's path).
+    /// Validates a `DPoP` credential (RFC 9449 §7.1): the access token as for a bearer (from
+    /// the verified-token cache when it is there), then its proof, against the request's
+    /// method and its URI as clients reach it (the tenant's resource origin, else the
+    /// configured one, and the request's path).
     pub(crate) async fn dpop(
         &self,
         token: &str,
@@ -166,7 +172,10 @@ impl Verifier {
         let Some(dpop) = &self.dpop else {
             return Err(AuthError::MissingCredential);
         };
-        let identity = self.access_token(token, request).await?;
+        let identity = match self.cached(token) {
+            Some(identity) => identity,
+            None => self.access_token(token, request).await?,
+        };
         let tenant_origin = self
             .tenants
             .registry
@@ -192,13 +201,10 @@ impl Verifier {
         Ok(identity)
     }
 
-    /// Validates an access token: the verified-token cache, then a JWT locally (or, for an
-    /// Okta org authorization server's access token, by introspection), anything else by
+    /// Validates an access token the verified-token cache does not hold: a JWT locally (or,
+    /// for an Okta org authorization server's access token, by introspection), anything else by
     /// introspection at the tenant the request names.
     async fn access_token(&self, token: &str, request: &Parts) -> Result<Arc<Identity>, AuthError> {
-        if let Some(identity) = self.cached(token) {
-            return Ok(identity);
-        }
         let max = self.options.max_token_bytes;
         if token.len() > max {
             return Err(TokenError::TooLarge {
@@ -209,23 +215,30 @@ impl Verifier {
         }
         if !jws::looks_like_jwt(token) {
             self.introspector.check_shape(token)?;
-            let tenant = self.tenants.for_opaque_token(request).await?;
-            return self.introspect(token, tenant).await;
+            // Boxed, like the introspection below: the JWT path's future stays small.
+            return Box::pin(async {
+                let tenant = self.tenants.for_opaque_token(request).await?;
+                self.introspect(token, tenant).await
+            })
+            .await;
         }
-        let parsed = jws::parse(token, &self.options)?;
-        let entry = self.tenants.entry_for_issuer(&parsed.claims.iss).await?;
+        let mut header = jws::HeaderBuf::new();
+        let mut parsed = jws::parse(token, &self.options, &mut header);
+        let parsed = parsed.as_mut().map_err(|e| e.clone())?;
+        let entry = self.issuer_entry(&parsed.claims.iss).await?;
         if TenantDirectory::is_org_access_token(&entry, &parsed.claims) {
             return match self
                 .tenants
                 .for_org_access_token(&entry, &parsed.claims, request)
             {
-                Some(tenant) => self.introspect(token, tenant).await,
+                Some(tenant) => Box::pin(self.introspect(token, tenant)).await,
                 None => Err(TokenError::AudienceMismatch.into()),
             };
         }
-        let tenant = Arc::clone(TenantDirectory::route_jwt(&entry, &parsed.claims)?);
-        self.verify_parsed(token, parsed, &entry, tenant, Expect::Bearer)
-            .await
+        let tenant = TenantDirectory::route_jwt(&entry, &parsed.claims)?;
+        let window = self.window();
+        let key = Self::key_of(parsed, &entry, tenant, window).await?;
+        self.accept(token, parsed, &key, tenant, Expect::Bearer, window)
     }
 
     /// Introspects an access token at the tenant's authorization server.
@@ -276,7 +289,9 @@ impl Verifier {
     pub(crate) async fn jwt(&self, token: &str) -> Result<Arc<Identity>, AuthError> {
         let identity = match self.cached(token) {
             Some(identity) => identity,
-            None => self.verify_jws(token, Expect::Bearer).await?,
+            // Boxed: the verification's future is some 3 KB, which a cached hit would otherwise
+            // carry (and copy each time the future moves).
+            None => Box::pin(self.verify_jws(token, Expect::Bearer)).await?,
         };
         refuse_dpop_bound(&identity)?;
         Ok(identity)
@@ -292,89 +307,104 @@ impl Verifier {
         token: &str,
         expect: Expect<'_>,
     ) -> Result<Arc<Identity>, AuthError> {
-        let parsed = jws::parse(token, &self.options)?;
-        let (entry, tenant) = match &expect {
-            Expect::Bearer => {
-                let entry = self.tenants.entry_for_issuer(&parsed.claims.iss).await?;
-                let tenant = Arc::clone(TenantDirectory::route_jwt(&entry, &parsed.claims)?);
-                (entry, tenant)
-            }
+        let mut header = jws::HeaderBuf::new();
+        // Borrowed in place: moving the parsed token out of the result would copy it whole.
+        let mut parsed = jws::parse(token, &self.options, &mut header);
+        let parsed = parsed.as_mut().map_err(|e| e.clone())?;
+        let entry = match &expect {
             Expect::IdToken { tenant, .. } => {
                 if parsed.claims.iss != *tenant.issuer {
                     return Err(TokenError::UnknownIssuer.into());
                 }
-                let entry = self
-                    .tenants
+                self.tenants
                     .registry
                     .by_issuer(&tenant.issuer)
-                    .ok_or(TokenError::UnknownIssuer)?;
-                (entry, Arc::clone(tenant))
+                    .ok_or(TokenError::UnknownIssuer)?
             }
+            _ => self.issuer_entry(&parsed.claims.iss).await?,
+        };
+        let tenant = match &expect {
+            Expect::Bearer => TenantDirectory::route_jwt(&entry, &parsed.claims)?,
+            Expect::IdToken { tenant, .. } => *tenant,
+            // Okta's request names the app instance by `sub` = its client id.
             Expect::GlobalTokenRevocation { .. } => {
-                // Okta's request names the app instance by `sub` = its client id.
-                let entry = self.tenants.entry_for_issuer(&parsed.claims.iss).await?;
-                let tenant = Arc::clone(TenantDirectory::route_by_client_id(&entry, |c| {
-                    c == parsed.claims.sub
-                })?);
-                (entry, tenant)
+                TenantDirectory::route_by_client_id(&entry, |c| c == parsed.claims.sub)?
             }
+            // A logout token is for a client: its `aud` names the client id.
             Expect::LogoutToken => {
-                // A logout token is for a client: its `aud` names the client id.
-                let entry = self.tenants.entry_for_issuer(&parsed.claims.iss).await?;
-                let tenant = Arc::clone(TenantDirectory::route_by_client_id(&entry, |c| {
-                    parsed.claims.aud.contains(c)
-                })?);
-                (entry, tenant)
+                TenantDirectory::route_by_client_id(&entry, |c| parsed.claims.aud.contains(c))?
             }
         };
-        self.verify_parsed(token, parsed, &entry, tenant, expect)
-            .await
+        let window = self.window();
+        let key = Self::key_of(parsed, &entry, tenant, window).await?;
+        if expect.kind().is_none() {
+            return self
+                .accept_signal(parsed, &key, tenant, expect, window)
+                .await;
+        }
+        self.accept(token, parsed, &key, tenant, expect, window)
     }
 
-    /// The steps after the tenant is known: key, signature, rules, identity; and the
-    /// verified-token cache for bearer tokens.
-    async fn verify_parsed(
+    /// The tenants of an issuer: registered ones at once, others through the loader. A future
+    /// of a few words: the loader's, rare, is boxed rather than carried by every verification.
+    fn issuer_entry<'a>(
+        &'a self,
+        issuer: &'a str,
+    ) -> impl Future<Output = Result<Arc<IssuerEntry>, AuthError>> + Send + 'a {
+        match self.tenants.registry.by_issuer(issuer) {
+            Some(entry) => Either::Left(ready(Ok(entry))),
+            None => Either::Right(Box::pin(self.tenants.entry_for_issuer(issuer))),
+        }
+    }
+
+    /// The time rules' window now.
+    fn window(&self) -> Window {
+        Window::new(self.provider.clock.now(), self.options.leeway)
+    }
+
+    /// The key of a parsed token of `tenant`, from its app's pinned keys or its issuer's key
+    /// set: found in a current set at once, or (a boxed future, rare) after a shared refetch for
+    /// an unknown `kid` — never for a token that is expired anyway.
+    ///
+    /// The steps after it are plain functions ([`Self::accept`]), so that the parsed token is
+    /// held once in the caller's future (which a move copies whole).
+    fn key_of<'a>(
+        parsed: &Parsed<'a>,
+        entry: &'a IssuerEntry,
+        tenant: &'a Tenant,
+        window: Window,
+    ) -> impl Future<Output = Result<Arc<VerifyKey>, AuthError>> + Send + 'a {
+        let kid = parsed.header.kid.as_deref();
+        match entry.current_key(tenant, kid, parsed.alg) {
+            Some(key) => Either::Left(ready(Ok(key))),
+            None => {
+                let kid = kid.map(str::to_owned);
+                let (alg, may_refetch) = (parsed.alg, !window.expired(&parsed.claims));
+                Either::Right(Box::pin(async move {
+                    entry
+                        .key_for(tenant, kid.as_deref(), alg, may_refetch)
+                        .await
+                }))
+            }
+        }
+    }
+
+    /// The steps after the key for a credential that becomes a request's identity: signature,
+    /// rules, identity, the revocation mirror; and the verified-token cache for bearer tokens.
+    fn accept(
         &self,
         token: &str,
-        parsed: Parsed<'_>,
-        entry: &IssuerEntry,
-        tenant: Arc<Tenant>,
+        parsed: &mut Parsed<'_>,
+        key: &VerifyKey,
+        tenant: &Arc<Tenant>,
         expect: Expect<'_>,
+        window: Window,
     ) -> Result<Arc<Identity>, AuthError> {
-        let clock = self.provider.clock.as_ref();
-        let window = Window::new(clock.now(), self.options.leeway);
-        // An expired token never causes a key refetch: it would be refused anyway.
-        let may_refetch = !window.expired(&parsed.claims);
-        let key = entry
-            .key_for(
-                &tenant,
-                parsed.header.kid.as_deref(),
-                parsed.alg,
-                may_refetch,
-            )
-            .await?;
-        jws::verify_signature(&parsed, &key)?;
+        jws::verify_signature(parsed, key)?;
         let Some(kind) = expect.kind() else {
-            // A logout signal: its own rules, then its `jti` used up on every instance.
-            let marker = match expect {
-                Expect::GlobalTokenRevocation { audience } => {
-                    global_token_revocation::check(&parsed, &tenant, audience, window)?
-                }
-                _ => logout_token::check(&parsed, &tenant, window)?,
-            };
-            let now = UnixTime::now(clock);
-            (self.revocations)
-                .use_up(&tenant.id, marker, self.options.leeway, now)
-                .await?;
-            return Ok(Arc::new(Identity {
-                claims: parsed.claims,
-                raw: parsed.raw_claims.into_boxed_str(),
-                tenant: tenant.as_ref_info(),
-                source: CredentialSource::Jwt,
-                issuance: Issuance::default(),
-            }));
+            return Err(TokenError::Malformed("a logout signal is not a credential").into());
         };
-        rules::check(&parsed, &tenant, kind, window)?;
+        rules::check(parsed, tenant, kind, window)?;
         if let Expect::IdToken {
             nonce,
             access_token,
@@ -384,10 +414,10 @@ impl Verifier {
             id_token::check(&parsed.claims, parsed.alg, nonce, access_token)?;
         }
         let user_credential =
-            kind == TokenKind::IdToken || rules::is_id_token(&parsed.claims, &tenant);
+            kind == TokenKind::IdToken || rules::is_id_token(&parsed.claims, tenant);
         let identity = Arc::new(Identity {
-            claims: parsed.claims,
-            raw: parsed.raw_claims.into_boxed_str(),
+            claims: std::mem::take(&mut parsed.claims),
+            raw: std::mem::take(&mut parsed.raw_claims).into_boxed_str(),
             tenant: tenant.as_ref_info(),
             source: CredentialSource::Jwt,
             issuance: Issuance {
@@ -402,10 +432,41 @@ impl Verifier {
             let generation = self.revocations.generation();
             self.check_revocations(&identity)?;
             if let Some(cache) = &self.token_cache {
-                cache.insert(token, &identity, &tenant, key.id, clock, generation);
+                let clock = self.provider.clock.as_ref();
+                cache.insert(token, &identity, tenant, key.id, clock, generation);
             }
         }
         Ok(identity)
+    }
+
+    /// The steps after the key for a logout signal (Universal Logout, back-channel logout):
+    /// signature, its own rules, then its `jti` used up on every instance.
+    async fn accept_signal(
+        &self,
+        parsed: &mut Parsed<'_>,
+        key: &VerifyKey,
+        tenant: &Arc<Tenant>,
+        expect: Expect<'_>,
+        window: Window,
+    ) -> Result<Arc<Identity>, AuthError> {
+        jws::verify_signature(parsed, key)?;
+        let marker = match expect {
+            Expect::GlobalTokenRevocation { audience } => {
+                global_token_revocation::check(parsed, tenant, audience, window)?
+            }
+            _ => logout_token::check(parsed, tenant, window)?,
+        };
+        let now = UnixTime::now(self.provider.clock.as_ref());
+        (self.revocations)
+            .use_up(&tenant.id, marker, self.options.leeway, now)
+            .await?;
+        Ok(Arc::new(Identity {
+            claims: std::mem::take(&mut parsed.claims),
+            raw: std::mem::take(&mut parsed.raw_claims).into_boxed_str(),
+            tenant: tenant.as_ref_info(),
+            source: CredentialSource::Jwt,
+            issuance: Issuance::default(),
+        }))
     }
 
     #[cfg(feature = "login")]

@@ -10,9 +10,18 @@
 //!
 //! jwt-authorizer has no verified-token cache: every call parses and checks the signature, so
 //! compare it with both `validation/uncached` and `validation/cached` of okta-oidc.
+//!
+//! `cargo bench -p okta-oidc-peer-bench -- interleaved` runs instead, interleaved on one thread
+//! (`benches/common/interleaved.rs`): `floor` (the okta-oidc token's signature checked with
+//! its key parsed once, on aws-lc-rs), `jwt_authorizer`, `okta_oidc_uncached` and
+//! `okta_oidc_cached`, and prints the ratios.
 
 #[path = "../../common/fixture.rs"]
 mod fixture;
+#[path = "../../common/floor.rs"]
+mod floor;
+#[path = "../../common/interleaved.rs"]
+mod interleaved;
 #[path = "../../common/threads.rs"]
 mod threads;
 
@@ -23,6 +32,8 @@ use threads::{on_threads, run_now};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use jwt_authorizer::{Authorizer, JwtAuthorizer, RegisteredClaims, Validation};
+use okta_oidc::testing::MockOkta;
+use okta_oidc::{OktaOidc, Tenant};
 use tokio::runtime::Runtime;
 
 fn sign(input: &[u8]) -> String {
@@ -44,11 +55,7 @@ async fn authorizer() -> Authorizer<RegisteredClaims> {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = threads::bench_runtime();
     let token = fixture::token(fixture::PEER_ISSUER, sign);
     let auth = rt.block_on(authorizer());
     let data = rt
@@ -56,6 +63,10 @@ fn main() {
         .expect("peer accepts the token");
     assert_eq!(data.claims.sub.as_deref(), Some("00u1benchuser"));
 
+    if std::env::args().any(|a| a == "interleaved") {
+        interleaved_rows(&rt, &auth, &token);
+        return;
+    }
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
@@ -86,15 +97,9 @@ fn main() {
 /// One benchmark row: a validation on the calling thread with its runtime.
 type Row<'a> = Box<dyn Fn(&Runtime) + Sync + 'a>;
 
-/// jwt-authorizer and okta-oidc on the same token shape, same key, in one run.
-fn side_by_side(
-    c: &mut Criterion,
-    rt: &Runtime,
-    auth: &Authorizer<RegisteredClaims>,
-    peer_token: &str,
-) {
-    use okta_oidc::testing::MockOkta;
-    use okta_oidc::{OktaOidc, Tenant};
+/// A mock org, okta-oidc without and with its token cache, and the fixture token for the mock
+/// (accepted, and cached by the second).
+fn okta_oidc_pair(rt: &Runtime) -> (MockOkta, OktaOidc, OktaOidc, String) {
     // The first mock of a process signs with rsa1.pem, the fixture key, under kid mock-rsa-1.
     let okta = rt.block_on(MockOkta::start());
     let ours_token = fixture::token(&okta.issuer(), sign);
@@ -115,6 +120,17 @@ fn side_by_side(
     let (uncached, cached) = (build(false), build(true));
     rt.block_on(cached.validate(&ours_token))
         .expect("okta-oidc accepts the token");
+    (okta, uncached, cached, ours_token)
+}
+
+/// jwt-authorizer and okta-oidc on the same token shape, same key, in one run.
+fn side_by_side(
+    c: &mut Criterion,
+    rt: &Runtime,
+    auth: &Authorizer<RegisteredClaims>,
+    peer_token: &str,
+) {
+    let (okta, uncached, cached, ours_token) = okta_oidc_pair(rt);
     let rows: [(&str, Row<'_>); 3] = [
         (
             "jwt_authorizer",
@@ -145,5 +161,51 @@ fn side_by_side(
         }
     }
     g.finish();
+    drop(okta);
+}
+
+/// jwt-authorizer, okta-oidc (uncached, cached) and the floor, interleaved on one thread.
+fn interleaved_rows(rt: &Runtime, auth: &Authorizer<RegisteredClaims>, peer_token: &str) {
+    use interleaved::Row;
+    let (okta, uncached, cached, ours_token) = okta_oidc_pair(rt);
+    let key = floor::Floor::new(floor::jwk(&okta.jwks(), fixture::KID));
+    let (message, signature) = floor::split(&ours_token);
+    let ours = ours_token.as_str();
+    let (uncached, cached) = (&uncached, &cached);
+    let rows = [
+        Row::new("floor", |_: &Runtime| {
+            assert!(key.verify(black_box(&message), black_box(&signature)))
+        }),
+        Row::new("jwt_authorizer", |rt: &Runtime| {
+            run_now(rt, auth.check_auth(black_box(peer_token))).expect("ok");
+        }),
+        Row::new("okta_oidc_uncached", move |rt: &Runtime| {
+            run_now(rt, uncached.validate(black_box(ours))).expect("ok");
+        }),
+        Row::new("okta_oidc_cached", move |rt: &Runtime| {
+            run_now(rt, cached.validate(black_box(ours))).expect("ok");
+        }),
+    ];
+    let m = interleaved::run(rt, &rows, "peer");
+    m.ratio(
+        "okta_oidc_uncached / jwt_authorizer (throughput)",
+        "okta_oidc_uncached",
+        "jwt_authorizer",
+    );
+    m.ratio(
+        "okta_oidc_cached / jwt_authorizer (throughput)",
+        "okta_oidc_cached",
+        "jwt_authorizer",
+    );
+    m.ratio(
+        "okta_oidc_uncached / floor (throughput)",
+        "okta_oidc_uncached",
+        "floor",
+    );
+    m.ratio(
+        "jwt_authorizer / floor (throughput)",
+        "jwt_authorizer",
+        "floor",
+    );
     drop(okta);
 }

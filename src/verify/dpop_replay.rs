@@ -1,6 +1,7 @@
 //! The single-use check of DPoP proofs (RFC 9449 §11.1): [`ProofReplay`], the seam a shared
-//! store plugs into so that a proof used at one instance is refused at every other, and
-//! [`MemoryProofReplay`], the default for one instance.
+//! store plugs into so that a proof used at one instance is refused at every other;
+//! [`MemoryProofReplay`], a bounded in-process one; and the default, the revocation store's
+//! single-use markers (shared by every instance on one [`RedisStore`](crate::store::RedisStore)).
 
 use std::fmt;
 use std::future::Future;
@@ -23,8 +24,11 @@ pub type ReplayFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, BoxError>> 
 /// answer is `true` the first time a key is marked, `false` after. An error refuses the request
 /// with `503` (fail closed): a proof is never accepted unchecked.
 ///
-/// [`MemoryProofReplay`] is the default and covers one instance. Several instances behind a
-/// load balancer must share one store — for example Redis with `SET key 1 NX PX ttl`:
+/// By default the proofs are remembered in the revocation store
+/// ([`OktaOidcBuilder::revocation_store`](crate::OktaOidcBuilder::revocation_store)), which
+/// instances share when it is a [`RedisStore`](crate::store::RedisStore). Implement this trait
+/// to keep them elsewhere; several instances behind a load balancer must share one store — for
+/// example a database with a unique key, or Redis with `SET key 1 NX PX ttl`:
 ///
 /// ```
 /// use std::time::Duration;

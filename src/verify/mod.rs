@@ -162,7 +162,7 @@ impl Verifier {
     /// Validates a `DPoP` credential (RFC 9449 §7.1): the access token as for a bearer (from
     /// the verified-token cache when it is there), then its proof, against the request's
     /// method and its URI as clients reach it (the tenant's resource origin, else the
-    /// configured one, and the request's path).
+    /// configured one, and the request's path before any `Router::nest` stripped it).
     pub(crate) async fn dpop(
         &self,
         token: &str,
@@ -192,7 +192,7 @@ impl Verifier {
             );
             return Err(AuthError::TemporarilyUnavailable { retry_after: None });
         };
-        let uri = format!("{origin}{}", request.uri.path());
+        let uri = format!("{origin}{}", client_path(request));
         let target = ProofTarget {
             method: request.method.as_str(),
             uri: &uri,
@@ -520,6 +520,17 @@ impl Verifier {
 }
 
 /// A token bound to a DPoP key is usable only with a proof (RFC 9449 §7.2).
+/// The path of the request as the client sent it (a DPoP proof's `htu`): with feature `axum`,
+/// axum's `OriginalUri` when a `Router::nest` stripped a prefix before the layer; else the path
+/// the layer sees. (A reverse proxy in front that strips a prefix is not seen.)
+fn client_path(request: &Parts) -> &str {
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::OriginalUri(uri)) = request.extensions.get() {
+        return uri.path();
+    }
+    request.uri.path()
+}
+
 fn refuse_dpop_bound(identity: &Identity) -> Result<(), AuthError> {
     if identity.claims.is_dpop_bound() {
         return Err(TokenError::DpopBoundAsBearer.into());

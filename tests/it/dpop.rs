@@ -191,6 +191,43 @@ async fn the_host_header_does_not_choose_the_uri() {
     assert_refused(&call(&s.app, request).await, "invalid_dpop_proof");
 }
 
+/// `htu` is the URI the client used (RFC 9449 §4.3 step 9), also when the layer sits in a
+/// router that axum's `Router::nest` reaches with the prefix stripped: the layer sees `/me`,
+/// the client sent `/api/me`.
+#[tokio::test]
+async fn a_layer_in_a_nested_router_checks_the_uri_the_client_used() {
+    use axum::routing::get;
+    use okta_oidc::Claims;
+
+    let s = DpopApi::start(Dpop::new()).await;
+    let nested = Router::new().nest(
+        "/api",
+        Router::new()
+            .route(
+                "/me",
+                get(|claims: Claims| async move { claims.sub.clone() }),
+            )
+            .layer(OktaOidcLayer::new(s.oidc.clone())),
+    );
+    let key = DpopKey::es256();
+    let token = s.bound_token(&key);
+    let send = |proof: String| {
+        call(
+            &nested,
+            Request::get("/api/me")
+                .header(AUTHORIZATION, format!("DPoP {token}"))
+                .header("dpop", proof),
+        )
+    };
+    let reply = send(s.proof(&key, &token).build()).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let stripped = s
+        .proof(&key, &token)
+        .claim("htu", format!("{RESOURCE}/me"))
+        .build();
+    assert_refused(&send(stripped).await, "invalid_dpop_proof");
+}
+
 /// RFC 9449 §4.3 step 11: `iat` within the window (here 60 s old, 5 s ahead).
 #[tokio::test]
 async fn a_stale_or_future_proof_is_refused() {

@@ -20,6 +20,19 @@ pub(crate) struct AuthContext {
     pub(crate) identity: Option<Arc<Identity>>,
     /// The layer's realm when it is not the default.
     pub(crate) realm: Option<Arc<str>>,
+    /// The request used the `DPoP` scheme: what a later refusal
+    /// ([`RequireScopes`](crate::RequireScopes)) offers, so that its error goes on the `DPoP`
+    /// challenge (RFC 9449 §7.1). `None` on every `Bearer` and session request.
+    pub(crate) dpop: Option<DpopOffer>,
+}
+
+/// The challenges of a route that a `DPoP` request reached.
+#[derive(Clone, Debug)]
+pub(crate) struct DpopOffer {
+    /// The proof algorithms (the `DPoP` challenge's `algs`).
+    pub(crate) algs: Arc<str>,
+    /// `Bearer` is offered too (the route does not require DPoP).
+    pub(crate) bearer: bool,
 }
 
 /// The bearer token of a request: `Ok(None)` when there is no `Authorization` header or it uses

@@ -11,7 +11,8 @@ use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 
 use super::challenge::{Challenges, DEFAULT_REALM};
 use super::credential::{
-    AuthContext, bearer_token, check_scopes, check_token68, dpop_proof, dpop_token, uses_dpop,
+    AuthContext, DpopOffer, bearer_token, check_scopes, check_token68, dpop_proof, dpop_token,
+    uses_dpop,
 };
 use super::sessions::SessionSource;
 use crate::claims::Identity;
@@ -63,10 +64,21 @@ impl LayerConfig {
 
     /// What the request extensions get.
     pub(crate) fn context(&self, identity: Option<Arc<Identity>>) -> AuthContext {
+        // Only a DPoP request carries a bound identity (a bound token is refused as `Bearer`),
+        // and it never takes the fast path.
+        let dpop = identity
+            .as_ref()
+            .filter(|identity| identity.claims.is_dpop_bound())
+            .and_then(|_| self.oidc.verifier().dpop.as_ref())
+            .map(|dpop| DpopOffer {
+                algs: Arc::clone(dpop.algs()),
+                bearer: !self.dpop_only(),
+            });
         AuthContext {
             identity,
             // `None` for the default realm: no shared reference count touched per request.
             realm: (*self.realm != *DEFAULT_REALM).then(|| Arc::clone(&self.realm)),
+            dpop,
         }
     }
 
@@ -163,7 +175,7 @@ impl LayerConfig {
         error.render(&Challenges {
             realm: &self.realm,
             bearer: !self.dpop_only(),
-            dpop_algs: dpop.map(|d| d.algs()),
+            dpop_algs: dpop.map(|d| &**d.algs()),
             resource_metadata: resource_metadata.as_deref(),
             used_dpop: dpop.is_some() && uses_dpop(&parts.headers),
         })

@@ -8,7 +8,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::body::ResponseBody;
-use super::challenge::DEFAULT_REALM;
+use super::challenge::{Challenges, DEFAULT_REALM};
 use super::credential::{AuthContext, check_scopes};
 use super::future::ResponseFuture;
 use crate::error::AuthError;
@@ -87,12 +87,21 @@ where
             None => Err(AuthError::MissingCredential),
             Some(identity) => check_scopes(identity, &self.scopes),
         };
-        match verdict {
-            Ok(()) => ResponseFuture::calling(self.inner.call(request)),
-            Err(error) => {
-                tracing::debug!(reason = %error, "request lacks scope");
-                ResponseFuture::answered(error.to_response(&realm))
-            }
-        }
+        let Err(error) = verdict else {
+            return ResponseFuture::calling(self.inner.call(request));
+        };
+        tracing::debug!(reason = %error, "request lacks scope");
+        // The error goes on the challenge of the scheme the request used (RFC 9449 §7.1).
+        let challenges = match context.and_then(|c| c.dpop.as_ref()) {
+            Some(offer) => Challenges {
+                realm: &realm,
+                bearer: offer.bearer,
+                dpop_algs: Some(&offer.algs),
+                resource_metadata: None,
+                used_dpop: true,
+            },
+            None => Challenges::bearer(&realm),
+        };
+        ResponseFuture::answered(error.render(&challenges))
     }
 }

@@ -34,7 +34,7 @@ const MAX_JTI_BYTES: usize = 256;
 pub(crate) struct DpopVerifier {
     algorithms: Vec<Algorithm>,
     /// The algorithms as the challenge's `algs` lists them.
-    algs: Box<str>,
+    algs: Arc<str>,
     max_age: Duration,
     clock_skew: Duration,
     required: bool,
@@ -134,7 +134,7 @@ impl DpopVerifier {
     }
 
     /// The accepted algorithms, space-separated.
-    pub(crate) fn algs(&self) -> &str {
+    pub(crate) fn algs(&self) -> &Arc<str> {
         &self.algs
     }
 

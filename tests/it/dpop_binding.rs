@@ -116,6 +116,54 @@ async fn challenges_offer_bearer_and_dpop() {
     );
 }
 
+/// RFC 9449 §7.1 (and RFC 6750 §3.1 `insufficient_scope`): a DPoP request that lacks a scope
+/// that `RequireScopes` asks for hears so on the `DPoP` challenge, the scheme it used, with the
+/// algorithms; `Bearer` is offered beside it without an error, as on the layer's own answers.
+#[tokio::test]
+async fn require_scopes_answers_a_dpop_request_on_the_dpop_challenge() {
+    use axum::Router;
+    use axum::routing::get;
+    use okta_oidc::RequireScopes;
+
+    let s = DpopApi::start(Dpop::new()).await;
+    let app = Router::new()
+        .route(
+            "/api/me",
+            get(|| async { "ok" }).route_layer(RequireScopes::new(["orders:write"])),
+        )
+        .layer(OktaOidcLayer::new(s.oidc.clone()));
+    let key = DpopKey::es256();
+    let token = s.bound_token(&key);
+    let request = Request::get("/api/me")
+        .header(AUTHORIZATION, format!("DPoP {token}"))
+        .header("dpop", s.proof(&key, &token).build());
+    let reply = call(&app, request).await;
+    assert_eq!(reply.status, 403, "{reply:?}");
+    let values: Vec<&str> = reply
+        .headers
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(values.len(), 2, "{values:?}");
+    assert_eq!(values[0], "Bearer realm=\"api\"");
+    assert!(
+        values[1].starts_with("DPoP realm=\"api\", algs=\"ES256 ES384 EdDSA PS256 RS256\", error=\"insufficient_scope\""),
+        "{values:?}"
+    );
+    assert!(values[1].contains("scope=\"orders:write\""), "{values:?}");
+    // A bearer request keeps its `Bearer` challenge.
+    let plain = s.mock.access_token().build();
+    let reply = call(&app, get_with_bearer("/api/me", &plain)).await;
+    assert_eq!(reply.status, 403);
+    assert!(
+        reply.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer realm=\"api\", error=\"insufficient_scope\"")
+    );
+}
+
 /// RFC 9449 §9: with server nonces on, a proof without the current nonce gets `401`
 /// `use_dpop_nonce` and a `DPoP-Nonce` to retry with; an old nonce is refused once two
 /// nonce lifetimes went by.

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use axum_core::body::Body;
 use axum_core::response::Response;
-use http::header::{CACHE_CONTROL, LOCATION};
+use http::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 
-use super::challenge::{Challenges, DEFAULT_REALM};
+use super::cache_control::make_private;
+use super::challenge::{Challenges, DEFAULT_REALM, DPOP_NONCE};
 use super::credential::{
     AuthContext, DpopOffer, bearer_token, check_scopes, check_token68, dpop_proof, dpop_token,
     uses_dpop,
@@ -39,14 +40,38 @@ pub(crate) struct LayerConfig {
 /// The outcome for a request.
 pub(crate) enum Decision<B> {
     /// Call the inner service with this request (its identity is in the extensions), then add
-    /// these `Set-Cookie` values to the response.
-    Proceed(Request<B>, Vec<HeaderValue>),
+    /// these headers to its response.
+    Proceed(Request<B>, Additions),
     /// Answer this instead.
     Answer(Response),
 }
 
-/// An identity, and the `Set-Cookie` values that came with it (a refreshed session).
-type Authenticated = (Option<Arc<Identity>>, Vec<HeaderValue>);
+/// What the layer adds to the inner service's response: nothing on the fast path.
+#[derive(Default)]
+pub(crate) struct Additions {
+    /// `Set-Cookie` values of a refreshed session; the response becomes `private`.
+    set_cookies: Vec<HeaderValue>,
+    /// The current server nonce for a DPoP request (RFC 9449 §9).
+    dpop_nonce: Option<HeaderValue>,
+}
+
+impl Additions {
+    /// Adds them to the inner service's response headers.
+    pub(crate) fn apply(self, headers: &mut HeaderMap) {
+        if !self.set_cookies.is_empty() {
+            make_private(headers);
+        }
+        for cookie in self.set_cookies {
+            headers.append(SET_COOKIE, cookie);
+        }
+        if let Some(nonce) = self.dpop_nonce {
+            headers.insert(DPOP_NONCE, nonce);
+        }
+    }
+}
+
+/// An identity, and what its response gets (a refreshed session, a DPoP nonce).
+type Authenticated = (Option<Arc<Identity>>, Additions);
 
 impl LayerConfig {
     /// The identity of a bearer token found in the verified-token cache, when it holds every
@@ -85,7 +110,7 @@ impl LayerConfig {
     /// Authenticates a request that missed the fast path.
     pub(crate) async fn decide<B>(self: Arc<Self>, request: Request<B>) -> Decision<B> {
         let (mut parts, body) = request.into_parts();
-        let (identity, set_cookies) = match self.authenticate(&parts).await {
+        let (identity, additions) = match self.authenticate(&parts).await {
             Ok(authenticated) => authenticated,
             Err(error) => return Decision::Answer(self.reject(&error, &parts)),
         };
@@ -105,7 +130,7 @@ impl LayerConfig {
             None => {}
         }
         parts.extensions.insert(self.context(identity));
-        Decision::Proceed(Request::from_parts(parts, body), set_cookies)
+        Decision::Proceed(Request::from_parts(parts, body), additions)
     }
 
     async fn authenticate(&self, parts: &Parts) -> Result<Authenticated, AuthError> {
@@ -114,8 +139,18 @@ impl LayerConfig {
         {
             check_token68(token)?;
             let proof = dpop_proof(&parts.headers)?;
-            let identity = self.oidc.verifier().dpop(token, proof, parts).await?;
-            return Ok((Some(identity), Vec::new()));
+            let verifier = self.oidc.verifier();
+            let identity = verifier.dpop(token, proof, parts).await?;
+            let dpop_nonce = verifier
+                .dpop
+                .as_ref()
+                .and_then(|dpop| dpop.current_nonce())
+                .and_then(|nonce| HeaderValue::try_from(nonce).ok());
+            let additions = Additions {
+                dpop_nonce,
+                ..Additions::default()
+            };
+            return Ok((Some(identity), additions));
         }
         if let Some(token) = bearer_token(&parts.headers)? {
             if self.dpop_only() {
@@ -123,14 +158,18 @@ impl LayerConfig {
             }
             check_token68(token)?;
             let identity = self.oidc.verifier().bearer(token, parts).await?;
-            return Ok((Some(identity), Vec::new()));
+            return Ok((Some(identity), Additions::default()));
         }
         if let Some(sessions) = &self.sessions
             && let Some(session) = sessions.authenticate(parts).await?
         {
-            return Ok((Some(session.claims.into_identity()), session.set_cookies));
+            let additions = Additions {
+                set_cookies: session.set_cookies,
+                ..Additions::default()
+            };
+            return Ok((Some(session.claims.into_identity()), additions));
         }
-        Ok((None, Vec::new()))
+        Ok((None, Additions::default()))
     }
 
     /// A 302 to the session source's sign-in route, for a page request without credential.

@@ -5,14 +5,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_util::future::BoxFuture;
-use http::header::SET_COOKIE;
-use http::{HeaderValue, Request, Response};
+use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::body::ResponseBody;
-use super::cache_control::make_private;
-use super::decide::Decision;
+use super::decide::{Additions, Decision};
 
 pin_project! {
     /// The response future of [`OktaOidcService`](crate::OktaOidcService): the inner service's
@@ -32,7 +30,7 @@ pin_project! {
     #[project = StateProj]
     enum State<F, B> {
         Authenticating { decision: BoxFuture<'static, Decision<B>> },
-        Calling { #[pin] future: F, set_cookies: Vec<HeaderValue> },
+        Calling { #[pin] future: F, additions: Option<Additions> },
         Answered { response: Option<axum_core::response::Response> },
     }
 }
@@ -46,7 +44,7 @@ where
         ResponseFuture {
             state: State::Calling {
                 future,
-                set_cookies: Vec::new(),
+                additions: None,
             },
             service: None,
         }
@@ -83,14 +81,14 @@ where
             match this.state.as_mut().project() {
                 StateProj::Authenticating { decision } => {
                     match ready!(decision.as_mut().poll(cx)) {
-                        Decision::Proceed(request, set_cookies) => {
+                        Decision::Proceed(request, additions) => {
                             let Some(mut service) = this.service.take() else {
                                 unreachable!("an authenticating future holds its service")
                             };
                             let future = service.call(request);
                             this.state.set(State::Calling {
                                 future,
-                                set_cookies,
+                                additions: Some(additions),
                             });
                         }
                         Decision::Answer(response) => {
@@ -98,16 +96,10 @@ where
                         }
                     }
                 }
-                StateProj::Calling {
-                    future,
-                    set_cookies,
-                } => {
+                StateProj::Calling { future, additions } => {
                     let mut response = ready!(future.poll(cx))?;
-                    if !set_cookies.is_empty() {
-                        make_private(response.headers_mut());
-                    }
-                    for cookie in set_cookies.drain(..) {
-                        response.headers_mut().append(SET_COOKIE, cookie);
+                    if let Some(additions) = additions.take() {
+                        additions.apply(response.headers_mut());
                     }
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }

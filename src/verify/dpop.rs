@@ -133,6 +133,14 @@ impl DpopVerifier {
         self.default_origin.as_deref()
     }
 
+    /// The server nonce of this moment, with server nonces on: handed out on every answer to a
+    /// DPoP request (RFC 9449 §9), so that a client's next proof carries it before the one it
+    /// used stops being accepted.
+    pub(crate) fn current_nonce(&self) -> Option<String> {
+        let nonces = self.nonces.as_ref()?;
+        Some(nonces.current(self.clock.now()))
+    }
+
     /// The accepted algorithms, space-separated.
     pub(crate) fn algs(&self) -> &Arc<str> {
         &self.algs

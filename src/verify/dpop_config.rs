@@ -135,7 +135,9 @@ impl Dpop {
     /// one gets `401` `use_dpop_nonce` with a `DPoP-Nonce` header to retry with. Nonces are
     /// derived from `secret` and the time, so every instance with the same secret accepts
     /// the others' nonces, with no shared state. A nonce is accepted for one to two
-    /// [`nonce_lifetime`](Self::nonce_lifetime)s.
+    /// [`nonce_lifetime`](Self::nonce_lifetime)s, and every answer to a DPoP request that
+    /// passes carries the current one in `DPoP-Nonce`: a client that keeps it is never refused
+    /// for a stale nonce while it keeps calling.
     pub fn server_nonces(mut self, secret: [u8; 32]) -> Self {
         self.nonce_secret = Some(secret);
         self

@@ -191,6 +191,43 @@ async fn server_nonces() {
     assert_eq!(s.send(&token, Some(&renewed)).await.status, 200);
 }
 
+/// RFC 9449 §9: the server may hand out its next nonce on any response. A client that keeps
+/// the `DPoP-Nonce` of each success never meets a `use_dpop_nonce` refusal while it keeps
+/// calling: the previous period's nonce is still accepted when the new one is handed out.
+#[tokio::test]
+async fn a_success_hands_out_the_current_nonce() {
+    let lifetime = Duration::from_secs(300);
+    let s = DpopApi::start(Dpop::new().server_nonces([9; 32]).nonce_lifetime(lifetime)).await;
+    let key = DpopKey::es256();
+    let token = s.bound_token(&key);
+    let first = s.send(&token, Some(&s.proof(&key, &token).build())).await;
+    let mut nonce = first.headers["dpop-nonce"].to_str().unwrap().to_owned();
+    let mut seen = vec![nonce.clone()];
+    for _ in 0..4 {
+        let token = s.bound_token(&key);
+        let proof = s.proof(&key, &token).claim("nonce", &nonce).build();
+        let reply = s.send(&token, Some(&proof)).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        nonce = reply.headers["dpop-nonce"].to_str().unwrap().to_owned();
+        seen.push(nonce.clone());
+        s.clock.advance(lifetime);
+    }
+    seen.dedup();
+    assert_eq!(seen.len(), 4, "a new nonce each period: {seen:?}");
+    // Bearer answers carry none; without server nonces, DPoP answers carry none either.
+    let plain = s.mock.access_token().build();
+    let reply = call(&s.app, get_with_bearer("/api/me", &plain)).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.headers.get("dpop-nonce").is_none());
+    let without = DpopApi::start(Dpop::new()).await;
+    let token = without.bound_token(&key);
+    let reply = without
+        .send(&token, Some(&without.proof(&key, &token).build()))
+        .await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.headers.get("dpop-nonce").is_none());
+}
+
 /// Introspected tokens: `cnf.jkt` binds them; `token_type` `DPoP` alone marks them bound (and,
 /// with no thumbprint to check a proof against, usable by nobody).
 #[tokio::test]

@@ -26,8 +26,8 @@
 //! - `BIND_ADDR` (default `127.0.0.1:3000`);
 //! - `APP_BASE_URL` (optional): serve Okta's Universal Logout at
 //!   `APP_BASE_URL/auth/global-token-revocation` (its requests' `aud`);
-//! - `REDIS_URL` (optional, with `--features redis`): revocations shared by every instance
-//!   pointed at that Redis; otherwise kept in memory.
+//! - `REDIS_URL` (optional, with `--features redis`; `rediss://` with `redis-tls`): revocations
+//!   shared by every instance pointed at that Redis; otherwise kept in memory.
 //!
 //! Routes: `GET /health` (public), `GET /api/me` (the token's claims as JSON), and with
 //! `APP_BASE_URL` `POST /auth/global-token-revocation` and `POST /auth/backchannel-logout`.

@@ -28,8 +28,8 @@
 //!   org such as `cargo run -p okta-oidc-tools --bin mock_okta`); the embedded mock always is.
 //! - `SESSION_SECRET` (32 bytes or more; optional: a random one per start, with a warning).
 //! - `BIND_ADDR` (default `127.0.0.1:3000`).
-//! - `REDIS_URL` (optional, with `--features redis`): revocations shared by every instance
-//!   pointed at that Redis; otherwise kept in memory.
+//! - `REDIS_URL` (optional, with `--features redis`; `rediss://` with `redis-tls`): revocations
+//!   shared by every instance pointed at that Redis; otherwise kept in memory.
 //!
 //! Routes: `GET /` (public), `GET /health`, `/auth/login`, `/auth/callback`, `/auth/logout`,
 //! `GET /profile` (HTML; redirects to login without a session, and asks to sign in again when

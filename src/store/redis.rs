@@ -82,8 +82,7 @@ impl RedisStore {
 
     /// A store with `config`. Needs a Tokio runtime; fails only for a URL that does not parse.
     pub fn with_config(config: RedisStoreConfig) -> Result<Self, StoreError> {
-        let client = redis::Client::open(config.url.as_str())
-            .map_err(|e| StoreError::Unavailable(format!("invalid Redis URL: {e}")))?;
+        let client = config.client()?;
         let now = config.clock.now();
         let inner = Arc::new(Inner {
             config,

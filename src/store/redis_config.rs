@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::revocation_store::StoreError;
 use crate::time::{Clock, SharedClock, SystemClock};
 
 /// Settings of a [`RedisStore`](super::RedisStore).
@@ -16,6 +17,9 @@ pub struct RedisStoreConfig {
     pub(super) command_timeout: Duration,
     pub(super) reconnect_delay: Duration,
     pub(super) clock: SharedClock,
+    /// A PEM CA certificate trusted instead of the system's roots (`rediss://`).
+    #[cfg(feature = "redis-tls")]
+    pub(super) tls_root_certificate: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for RedisStoreConfig {
@@ -25,12 +29,15 @@ impl fmt::Debug for RedisStoreConfig {
             .field("prefix", &self.prefix)
             .field("resync_interval", &self.resync_interval)
             .field("command_timeout", &self.command_timeout)
+            .field("tls", &is_tls_url(&self.url))
             .finish_non_exhaustive()
     }
 }
 
 impl RedisStoreConfig {
-    /// The store at `url` (`redis://host:port/db`, `rediss://` for TLS is not built in).
+    /// The store at `url`: `redis://[:password@]host:port/db`, or `rediss://…` for TLS (feature
+    /// `redis-tls`; the server's certificate is checked against the system's root certificates,
+    /// or [`tls_root_certificate`](Self::tls_root_certificate)).
     pub fn new(url: impl Into<String>) -> Self {
         RedisStoreConfig {
             url: url.into(),
@@ -39,7 +46,29 @@ impl RedisStoreConfig {
             command_timeout: Duration::from_secs(2),
             reconnect_delay: Duration::from_millis(200),
             clock: Arc::new(SystemClock),
+            #[cfg(feature = "redis-tls")]
+            tls_root_certificate: None,
         }
+    }
+
+    /// Trusts the CA certificate `pem` (PEM) for a `rediss://` server instead of the system's
+    /// root certificates: a private CA, as some managed Redis services and most self-hosted
+    /// ones use. The server's name must still match its certificate.
+    ///
+    /// ```no_run
+    /// use okta_oidc::store::{RedisStore, RedisStoreConfig};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let ca = std::fs::read("/etc/redis/ca.crt")?;
+    /// let store = RedisStore::with_config(
+    ///     RedisStoreConfig::new("rediss://:secret@redis.internal:6380").tls_root_certificate(ca),
+    /// )?;
+    /// # let _ = store; Ok(()) }
+    /// ```
+    #[cfg(feature = "redis-tls")]
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_root_certificate = Some(pem.into());
+        self
     }
 
     /// The prefix of every key and of the channel (default `okta-oidc:`): apps sharing one
@@ -75,5 +104,88 @@ impl RedisStoreConfig {
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
+    }
+}
+
+impl RedisStoreConfig {
+    /// The Redis client of these settings; an error for a URL that does not parse, or that
+    /// asks for TLS in a build without it. (The messages never repeat the URL: it may hold a
+    /// password.)
+    pub(super) fn client(&self) -> Result<redis::Client, StoreError> {
+        let invalid =
+            |e: redis::RedisError| StoreError::Unavailable(format!("invalid Redis URL: {e}"));
+        #[cfg(feature = "redis-tls")]
+        if let Some(pem) = &self.tls_root_certificate {
+            let certificates = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.clone()),
+            };
+            return redis::Client::build_with_tls(self.url.as_str(), certificates).map_err(invalid);
+        }
+        #[cfg(not(feature = "redis-tls"))]
+        if is_tls_url(&self.url) {
+            return Err(StoreError::Unavailable(
+                "a rediss:// URL needs the `redis-tls` feature of okta-oidc".into(),
+            ));
+        }
+        redis::Client::open(self.url.as_str()).map_err(invalid)
+    }
+}
+
+/// Whether `url` asks for TLS (`rediss://`, any case).
+pub(super) fn is_tls_url(url: &str) -> bool {
+    url.get(..9)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("rediss://"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_is_asked_by_the_rediss_scheme_in_any_case() {
+        assert!(is_tls_url("rediss://cache:6380"));
+        assert!(is_tls_url("REDISS://cache:6380"));
+        assert!(!is_tls_url("redis://cache:6379"));
+        assert!(!is_tls_url("rediss"));
+        assert!(!is_tls_url("unix:///run/redis.sock"));
+    }
+
+    #[test]
+    fn debug_never_shows_the_url_nor_its_password() {
+        let config = RedisStoreConfig::new("rediss://:hunter2@cache:6380");
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("cache"),
+            "{shown}"
+        );
+        assert!(shown.contains("tls: true"), "{shown}");
+    }
+
+    #[cfg(not(feature = "redis-tls"))]
+    #[test]
+    fn a_rediss_url_without_the_feature_says_which_feature() {
+        let err = RedisStoreConfig::new("rediss://cache:6380")
+            .client()
+            .unwrap_err();
+        assert!(err.to_string().contains("redis-tls"), "{err}");
+    }
+
+    #[cfg(feature = "redis-tls")]
+    #[test]
+    fn a_rediss_url_with_the_feature_builds_a_client() {
+        assert!(
+            RedisStoreConfig::new("rediss://cache:6380")
+                .client()
+                .is_ok()
+        );
+        let ca = b"-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n";
+        let err = RedisStoreConfig::new("rediss://cache:6380")
+            .tls_root_certificate(&ca[..])
+            .client();
+        assert!(
+            err.is_err(),
+            "a CA that does not parse is refused when the store is made"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Tests that need a tool outside Rust: Chromium (end to end through the `web_app` example),
 //! Node's `oidc-provider` and `oauth4webapi` (interop with a certified OpenID Provider and a
 //! DPoP client), and `redis-server` (the revocation store shared by several instances, DPoP
-//! single use across instances).
+//! single use across instances, the store over TLS).
 //!
 //! `harness = false`: a libtest-mimic binary that takes `cargo test`'s usual arguments. A test
 //! whose tool is missing is reported `ignored` with the reason, and the run ends with a loud
@@ -25,6 +25,8 @@ mod logout_app;
 #[cfg(feature = "redis")]
 mod redis;
 mod redis_server;
+#[cfg(feature = "redis-tls")]
+mod redis_tls;
 
 use harness::trial;
 use libtest_mimic::Trial;
@@ -79,6 +81,12 @@ fn redis_trials() -> Vec<Trial> {
             "dpop_redis::a_proof_is_single_use_across_two_instances_sharing_redis",
             dpop_redis::needs,
             dpop_redis::a_proof_is_single_use_across_two_instances_sharing_redis,
+        ),
+        #[cfg(feature = "redis-tls")]
+        trial(
+            "redis_tls::instances_share_revocations_over_tls",
+            redis_tls::needs,
+            redis_tls::instances_share_revocations_over_tls,
         ),
     ]
 }

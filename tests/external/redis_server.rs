@@ -19,6 +19,17 @@ pub use crate::harness::REDIS;
 pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
+    /// TLS only on `port` (the certificates of `fixtures/redis-tls`), no plain port.
+    tls: bool,
+}
+
+/// A file of `tests/external/fixtures/redis-tls`: a test CA (`ca.crt`) and the certificate
+/// it issued to `127.0.0.1` (`server.crt`, `server.key`), valid until 2126, made with
+/// `openssl req -x509 -newkey ec` (P-256). Test-only keys: they protect nothing.
+pub fn tls_fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/external/fixtures/redis-tls")
+        .join(name)
 }
 
 fn free_port() -> u16 {
@@ -35,14 +46,27 @@ impl RedisServer {
         let mut server = RedisServer {
             child: None,
             port: free_port(),
+            tls: false,
         };
         server.restart().await;
         server
     }
 
-    /// `redis://127.0.0.1:<port>`.
+    /// Starts one that speaks TLS only (no client certificates asked).
+    pub async fn start_tls() -> RedisServer {
+        let mut server = RedisServer {
+            child: None,
+            port: free_port(),
+            tls: true,
+        };
+        server.restart().await;
+        server
+    }
+
+    /// `redis://127.0.0.1:<port>`, or `rediss://` for a TLS server.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Stops it (its data is gone: no persistence).
@@ -56,8 +80,28 @@ impl RedisServer {
     pub async fn restart(&mut self) {
         self.stop().await;
         let program = find(&REDIS).expect("redis-server on PATH");
+        let port = self.port.to_string();
+        let ports = if self.tls {
+            let file = |name: &str| tls_fixture(name).display().to_string();
+            vec![
+                "--port".to_owned(),
+                "0".to_owned(),
+                "--tls-port".to_owned(),
+                port,
+                "--tls-cert-file".to_owned(),
+                file("server.crt"),
+                "--tls-key-file".to_owned(),
+                file("server.key"),
+                "--tls-ca-cert-file".to_owned(),
+                file("ca.crt"),
+                "--tls-auth-clients".to_owned(),
+                "no".to_owned(),
+            ]
+        } else {
+            vec!["--port".to_owned(), port]
+        };
         let mut child = Command::new(program)
-            .args(["--port", &self.port.to_string()])
+            .args(&ports)
             .args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
             .args(["--appendonly", "no"])

@@ -43,21 +43,19 @@ fn free_port() -> u16 {
 impl RedisServer {
     /// Starts one on a free port; returns once it accepts connections.
     pub async fn start() -> RedisServer {
-        let mut server = RedisServer {
-            child: None,
-            port: free_port(),
-            tls: false,
-        };
-        server.restart().await;
-        server
+        RedisServer::launch(false).await
     }
 
     /// Starts one that speaks TLS only (no client certificates asked).
     pub async fn start_tls() -> RedisServer {
+        RedisServer::launch(true).await
+    }
+
+    async fn launch(tls: bool) -> RedisServer {
         let mut server = RedisServer {
             child: None,
             port: free_port(),
-            tls: true,
+            tls,
         };
         server.restart().await;
         server

@@ -30,7 +30,7 @@ pin_project! {
     #[project = StateProj]
     enum State<F, B> {
         Authenticating { decision: BoxFuture<'static, Decision<B>> },
-        Calling { #[pin] future: F, additions: Option<Additions> },
+        Calling { #[pin] future: F, additions: Additions },
         Answered { response: Option<axum_core::response::Response> },
     }
 }
@@ -44,7 +44,7 @@ where
         ResponseFuture {
             state: State::Calling {
                 future,
-                additions: None,
+                additions: Additions::default(),
             },
             service: None,
         }
@@ -86,10 +86,7 @@ where
                                 unreachable!("an authenticating future holds its service")
                             };
                             let future = service.call(request);
-                            this.state.set(State::Calling {
-                                future,
-                                additions: Some(additions),
-                            });
+                            this.state.set(State::Calling { future, additions });
                         }
                         Decision::Answer(response) => {
                             return Poll::Ready(Ok(response.map(ResponseBody::written)));
@@ -98,9 +95,7 @@ where
                 }
                 StateProj::Calling { future, additions } => {
                     let mut response = ready!(future.poll(cx))?;
-                    if let Some(additions) = additions.take() {
-                        additions.apply(response.headers_mut());
-                    }
+                    std::mem::take(additions).apply(response.headers_mut());
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
                 StateProj::Answered { response } => {

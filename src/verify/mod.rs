@@ -519,7 +519,6 @@ impl Verifier {
     }
 }
 
-/// A token bound to a DPoP key is usable only with a proof (RFC 9449 §7.2).
 /// The path of the request as the client sent it (a DPoP proof's `htu`): with feature `axum`,
 /// axum's `OriginalUri` when a `Router::nest` stripped a prefix before the layer; else the path
 /// the layer sees. (A reverse proxy in front that strips a prefix is not seen.)
@@ -531,6 +530,7 @@ fn client_path(request: &Parts) -> &str {
     request.uri.path()
 }
 
+/// A token bound to a DPoP key is usable only with a proof (RFC 9449 §7.2).
 fn refuse_dpop_bound(identity: &Identity) -> Result<(), AuthError> {
     if identity.claims.is_dpop_bound() {
         return Err(TokenError::DpopBoundAsBearer.into());

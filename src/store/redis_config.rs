@@ -125,17 +125,20 @@ impl RedisStoreConfig {
         #[cfg(not(feature = "redis-tls"))]
         if is_tls_url(&self.url) {
             return Err(StoreError::Unavailable(
-                "a rediss:// URL needs the `redis-tls` feature of okta-oidc".into(),
+                "a rediss:// (TLS) URL needs the `redis-tls` feature of okta-oidc".into(),
             ));
         }
         redis::Client::open(self.url.as_str()).map_err(invalid)
     }
 }
 
-/// Whether `url` asks for TLS (`rediss://`, any case).
+/// Whether `url` asks for TLS: `rediss://`, or `valkeys://` which the redis crate takes alike
+/// (any case).
 pub(super) fn is_tls_url(url: &str) -> bool {
-    url.get(..9)
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("rediss://"))
+    ["rediss://", "valkeys://"].iter().any(|scheme| {
+        url.get(..scheme.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(scheme))
+    })
 }
 
 #[cfg(test)]
@@ -146,6 +149,8 @@ mod tests {
     fn tls_is_asked_by_the_rediss_scheme_in_any_case() {
         assert!(is_tls_url("rediss://cache:6380"));
         assert!(is_tls_url("REDISS://cache:6380"));
+        assert!(is_tls_url("valkeys://cache:6380"));
+        assert!(!is_tls_url("valkey://cache:6379"));
         assert!(!is_tls_url("redis://cache:6379"));
         assert!(!is_tls_url("rediss"));
         assert!(!is_tls_url("unix:///run/redis.sock"));

@@ -84,6 +84,7 @@ pub struct OktaOidcBuilder {
     max_loaded: usize,
     introspection: IntrospectionConfig,
     resolver: Option<Arc<dyn TenantResolver>>,
+    accept_other_tenants: bool,
     token_cache: TokenCacheConfig,
     require_warm_up: bool,
     urls: UrlPolicy,
@@ -122,6 +123,7 @@ impl Default for OktaOidcBuilder {
             max_loaded: 10_000,
             introspection: IntrospectionConfig::default(),
             resolver: None,
+            accept_other_tenants: false,
             token_cache: TokenCacheConfig::default(),
             require_warm_up: false,
             urls: UrlPolicy::default(),
@@ -165,11 +167,36 @@ impl OktaOidcBuilder {
         self
     }
 
-    /// Picks the tenant of a request that names no issuer, from the request itself (host,
-    /// path, header): an opaque access token is introspected at this tenant only, and a login
-    /// without `?tenant=`/`?iss=` signs in there. See [`TenantResolver`].
+    /// Picks the tenant of a request from the request itself (host, path, header): an opaque
+    /// access token is introspected at this tenant only, a login without `?tenant=`/`?iss=`
+    /// signs in there, and **every identity of another tenant is refused** on that request —
+    /// a bearer or DPoP token answers `401 invalid_token`, a session counts as none (a page
+    /// asks to sign in) — unless [`accept_other_tenants`](Self::accept_other_tenants) says
+    /// otherwise. See [`TenantResolver`].
     pub fn tenant_resolver(mut self, resolver: impl TenantResolver) -> Self {
         self.resolver = Some(Arc::new(resolver));
+        self
+    }
+
+    /// Accepts, on a request whose tenant the [`TenantResolver`] names, the identities of
+    /// every other tenant too (default `false`: they are refused). Only for an application
+    /// that means to serve any customer's users on any customer's routes (a shared admin
+    /// console, say) and checks the tenant of [`Claims`](crate::Claims) itself.
+    ///
+    /// ```
+    /// use okta_oidc::OktaOidc;
+    ///
+    /// let oidc = OktaOidc::builder()
+    ///     .tenant_resolver(|request: &http::request::Parts| {
+    ///         Some(request.headers.get("x-tenant")?.to_str().ok()?.to_owned())
+    ///     })
+    ///     .accept_other_tenants(true)
+    ///     .build_lazy()
+    ///     .unwrap();
+    /// # let _ = oidc;
+    /// ```
+    pub fn accept_other_tenants(mut self, accept: bool) -> Self {
+        self.accept_other_tenants = accept;
         self
     }
 
@@ -189,16 +216,18 @@ impl OktaOidcBuilder {
         self
     }
 
-    /// How many introspection calls each tenant makes for tokens it has not seen yet (default
-    /// 120 a minute, 30 in a row, 10 at once: under half of the smallest org-wide bucket Okta
+    /// How many introspection calls each Okta org gets for tokens not seen yet (default 120 a
+    /// minute, 30 in a row, 10 at once: under half of the smallest org-wide bucket Okta
     /// publishes for `/oauth2/v1/*`, 300 a minute, and far under its org concurrency limit).
+    /// Tenants of one org (several app instances, or the org server and a custom one) share
+    /// it, since Okta counts its rate limits per org; each client address gets at most its
+    /// [share](Self::introspection_client_share) of it.
     ///
     /// When a tenant's budget is spent, or Okta answered `429` (no call until its
     /// `X-Rate-Limit-Reset`), tokens already known active keep working until their `exp`, and
     /// a new token answers `503` with `Retry-After`; a warning is logged, at most once a minute
     /// per tenant. Checking a known token again after `introspection_cache_ttl` only uses the
-    /// upper half of the bucket: it never takes a call a new token needs. Tenants that share an Okta org each have their own budget: lower it when
-    /// many app instances live in one org.
+    /// upper half of the bucket: it never takes a call a new token needs.
     ///
     /// ```
     /// use okta_oidc::{CallBudget, OktaOidc, Tenant};
@@ -212,6 +241,48 @@ impl OktaOidcBuilder {
     /// ```
     pub fn introspection_budget(mut self, budget: CallBudget) -> Self {
         self.introspection.budget = budget;
+        self
+    }
+
+    /// One client address's share of its org's introspection budget, for tokens not seen yet
+    /// (default 60 a minute, 15 in a row, 5 at once: half of the default budget). A new
+    /// token needs a call from both: one client sending junk tokens spends its share, and the
+    /// org's other clients keep the rest. The client address is the peer's (serve the app
+    /// with axum's `into_make_service_with_connect_info::<SocketAddr>()`; without it every
+    /// request counts as one client), or the one a [trusted proxy](Self::trusted_proxies)
+    /// forwarded.
+    ///
+    /// ```
+    /// use okta_oidc::{CallBudget, OktaOidc, Tenant};
+    ///
+    /// # fn build() -> Result<OktaOidc, okta_oidc::ConfigError> {
+    /// let oidc = OktaOidc::builder()
+    ///     .tenant(Tenant::new("acme", "https://acme.okta.com").client("0oa1acme", "secret"))
+    ///     .introspection_budget(CallBudget::new(240, 60, 20))
+    ///     .introspection_client_share(CallBudget::new(20, 5, 2))
+    ///     .build_lazy()?;
+    /// # Ok(oidc) }
+    /// ```
+    pub fn introspection_client_share(mut self, share: CallBudget) -> Self {
+        self.introspection.client_share = share;
+        self
+    }
+
+    /// The reverse proxies (load balancers) in front of the app, by address: from these peers
+    /// only, the right-most `X-Forwarded-For` address that is not one of them is the client
+    /// address that [budget shares](Self::introspection_client_share) are counted by. From any
+    /// other peer the header is ignored (a client could write anything there). Default: none.
+    ///
+    /// ```
+    /// use std::net::IpAddr;
+    /// use okta_oidc::OktaOidc;
+    ///
+    /// let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+    /// let oidc = OktaOidc::builder().trusted_proxies([proxy]).build_lazy().unwrap();
+    /// # let _ = oidc;
+    /// ```
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = std::net::IpAddr>) -> Self {
+        self.introspection.trusted_proxies = crate::client_address::TrustedProxies::new(proxies);
         self
     }
 
@@ -491,6 +562,7 @@ impl OktaOidcBuilder {
                 negative_ttl: self.negative_ttl,
                 max_loaded: self.max_loaded,
                 resolver: self.resolver,
+                accept_other_tenants: self.accept_other_tenants,
                 loader_budget: self.loader_budget,
             },
         );

@@ -77,6 +77,8 @@ pub(crate) struct Budget {
     owner: Arc<str>,
     bucket: Mutex<Bucket>,
     in_flight: Arc<AtomicU32>,
+    /// No warning when it says no (one of many shares: the owner's own budget warns).
+    quiet: bool,
 }
 
 impl fmt::Debug for Budget {
@@ -121,6 +123,7 @@ impl Budget {
                 refused: 0,
             }),
             in_flight: Arc::new(AtomicU32::new(0)),
+            quiet: false,
         }
     }
 
@@ -160,7 +163,7 @@ impl Budget {
         };
         if let Some(wait) = refused {
             let wait = wait.max(Duration::from_secs(1));
-            if reserve > 0 {
+            if reserve > 0 || self.quiet {
                 return Err(wait);
             }
             bucket.refused = bucket.refused.saturating_add(1);
@@ -202,6 +205,7 @@ pub(crate) struct Budgets {
     limits: CallBudget,
     kind: &'static str,
     entries: quick_cache::sync::Cache<Arc<str>, Arc<Budget>>,
+    quiet: bool,
 }
 
 impl fmt::Debug for Budgets {
@@ -221,18 +225,22 @@ impl Budgets {
             limits,
             kind,
             entries: quick_cache::sync::Cache::new(capacity.max(1)),
+            quiet: false,
         }
+    }
+
+    /// Budgets that never warn when they say no: shares of another budget, which warns.
+    pub(crate) fn quiet(mut self) -> Self {
+        self.quiet = true;
+        self
     }
 
     /// The budget of `key`.
     pub(crate) fn of(&self, key: &Arc<str>, now: UnixTime) -> Arc<Budget> {
         let made = self.entries.get_or_insert_with(key, || {
-            Ok::<_, std::convert::Infallible>(Arc::new(Budget::new(
-                self.limits,
-                self.kind,
-                Arc::clone(key),
-                now,
-            )))
+            let mut budget = Budget::new(self.limits, self.kind, Arc::clone(key), now);
+            budget.quiet = self.quiet;
+            Ok::<_, std::convert::Infallible>(Arc::new(budget))
         });
         match made {
             Ok(budget) => budget,

@@ -203,6 +203,20 @@ pub struct StandardClaims {
     /// Confirmation (RFC 7800 §3.1): the key a sender-constrained token is bound to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// Whether the payload has an `events` claim (a Security Event Token, a logout token):
+    /// such a JWT is never a credential.
+    #[serde(
+        default,
+        rename = "events",
+        deserialize_with = "present",
+        skip_serializing
+    )]
+    pub(crate) has_events: bool,
+}
+
+/// `true` for a member that is there, whatever its value (which is skipped unread).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
 /// The `cnf` claim (RFC 7800): what a token is bound to.
@@ -212,6 +226,10 @@ pub struct Confirmation {
     /// The JWK SHA-256 thumbprint (RFC 7638) of a DPoP key (RFC 9449 §6.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jkt: Option<String>,
+    /// Every other confirmation member (`x5t#S256` of RFC 8705, `jwk`, `jku`, `kid`…): a
+    /// binding this crate cannot verify, so a token that carries one is refused.
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 impl StandardClaims {
@@ -237,6 +255,13 @@ impl StandardClaims {
                 .token_type
                 .as_deref()
                 .is_some_and(|t| t.eq_ignore_ascii_case("DPoP"))
+    }
+
+    /// Whether the token is bound (`cnf`) to something other than a DPoP key: a client
+    /// certificate (`x5t#S256`, RFC 8705 §3.1) or any member this crate cannot verify. Such a
+    /// token is refused: its holder must prove possession, and nothing here can check that.
+    pub fn has_unverifiable_binding(&self) -> bool {
+        self.cnf.as_ref().is_some_and(|cnf| !cnf.other.is_empty())
     }
 
     /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt`).

@@ -85,6 +85,22 @@ pub enum TokenError {
     Revoked,
     /// A single-use token (a logout token, a revocation request) was presented again.
     Replayed,
+    /// A JWT that is no credential: its `typ` (`logout+jwt`, `global-token-revocation+jwt`,
+    /// `secevent+jwt`, `dpop+jwt`, `oauth-id-jag+jwt`) or an `events` claim says it is a
+    /// signal, a proof or a grant (RFC 8725 §3.11: explicit typing keeps one kind of JWT from
+    /// being used as another).
+    NotACredential,
+    /// The token is bound (`cnf`, RFC 7800) to something this crate cannot verify, such as a
+    /// client certificate (`x5t#S256`, RFC 8705): only the holder may use it, and the binding
+    /// cannot be checked here.
+    UnverifiableBinding,
+    /// The credential belongs to another tenant than the one the request names (the
+    /// application's [`TenantResolver`](crate::TenantResolver) picked it, by host, path or
+    /// header).
+    OtherTenant,
+    /// An opaque token (or an Okta org authorization server's access token) for a tenant that
+    /// has no client secret to introspect it with: nothing here can ever accept it.
+    NoIntrospection,
 }
 
 impl TokenError {
@@ -144,6 +160,18 @@ impl fmt::Display for TokenError {
             TokenError::DpopRequired => f.write_str("the route requires DPoP"),
             TokenError::Revoked => f.write_str("credential revoked (signed out)"),
             TokenError::Replayed => f.write_str("single-use token presented again"),
+            TokenError::NotACredential => {
+                f.write_str("a logout signal, proof or grant (typ or events) is no credential")
+            }
+            TokenError::UnverifiableBinding => {
+                f.write_str("token bound (cnf) to something this crate cannot verify")
+            }
+            TokenError::OtherTenant => {
+                f.write_str("credential of another tenant than the one the request names")
+            }
+            TokenError::NoIntrospection => {
+                f.write_str("opaque token, and the tenant has no client secret to introspect it")
+            }
         }
     }
 }

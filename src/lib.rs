@@ -61,6 +61,7 @@ mod algorithm;
 mod builder;
 mod call_budget;
 mod claims;
+mod client_address;
 mod error;
 mod expiring_map;
 mod handle;
@@ -103,7 +104,8 @@ pub use provider::discovery::ProviderMetadata;
 pub use provider::refresh_policy::KeyRefreshPolicy;
 pub use resource_metadata::ResourceMetadataService;
 pub use tenant::{
-    BoxError, ClientSecret, LoadFuture, Tenant, TenantKey, TenantLoader, TenantResolver,
+    BoxError, ClientSecret, FilteredLoader, LoadFuture, Tenant, TenantKey, TenantLoader,
+    TenantResolver,
 };
 pub use time::{Clock, ManualClock, SystemClock};
 pub use verify::dpop_config::Dpop;

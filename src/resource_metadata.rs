@@ -106,7 +106,7 @@ async fn answer(oidc: &OktaOidc, request: &Parts) -> Response {
             .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    let Some(document) = document(oidc, request).await else {
+    let Some(document) = document(oidc, request) else {
         return status(StatusCode::NOT_FOUND);
     };
     let body = if request.method == Method::HEAD {
@@ -128,7 +128,7 @@ fn status(code: StatusCode) -> Response {
 }
 
 /// The document for the resource whose path follows the well-known prefix, if there is one.
-async fn document(oidc: &OktaOidc, request: &Parts) -> Option<serde_json::Value> {
+fn document(oidc: &OktaOidc, request: &Parts) -> Option<serde_json::Value> {
     let suffix = request.uri.path().strip_prefix(WELL_KNOWN)?;
     if !suffix.is_empty() && !suffix.starts_with('/') {
         return None;
@@ -145,17 +145,13 @@ async fn document(oidc: &OktaOidc, request: &Parts) -> Option<serde_json::Value>
     *resolving.uri_mut() = at_resource;
     *resolving.headers_mut() = request.headers.clone();
     let (resolving, ()) = resolving.into_parts();
-    let tenant = match directory.resolve(&resolving).await {
-        Ok(Some(tenant)) => Some(tenant),
-        Ok(None) if !directory.has_resolver() && directory.registry.len() == 1 => {
-            directory.registry.all().pop()
-        }
-        Ok(None) => None,
-        Err(error) => {
-            tracing::warn!(%error, "tenant of a metadata request unavailable");
-            None
-        }
-    };
+    // Registered tenants only: a stranger's request for an id nobody registered costs no
+    // loader call, and the document never names the issuer of a tenant the application has
+    // not loaded itself.
+    let tenant = directory.resolve_registered(&resolving);
+    if tenant.is_none() && directory.names_a_tenant(&resolving) {
+        return None;
+    }
     let (config, resource) = resource_of(oidc, tenant.as_deref())?;
     if metadata_suffix(&resource)? != suffix {
         return None;

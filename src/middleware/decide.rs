@@ -141,6 +141,7 @@ impl LayerConfig {
             let proof = dpop_proof(&parts.headers)?;
             let verifier = self.oidc.verifier();
             let identity = verifier.dpop(token, proof, parts).await?;
+            self.check_request_tenant(parts, &identity)?;
             let dpop_nonce = verifier
                 .dpop
                 .as_ref()
@@ -158,18 +159,40 @@ impl LayerConfig {
             }
             check_token68(token)?;
             let identity = self.oidc.verifier().bearer(token, parts).await?;
+            self.check_request_tenant(parts, &identity)?;
             return Ok((Some(identity), Additions::default()));
         }
         if let Some(sessions) = &self.sessions
             && let Some(session) = sessions.authenticate(parts).await?
         {
+            let identity = session.claims.into_identity();
+            if self.check_request_tenant(parts, &identity).is_err() {
+                // Another tenant's session is no session here: a page asks to sign in.
+                return Ok((None, Additions::default()));
+            }
             let additions = Additions {
                 set_cookies: session.set_cookies,
                 ..Additions::default()
             };
-            return Ok((Some(session.claims.into_identity()), additions));
+            return Ok((Some(identity), additions));
         }
         Ok((None, Additions::default()))
+    }
+
+    /// Refuses an identity of another tenant than the one the request names (the
+    /// application's resolver), unless the application accepts every tenant's users.
+    pub(crate) fn check_request_tenant(
+        &self,
+        parts: &Parts,
+        identity: &Identity,
+    ) -> Result<(), TokenError> {
+        (self.oidc.directory()).check_request_tenant(parts, &identity.tenant.id)
+    }
+
+    /// Whether a cached identity must be checked against the request's tenant (a resolver
+    /// is set): then the fast path takes the request apart to ask it.
+    pub(crate) fn pins_tenants(&self) -> bool {
+        self.oidc.directory().pins_requests()
     }
 
     /// A 302 to the session source's sign-in route, for a page request without credential.

@@ -66,10 +66,20 @@ where
         // service (made ready by `poll_ready`) is called in place: no clone, no allocation, no
         // shared write.
         if let Some(identity) = self.config.cached(request.headers()) {
-            request
-                .extensions_mut()
-                .insert(self.config.context(Some(identity)));
-            return ResponseFuture::calling(self.inner.call(request));
+            let same_tenant = !self.config.pins_tenants() || {
+                // The resolver reads `Parts`: taken apart and put back, no copy.
+                let (parts, body) = request.into_parts();
+                let same = self.config.check_request_tenant(&parts, &identity).is_ok();
+                request = Request::from_parts(parts, body);
+                same
+            };
+            // Another tenant's token takes the slow path, which refuses it in one place.
+            if same_tenant {
+                request
+                    .extensions_mut()
+                    .insert(self.config.context(Some(identity)));
+                return ResponseFuture::calling(self.inner.call(request));
+            }
         }
         // The ready service goes with the future; a clone stays for the next request.
         let clone = self.inner.clone();

@@ -2,7 +2,6 @@
 //! the choice of a tenant for a credential (by issuer, audience and client) or for a request
 //! that names no issuer. Tenant choice happens here and nowhere else.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,6 +9,7 @@ use std::time::Duration;
 use http::request::Parts;
 
 use super::config::Tenant;
+use super::loaded::LoadedTenants;
 use super::loader::{TenantKey, TenantLoader};
 use super::registry::{IssuerEntry, Registry};
 use super::resolver::TenantResolver;
@@ -46,6 +46,10 @@ fn key_digest(key: &TenantKey) -> KeyDigest {
 /// `?tenant=`, the resolver's pick): 60 a minute, 20 in a row, 4 at once, for all keys together.
 pub(crate) const DEFAULT_LOADER_BUDGET: CallBudget = CallBudget::new(60, 20, 4);
 
+/// Most loader keys remembered as vouched for (32 bytes each, about 8 MB at most): twice
+/// the default `max_loaded_tenants` by issuer and by id.
+const VOUCHED_KEYS: usize = 40_000;
+
 /// Every tenant this handle knows, and how to find more.
 pub(crate) struct TenantDirectory {
     pub(crate) registry: Registry,
@@ -55,15 +59,23 @@ pub(crate) struct TenantDirectory {
     unknown: ExpiringMap<KeyDigest, ()>,
     /// Loader calls in flight, one per key.
     loads: SingleFlight<KeyDigest, LoadAnswer>,
-    /// Loader calls for keys that come from requests.
+    /// Loader calls for keys that come from requests and that the loader never vouched for
+    /// (strangers' random issuers spend this one).
     loader_budget: Budget,
+    /// Keys the loader once answered with a tenant (bounded apart from `max_loaded`): loaded
+    /// again, after an eviction or a restart of the entry, from their own budget, so that no
+    /// flood of strangers' keys delays them.
+    vouched: quick_cache::sync::Cache<KeyDigest, ()>,
+    vouched_budget: Budget,
     negative_ttl: Duration,
     /// Ids of the tenants the loader returned, oldest first; the oldest is evicted past
     /// `max_loaded`. Tenants the application registered are never evicted.
-    loaded: Mutex<VecDeque<Arc<str>>>,
+    loaded: Mutex<LoadedTenants>,
     max_loaded: usize,
     /// Picks the tenant of a request that names no issuer.
     resolver: Option<Arc<dyn TenantResolver>>,
+    /// Whether identities of another tenant than the resolver's pick are accepted.
+    accept_other_tenants: bool,
 }
 
 impl fmt::Debug for TenantDirectory {
@@ -82,6 +94,7 @@ pub(crate) struct DirectoryConfig {
     pub(crate) negative_ttl: Duration,
     pub(crate) max_loaded: usize,
     pub(crate) resolver: Option<Arc<dyn TenantResolver>>,
+    pub(crate) accept_other_tenants: bool,
     pub(crate) loader_budget: CallBudget,
 }
 
@@ -97,13 +110,21 @@ impl TenantDirectory {
             loader_budget: Budget::new(
                 config.loader_budget,
                 "tenant loader",
-                Arc::from("unregistered tenants"),
+                Arc::from("keys never loaded"),
+                now,
+            ),
+            vouched: quick_cache::sync::Cache::new(VOUCHED_KEYS),
+            vouched_budget: Budget::new(
+                config.loader_budget,
+                "tenant loader",
+                Arc::from("tenants loaded before"),
                 now,
             ),
             negative_ttl: config.negative_ttl,
-            loaded: Mutex::new(VecDeque::new()),
+            loaded: Mutex::new(LoadedTenants::default()),
             max_loaded: config.max_loaded.max(1),
             resolver: config.resolver,
+            accept_other_tenants: config.accept_other_tenants,
         }
     }
 
@@ -111,7 +132,9 @@ impl TenantDirectory {
     pub(crate) fn upsert(&self, tenants: Vec<Tenant>) -> Result<(), ConfigError> {
         {
             let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-            loaded.retain(|id| !tenants.iter().any(|t| t.id == *id));
+            for tenant in &tenants {
+                loaded.remove(&tenant.id);
+            }
         }
         self.forget_unknown(&tenants);
         self.registry.upsert(tenants, &self.provider)
@@ -126,13 +149,20 @@ impl TenantDirectory {
         }
     }
 
-    /// Removes a tenant.
+    /// Removes a tenant (and forgets that the loader vouched for it).
     pub(crate) fn remove(&self, id: &str) -> Option<Arc<Tenant>> {
         self.loaded
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|loaded| **loaded != *id);
-        self.registry.remove(id, &self.provider)
+            .remove(id);
+        let removed = self.registry.remove(id, &self.provider);
+        self.vouched
+            .remove(&key_digest(&TenantKey::Id(id.to_owned())));
+        if let Some(tenant) = &removed {
+            self.vouched
+                .remove(&key_digest(&TenantKey::Issuer(tenant.issuer.to_string())));
+        }
+        removed
     }
 
     /// The registry entry of an issuer, asking the loader when it is not registered.
@@ -204,12 +234,18 @@ impl TenantDirectory {
             return Err(TokenError::UnknownIssuer.into());
         };
         let now = UnixTime::now(self.provider.clock.as_ref());
+        if !loader.may_exist(&key) {
+            return Err(TokenError::UnknownIssuer.into());
+        }
         let digest = key_digest(&key);
         if self.unknown.contains(&digest, now) {
             return Err(TokenError::UnknownIssuer.into());
         }
         let start = || {
             let permit = match budgeted {
+                true if self.vouched.get(&digest).is_some() => {
+                    Some(self.vouched_budget.try_acquire(now)?)
+                }
                 true => Some(self.loader_budget.try_acquire(now)?),
                 false => None,
             };
@@ -271,13 +307,15 @@ impl TenantDirectory {
     fn register_loaded(&self, tenant: Tenant) -> Result<(), ConfigError> {
         let id = Arc::clone(&tenant.id);
         self.forget_unknown(std::slice::from_ref(&tenant));
+        let issuer = tenant.issuer.to_string();
         self.registry.upsert(vec![tenant], &self.provider)?;
+        self.vouched
+            .insert(key_digest(&TenantKey::Issuer(issuer)), ());
+        self.vouched
+            .insert(key_digest(&TenantKey::Id(id.to_string())), ());
         let evicted: Vec<Arc<str>> = {
             let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-            loaded.retain(|l| *l != id);
-            loaded.push_back(id);
-            let excess = loaded.len().saturating_sub(self.max_loaded);
-            loaded.drain(..excess).collect()
+            loaded.push(id, self.max_loaded)
         };
         for old in evicted {
             tracing::debug!(tenant = &*old, "loaded tenant evicted (max_loaded_tenants)");
@@ -302,6 +340,40 @@ impl TenantDirectory {
             None if self.registry.len() == 1 => self.registry.all().pop(),
             None => None,
         }
+    }
+
+    /// Whether identities must belong to the tenant the request names: a resolver is set, and
+    /// the application did not opt out.
+    pub(crate) fn pins_requests(&self) -> bool {
+        self.resolver.is_some() && !self.accept_other_tenants
+    }
+
+    /// Refuses an identity of `tenant_id` on a request whose tenant the resolver names and
+    /// which is another one (a request that names none takes any tenant's identity).
+    pub(crate) fn check_request_tenant(
+        &self,
+        request: &Parts,
+        tenant_id: &str,
+    ) -> Result<(), TokenError> {
+        if !self.pins_requests() {
+            return Ok(());
+        }
+        match self.resolver.as_ref().and_then(|r| r.resolve(request)) {
+            Some(named) if *named != *tenant_id => {
+                tracing::debug!(
+                    tenant = tenant_id,
+                    request_tenant = %named,
+                    "credential of another tenant than the request's refused"
+                );
+                Err(TokenError::OtherTenant)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the application's resolver names a tenant for this request (registered or not).
+    pub(crate) fn names_a_tenant(&self, request: &Parts) -> bool {
+        (self.resolver.as_ref()).is_some_and(|r| r.resolve(request).is_some())
     }
 
     /// Whether the application resolves tenants from requests.

@@ -91,6 +91,77 @@ impl fmt::Display for TenantKey {
 pub trait TenantLoader: Send + Sync + 'static {
     /// Looks up the tenant of `key`.
     fn load(&self, key: TenantKey) -> LoadFuture<'_>;
+
+    /// A synchronous pre-filter, asked before [`load`](Self::load) and before any budget is
+    /// spent: `false` when `key` cannot be a tenant of yours (an issuer outside the domains
+    /// your customers use, an id of the wrong shape, one missing from an in-memory set or
+    /// filter of your tenants). A stranger's random issuers then never reach the loader
+    /// budget, and never delay a real customer's first request. Default: `true` (ask
+    /// [`load`](Self::load)).
+    ///
+    /// It must be fast and must not block: it runs on the request path.
+    fn may_exist(&self, key: &TenantKey) -> bool {
+        let _ = key;
+        true
+    }
+}
+
+/// A [`TenantLoader`] with a synchronous pre-filter: [`TenantLoader::may_exist`] answers
+/// `filter(key)`, [`TenantLoader::load`] asks `loader`.
+///
+/// ```
+/// use okta_oidc::{BoxError, FilteredLoader, OktaOidc, Tenant, TenantKey};
+///
+/// let loader = FilteredLoader::new(
+///     |key: TenantKey| async move {
+///         // the database look-up
+///         Ok::<_, BoxError>((key.issuer() == Some("https://acme.okta.com"))
+///             .then(|| Tenant::new("acme", "https://acme.okta.com").client_id("0oa1acme")))
+///     },
+///     // only Okta orgs: anything else never reaches the loader or its budget
+///     |key: &TenantKey| match key {
+///         TenantKey::Issuer(issuer) => issuer.starts_with("https://") && issuer.ends_with(".okta.com"),
+///         TenantKey::Id(id) => id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+///         _ => false,
+///     },
+/// );
+/// let oidc = OktaOidc::builder().loader(loader).build_lazy().unwrap();
+/// # let _ = oidc;
+/// ```
+pub struct FilteredLoader<L, F> {
+    loader: L,
+    filter: F,
+}
+
+impl<L, F> FilteredLoader<L, F>
+where
+    L: TenantLoader,
+    F: Fn(&TenantKey) -> bool + Send + Sync + 'static,
+{
+    /// `loader`, asked only for the keys `filter` lets through.
+    pub fn new(loader: L, filter: F) -> Self {
+        FilteredLoader { loader, filter }
+    }
+}
+
+impl<L, F> fmt::Debug for FilteredLoader<L, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FilteredLoader").finish_non_exhaustive()
+    }
+}
+
+impl<L, F> TenantLoader for FilteredLoader<L, F>
+where
+    L: TenantLoader,
+    F: Fn(&TenantKey) -> bool + Send + Sync + 'static,
+{
+    fn load(&self, key: TenantKey) -> LoadFuture<'_> {
+        self.loader.load(key)
+    }
+
+    fn may_exist(&self, key: &TenantKey) -> bool {
+        (self.filter)(key)
+    }
 }
 
 impl<F, Fut> TenantLoader for F

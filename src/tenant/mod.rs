@@ -4,11 +4,12 @@
 
 pub(crate) mod config;
 pub(crate) mod directory;
+pub(crate) mod loaded;
 pub(crate) mod loader;
 pub(crate) mod registry;
 pub(crate) mod resolver;
 
 pub use self::config::Tenant;
-pub use self::loader::{BoxError, LoadFuture, TenantKey, TenantLoader};
+pub use self::loader::{BoxError, FilteredLoader, LoadFuture, TenantKey, TenantLoader};
 pub use self::resolver::TenantResolver;
 pub use crate::provider::client_auth::ClientSecret;

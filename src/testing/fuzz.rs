@@ -179,6 +179,7 @@ pub fn introspection(input: &[u8]) -> Result<String, String> {
         method: crate::provider::client_auth::ClientAuthMethod::Basic,
         fetcher: fetcher(),
         clock,
+        client: None,
     };
     match crate::verify::introspection::parse_response(input, &tenant, &call) {
         Ok(identity) => {

@@ -431,6 +431,18 @@ impl MockOkta {
         token
     }
 
+    /// Issues an opaque token whose introspection answer is `{"active": true}` plus exactly
+    /// the members of `answer` (a JSON object), `null` values included: for testing how a
+    /// resource server reads answers that are odd but well formed.
+    pub fn opaque_token_answering(&self, answer: Value) -> String {
+        let serial = self.shared().serial.fetch_add(1, Ordering::Relaxed);
+        let token = format!("00exact{serial:06}{}", "x".repeat(16));
+        self.shared()
+            .introspection
+            .register(token.clone(), as_map(answer));
+        token
+    }
+
     /// Makes the introspection endpoint answer `{"active": false}` for this token from now on.
     pub fn revoke_token(&self, token: &str) -> bool {
         self.shared().introspection.revoke(token)

@@ -2,6 +2,7 @@
 //! one call in flight per token, and Okta's rate limits honoured.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use super::introspection_guard::{
 use super::rules;
 use crate::call_budget::{Budget, Budgets, CallBudget};
 use crate::claims::{CredentialSource, Identity, Issuance, StandardClaims};
+use crate::client_address::{TrustedProxies, share_key};
 use crate::error::{AuthError, TokenError};
 use crate::expiring_map::ExpiringMap;
 use crate::provider::client_auth::{Client, ClientAuthMethod, PostError, post_form};
@@ -32,8 +34,12 @@ pub(crate) struct IntrospectionConfig {
     pub(crate) inactive_ttl: Duration,
     /// Most results kept (active and inactive ones each).
     pub(crate) capacity: usize,
-    /// Calls per tenant.
+    /// Calls per Okta org (tenants of one org share it: Okta counts its limits per org).
     pub(crate) budget: CallBudget,
+    /// Calls per client address within an org's budget, for tokens not seen yet.
+    pub(crate) client_share: CallBudget,
+    /// Whose `X-Forwarded-For` gives the client address.
+    pub(crate) trusted_proxies: TrustedProxies,
     /// Lengths of an opaque token worth a call.
     pub(crate) opaque_len: (usize, usize),
 }
@@ -45,6 +51,8 @@ impl Default for IntrospectionConfig {
             inactive_ttl: Duration::from_secs(600),
             capacity: 100_000,
             budget: DEFAULT_BUDGET,
+            client_share: DEFAULT_CLIENT_SHARE,
+            trusted_proxies: TrustedProxies::default(),
             opaque_len: (DEFAULT_MIN_OPAQUE, DEFAULT_MAX_OPAQUE),
         }
     }
@@ -54,6 +62,12 @@ impl Default for IntrospectionConfig {
 /// under half of the smallest org-wide bucket Okta publishes for `/oauth2/v1/*` (300 a minute,
 /// shared with userinfo and logout), and far under its org concurrency limit (35).
 pub(crate) const DEFAULT_BUDGET: CallBudget = CallBudget::new(120, 30, 10);
+
+/// The default share of one client address in its org's budget, for tokens not seen yet: a
+/// half (60 a minute, 15 in a row, 5 at once), so that one client's junk leaves the other
+/// half to everyone else, and one honest client that forwards many users' tokens (a backend
+/// for a front end) still gets half the org's calls.
+pub(crate) const DEFAULT_CLIENT_SHARE: CallBudget = CallBudget::new(60, 15, 5);
 
 type Digest32 = [u8; 32];
 
@@ -75,8 +89,10 @@ pub(crate) struct Introspector {
     /// fills this map, never the one above.
     inactive: ExpiringMap<Digest32, ()>,
     calls: SingleFlight<Digest32, Outcome>,
-    /// Per tenant id: calls a minute, at once, and the pause after a 429.
+    /// Per Okta org (the issuer's host): calls a minute, at once, and the pause after a 429.
     budgets: Budgets,
+    /// Per (org, client address): the client's share of its org's budget for new tokens.
+    shares: Budgets,
 }
 
 impl fmt::Debug for Introspector {
@@ -94,19 +110,38 @@ pub(crate) struct Call {
     pub(crate) method: ClientAuthMethod,
     pub(crate) fetcher: Fetcher,
     pub(crate) clock: SharedClock,
+    /// The address of the client that sent the token (`None`: the server records none).
+    pub(crate) client: Option<IpAddr>,
+}
+
+/// The Okta org of an issuer, whose rate limits its tenants share: its scheme and host
+/// (`https://acme.okta.com` for the org server and for `…/oauth2/default` alike).
+fn org_of(issuer: &str) -> &str {
+    let after_scheme = issuer.find("://").map_or(0, |i| i + 3);
+    match issuer[after_scheme..].find('/') {
+        Some(slash) => &issuer[..after_scheme + slash],
+        None => issuer,
+    }
 }
 
 impl Introspector {
     pub(crate) fn new(config: IntrospectionConfig) -> Arc<Self> {
         let capacity = config.capacity.max(1);
         let budgets = Budgets::new(config.budget, "introspection", 20_000);
+        let shares = Budgets::new(config.client_share, "introspection", 100_000).quiet();
         Arc::new(Introspector {
             config,
             active: ExpiringMap::new(capacity),
             inactive: ExpiringMap::new(capacity),
             calls: SingleFlight::default(),
             budgets,
+            shares,
         })
+    }
+
+    /// The client address of a request, for its budget share.
+    pub(crate) fn client_of(&self, request: &http::request::Parts) -> Option<IpAddr> {
+        self.config.trusted_proxies.client_of(request)
     }
 
     /// Refuses, without any call, a value that cannot be an opaque access token.
@@ -140,12 +175,19 @@ impl Introspector {
         if self.inactive.contains(&key, now) {
             return Err(TokenError::Inactive.into());
         }
-        let budget = self.budgets.of(&call.tenant.id, now);
+        let org: Arc<str> = Arc::from(org_of(&call.tenant.issuer));
+        let budget = self.budgets.of(&org, now);
         let start = || {
-            // Checking a known token again never takes a call a new token needs.
+            // Checking a known token again never takes a call a new token needs; a new token
+            // takes one from its client's share first, so one client's junk cannot spend what
+            // the org's other clients need.
             let permit = match known {
-                Some(_) => budget.try_acquire_spare(now)?,
-                None => budget.try_acquire(now)?,
+                Some(_) => (budget.try_acquire_spare(now)?, None),
+                None => {
+                    let key = format!("{org} {:02x?}", share_key(call.client));
+                    let share = self.shares.of(&Arc::from(key), now).try_acquire(now)?;
+                    (budget.try_acquire(now)?, Some(share))
+                }
             };
             let this = Arc::clone(self);
             let budget = Arc::clone(&budget);
@@ -271,6 +313,10 @@ pub(crate) fn parse_response(
         Some(serde_json::Value::Bool(false)) => return Err(TokenError::Inactive.into()),
         _ => return Err(invalid("no boolean `active`")),
     }
+    // A member that is `null` is a member the provider did not send (RFC 7662 §2.2 lists
+    // optional members; `"sub": null` is no subject): the rules then refuse a missing one
+    // with 401, as for an absent member, instead of a claim "of the wrong type" (503).
+    object.retain(|_, value| !value.is_null());
     if !object.contains_key("cid")
         && let Some(client_id) = object.get("client_id").cloned()
     {

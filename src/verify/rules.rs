@@ -73,6 +73,7 @@ pub(crate) fn check(
     if claims.iss != *tenant.issuer {
         return Err(TokenError::UnknownIssuer);
     }
+    refuse_non_credential(parsed)?;
     let client_id = tenant.client_id.as_deref();
     let id_token = match kind {
         TokenKind::IdToken => {
@@ -106,6 +107,45 @@ pub(crate) fn check(
     }
     if tenant.require_cid && !id_token && claims.cid.as_deref() != client_id {
         return Err(TokenError::ClientIdMismatch);
+    }
+    Ok(())
+}
+
+/// The `typ` values of JWTs that are signals, proofs or grants, never credentials: a back-channel
+/// logout token (OIDC Back-Channel Logout §2.4), Okta's Universal Logout request, a Security
+/// Event Token (RFC 8417 §2.3), a DPoP proof (RFC 9449 §4.2) and an identity assertion grant
+/// (draft-ietf-oauth-identity-assertion-authz-grant).
+pub(crate) const NOT_CREDENTIAL_TYPES: [&str; 5] = [
+    "logout+jwt",
+    "global-token-revocation+jwt",
+    "secevent+jwt",
+    "dpop+jwt",
+    "oauth-id-jag+jwt",
+];
+
+/// Refuses, as a bearer token or a login's ID token, a JWT typed as a signal, proof or grant,
+/// or carrying an `events` claim (RFC 8725 §3.11: explicit typing; RFC 8417 §2.2: a SET's
+/// `events`), whatever the tenant's own `typ` rule: one signed by the same keys must never
+/// pass for another kind.
+pub(crate) fn refuse_non_credential(parsed: &Parsed<'_>) -> Result<(), TokenError> {
+    if parsed.claims.has_events {
+        return Err(TokenError::NotACredential);
+    }
+    if let Some(typ) = parsed.header.typ.as_deref()
+        && NOT_CREDENTIAL_TYPES.iter().any(|t| same_typ(t, typ))
+    {
+        return Err(TokenError::NotACredential);
+    }
+    Ok(())
+}
+
+/// Refuses a token bound (`cnf`) to something other than a DPoP key — a client certificate
+/// (RFC 8705 §3.1 `x5t#S256`) or any member this crate cannot verify: accepting it as a plain
+/// bearer would let whoever copied it use it (RFC 7800 §3: the presenter must prove
+/// possession). Checked before an identity is cached, so a cached hit never needs it.
+pub(crate) fn check_binding(claims: &StandardClaims) -> Result<(), TokenError> {
+    if claims.has_unverifiable_binding() {
+        return Err(TokenError::UnverifiableBinding);
     }
     Ok(())
 }

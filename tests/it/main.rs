@@ -17,6 +17,7 @@ mod dpop;
 mod dpop_binding;
 mod faults;
 mod fuzz_regressions;
+mod hostile;
 mod introspection;
 mod jwt_rules;
 mod key_cache;

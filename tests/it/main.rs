@@ -20,6 +20,7 @@ mod fuzz_regressions;
 mod introspection;
 mod jwt_rules;
 mod key_cache;
+mod key_rotation;
 mod layer;
 mod login;
 mod login_cookies;

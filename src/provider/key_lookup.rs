@@ -36,8 +36,8 @@ impl KeyCache {
     /// Finds the key of a token header (`kid`, `alg`); for an unknown kid, refetches the key
     /// set as `refetch` allows: one refetch shared with every waiter, cooled down for tokens
     /// that anyone may send, at once for the provider's own. A refetch that was running
-    /// already may predate the key, so after it the key set is fetched once more (still shared,
-    /// still cooled down).
+    /// already may predate the key, so after it the key set is fetched once more, on the same
+    /// terms.
     pub(crate) async fn key_for(
         self: &Arc<Self>,
         kid: Option<&str>,

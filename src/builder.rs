@@ -359,7 +359,8 @@ impl OktaOidcBuilder {
         self
     }
 
-    /// Least time between refetches caused by unknown `kid`s (default 30 s).
+    /// Least time between refetches caused by unknown `kid`s (default 30 s); see
+    /// [`KeyRefreshPolicy::unknown_kid_cooldown`] for what is answered meanwhile.
     pub fn unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
         self.policy.unknown_kid_cooldown = cooldown;
         self

@@ -171,12 +171,18 @@ async fn finish(
         tokens.access_token.as_deref(),
     )
     .await
-    .map_err(|e| {
-        Failure::new(
+    .map_err(|e| match e.status() {
+        // The keys could not be fetched: nothing wrong with the answer, sign in again later.
+        StatusCode::SERVICE_UNAVAILABLE => Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Sign-in is unavailable for a moment. Start again from the home page.",
+            format!("ID token could not be checked: {e}"),
+        ),
+        _ => Failure::new(
             StatusCode::UNAUTHORIZED,
             "The identity provider's answer did not pass our checks.",
             format!("ID token rejected: {e}"),
-        )
+        ),
     })?;
     let mut additions = None;
     if settings.userinfo

@@ -1,19 +1,20 @@
 //! The key cache of one issuer: a lock-free key set, refreshed off the request path, single
-//! flight, cooldown, last good set kept.
+//! flight, cooldown, last good set kept. Looking a token's key up in it: `key_lookup.rs`.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use crate::algorithm::Algorithm;
 use arc_swap::ArcSwap;
 
 use super::context::ProviderContext as Ctx;
 use super::discovery::{ProviderMetadata, discover};
 use super::fetch::Fetched;
-use super::jwk::{KeySet, Lookup, VerifyKey, parse_jwks};
-use crate::error::{AuthError, LoadError, TokenError};
+#[cfg(feature = "fuzzing")]
+use super::jwk::VerifyKey;
+use super::jwk::{KeySet, parse_jwks};
+use crate::error::LoadError;
 use crate::single_flight::{Flight, SingleFlight};
 use crate::time::UnixTime;
 
@@ -39,18 +40,36 @@ pub(crate) enum Trigger {
     Scheduled,
     /// A request needs it (unknown `kid`, keys never loaded): subject to the cooldown.
     Request,
+    /// A token that came from the provider over the back channel (the token endpoint's ID
+    /// token) names a `kid` the set lacks: no stranger made it up, so neither cooled down nor
+    /// starting a cooldown.
+    BackChannel,
 }
 
 type RefreshFuture = Flight<Result<(), LoadError>>;
 
 /// The outcome of asking for a refresh.
 pub(crate) enum Join {
-    /// A refresh is running (started now or earlier); await it.
-    Wait(RefreshFuture),
+    /// A refresh this call started; await it. Its key set is at least as new as the caller's
+    /// question.
+    Started(RefreshFuture),
+    /// A refresh that was running already; await it. It may have fetched before a key the
+    /// caller needs was published.
+    Joined(RefreshFuture),
     /// The key set changed since the caller looked; look again.
     Changed,
-    /// Too soon after the last request-triggered refresh.
-    CoolingDown,
+    /// Too soon after the last request-triggered refresh: this much of the cooldown is left.
+    CoolingDown(Duration),
+}
+
+impl Join {
+    /// The refresh to await, started now or earlier.
+    fn flight(self) -> Option<RefreshFuture> {
+        match self {
+            Join::Started(flight) | Join::Joined(flight) => Some(flight),
+            Join::Changed | Join::CoolingDown(_) => None,
+        }
+    }
 }
 
 /// The key cache of one issuer.
@@ -121,6 +140,7 @@ impl KeyCache {
         trigger: Trigger,
         seen_generation: Option<u64>,
     ) -> Join {
+        let mut started = false;
         let start = || {
             if let Some(seen) = seen_generation {
                 let current = self.state.load().keys.as_ref().map(|k| k.generation);
@@ -130,15 +150,19 @@ impl KeyCache {
             }
             if trigger == Trigger::Request {
                 let now = UnixTime::now(self.ctx.clock.as_ref());
+                let cooldown = self.ctx.policy.unknown_kid_cooldown;
                 let mut last = self
                     .last_request_refresh
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
-                if last.is_some_and(|t| now.since(t) < self.ctx.policy.unknown_kid_cooldown) {
-                    return Err(Join::CoolingDown);
+                if let Some(at) = *last
+                    && now.since(at) < cooldown
+                {
+                    return Err(Join::CoolingDown(cooldown - now.since(at)));
                 }
                 *last = Some(now);
             }
+            started = true;
             let this = Arc::clone(self);
             Ok(async move {
                 let result = this.fetch_and_store().await;
@@ -148,7 +172,8 @@ impl KeyCache {
         };
         let failed = || Err(LoadError::Http("refresh task failed".into()));
         match self.refreshing.join_or_start((), start, failed) {
-            Ok(flight) => Join::Wait(flight),
+            Ok(flight) if started => Join::Started(flight),
+            Ok(flight) => Join::Joined(flight),
             Err(join) => join,
         }
     }
@@ -159,9 +184,9 @@ impl KeyCache {
             return Ok(keys);
         }
         match self.refresh(Trigger::Request, None) {
-            Join::Wait(fut) => fut.await?,
+            Join::Started(fut) | Join::Joined(fut) => fut.await?,
             Join::Changed => {}
-            Join::CoolingDown => {
+            Join::CoolingDown(_) => {
                 return Err(self
                     .state
                     .load()
@@ -190,9 +215,9 @@ impl KeyCache {
 
     /// Loads discovery and keys now, whatever the cooldown (warm-up, manual refresh).
     pub(crate) async fn refresh_now(self: &Arc<Self>) -> Result<(), LoadError> {
-        match self.refresh(Trigger::Scheduled, None) {
-            Join::Wait(fut) => fut.await,
-            Join::Changed | Join::CoolingDown => Ok(()),
+        match self.refresh(Trigger::Scheduled, None).flight() {
+            Some(fut) => fut.await,
+            None => Ok(()),
         }
     }
 
@@ -400,87 +425,9 @@ async fn background_loop(weak: Weak<KeyCache>) {
         if cache.state.load().next_refresh > now {
             continue;
         }
-        if let Join::Wait(fut) = cache.refresh(Trigger::Scheduled, None) {
+        if let Some(fut) = cache.refresh(Trigger::Scheduled, None).flight() {
             drop(cache);
             let _ = fut.await;
-        }
-    }
-}
-
-impl KeyCache {
-    /// The key of a token header (`kid`, `alg`) in the current key set, when it is there: the
-    /// usual case, answered in place (lock-free, no reference count touched for the set).
-    pub(crate) fn current_key(&self, kid: Option<&str>, alg: Algorithm) -> Option<Arc<VerifyKey>> {
-        match self.state.load().keys.as_ref()?.find(kid, alg) {
-            Lookup::Found(key) => Some(Arc::clone(key)),
-            _ => None,
-        }
-    }
-
-    /// Finds the key of a token header (`kid`, `alg`), refetching the key set once (shared,
-    /// cooled down) for an unknown kid when `may_refetch` (not for a token that is expired
-    /// anyway).
-    pub(crate) async fn key_for(
-        self: &Arc<Self>,
-        kid: Option<&str>,
-        alg: Algorithm,
-        may_refetch: bool,
-    ) -> Result<Arc<VerifyKey>, AuthError> {
-        if let Some(key) = self.current_key(kid, alg) {
-            return Ok(key);
-        }
-        let cache = self;
-        let keys_unavailable = || AuthError::KeysUnavailable {
-            issuer: Arc::clone(&cache.issuer),
-        };
-        let mut keys = match cache.keys() {
-            Some(keys) => keys,
-            None => cache.ensure_loaded().await.map_err(|e| {
-                tracing::warn!(issuer = &*cache.issuer, error = %e, "keys unavailable");
-                keys_unavailable()
-            })?,
-        };
-        let mut refetched = false;
-        loop {
-            match keys.find(kid, alg) {
-                Lookup::Found(key) => return Ok(Arc::clone(key)),
-                Lookup::Ambiguous => return Err(TokenError::AmbiguousKey.into()),
-                Lookup::WrongAlgorithm => return Err(TokenError::KeyAlgorithmMismatch.into()),
-                Lookup::Unknown if refetched || !may_refetch => return Err(cache.unknown_key()),
-                Lookup::Unknown => {
-                    refetched = true;
-                    match cache.refresh(Trigger::Request, Some(keys.generation)) {
-                        Join::Wait(fut) => {
-                            tracing::debug!(
-                                issuer = &*cache.issuer,
-                                "unknown kid: refetching keys"
-                            );
-                            let _ = fut.await;
-                        }
-                        Join::Changed => {}
-                        Join::CoolingDown => return Err(cache.unknown_key()),
-                    }
-                    keys = cache.keys().ok_or_else(keys_unavailable)?;
-                }
-            }
-        }
-    }
-
-    /// The answer for a `kid` the key set lacks: invalid (401) when the key set is current, but
-    /// unavailable (503, retry) while the last refresh failed. The provider may have published a
-    /// key we could not fetch, and a client told its valid token is invalid would throw it away.
-    fn unknown_key(&self) -> AuthError {
-        let cache = self;
-        if cache.state().last_error.is_some() {
-            tracing::warn!(
-                issuer = &*cache.issuer,
-                "unknown kid while the key set cannot be refreshed"
-            );
-            AuthError::KeysUnavailable {
-                issuer: Arc::clone(&cache.issuer),
-            }
-        } else {
-            TokenError::UnknownKey.into()
         }
     }
 }

@@ -7,5 +7,6 @@ pub(crate) mod discovery;
 pub(crate) mod fetch;
 pub(crate) mod jwk;
 pub(crate) mod key_cache;
+pub(crate) mod key_lookup;
 pub(crate) mod public_key;
 pub(crate) mod refresh_policy;

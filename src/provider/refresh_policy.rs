@@ -20,7 +20,10 @@ pub struct KeyRefreshPolicy {
     /// Interval when the key set has no `max-age` (default 1 h).
     pub default_refresh: Duration,
     /// Least time between two refetches caused by requests (unknown `kid`, keys never loaded);
-    /// default 30 s.
+    /// default 30 s. While it holds a refetch back, a token with an unknown `kid` is answered
+    /// `503` with `Retry-After` (the time left), not `401`: its key may be new. The ID token of
+    /// a sign-in (from the token endpoint) is never held back: an unknown `kid` there refetches
+    /// at once.
     pub unknown_kid_cooldown: Duration,
     /// First retry delay after a failed background refresh, doubled up to `min_refresh`
     /// (default 10 s).

@@ -13,6 +13,7 @@ use crate::error::{AuthError, ConfigError, TokenError};
 use crate::provider::context::ProviderContext;
 use crate::provider::jwk::VerifyKey;
 use crate::provider::key_cache::KeyCache;
+use crate::provider::key_lookup::Refetch;
 
 /// The tenants of one issuer and their shared key cache.
 #[derive(Debug)]
@@ -26,22 +27,31 @@ pub(crate) struct IssuerEntry {
 
 impl IssuerEntry {
     /// The key of a token of `tenant`: in its app's pinned keys first when it has them, then
-    /// in the org's key set.
+    /// in the org's key set. When the org's set lacks the `kid` and the app's could not be
+    /// refetched (failed, or held back by the cooldown), the app's answer stands: retry, the
+    /// key may be a new one of the app's.
     pub(crate) async fn key_for(
         &self,
         tenant: &Tenant,
         kid: Option<&str>,
         alg: Algorithm,
-        may_refetch: bool,
+        refetch: Refetch,
     ) -> Result<Arc<VerifyKey>, AuthError> {
+        let mut app_retry = None;
         if let Some(app) = self.app_cache(tenant) {
-            match app.key_for(kid, alg, may_refetch).await {
-                Err(AuthError::InvalidToken(TokenError::UnknownKey))
-                | Err(AuthError::KeysUnavailable { .. }) => {}
+            match app.key_for(kid, alg, refetch).await {
+                Err(AuthError::InvalidToken(TokenError::UnknownKey)) => {}
+                Err(
+                    e @ (AuthError::KeysUnavailable { .. }
+                    | AuthError::TemporarilyUnavailable { .. }),
+                ) => app_retry = Some(e),
                 found => return found,
             }
         }
-        self.keys.key_for(kid, alg, may_refetch).await
+        match (self.keys.key_for(kid, alg, refetch).await, app_retry) {
+            (Err(AuthError::InvalidToken(TokenError::UnknownKey)), Some(retry)) => Err(retry),
+            (org, _) => org,
+        }
     }
 
     /// The key of a token of `tenant` in a current key set, when it is there (the usual case,

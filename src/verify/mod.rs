@@ -43,6 +43,7 @@ use crate::error::{AuthError, TokenError};
 use crate::provider::client_auth::ClientAuthMethod;
 use crate::provider::context::ProviderContext;
 use crate::provider::jwk::VerifyKey;
+use crate::provider::key_lookup::Refetch;
 use crate::tenant::config::Tenant;
 use crate::tenant::directory::TenantDirectory;
 use crate::tenant::registry::IssuerEntry;
@@ -54,7 +55,8 @@ pub(crate) enum Expect<'a> {
     /// A bearer credential of an API request, of whichever tenant its claims name.
     Bearer,
     /// The ID token of a login at `tenant`, with the login's `nonce` and the access token that
-    /// came with it (for `at_hash`).
+    /// came with it (for `at_hash`). It comes from the token endpoint (the back channel): an
+    /// unknown `kid` refetches the key set at once, whatever the cooldown.
     IdToken {
         tenant: &'a Arc<Tenant>,
         nonce: &'a str,
@@ -238,7 +240,7 @@ impl Verifier {
         }
         let tenant = TenantDirectory::route_jwt(&entry, &parsed.claims)?;
         let window = self.window();
-        let key = Self::key_of(parsed, &entry, tenant, window).await?;
+        let key = Self::key_of(parsed, &entry, tenant, window, false).await?;
         self.accept(token, parsed, &key, tenant, Expect::Bearer, window)
     }
 
@@ -367,7 +369,8 @@ impl Verifier {
             }
         };
         let window = self.window();
-        let key = Self::key_of(parsed, &entry, tenant, window).await?;
+        let back_channel = matches!(expect, Expect::IdToken { .. });
+        let key = Self::key_of(parsed, &entry, tenant, window, back_channel).await?;
         if expect.kind().is_none() {
             return self
                 .accept_signal(parsed, &key, tenant, expect, window)
@@ -395,7 +398,8 @@ impl Verifier {
 
     /// The key of a parsed token of `tenant`, from its app's pinned keys or its issuer's key
     /// set: found in a current set at once, or (a boxed future, rare) after a shared refetch for
-    /// an unknown `kid` — never for a token that is expired anyway.
+    /// an unknown `kid` — never for a token that is expired anyway, cooled down unless the token
+    /// came over the `back_channel` from the provider.
     ///
     /// The steps after it are plain functions ([`Self::accept`]), so that the parsed token is
     /// held once in the caller's future (which a move copies whole).
@@ -404,17 +408,21 @@ impl Verifier {
         entry: &'a IssuerEntry,
         tenant: &'a Tenant,
         window: Window,
+        back_channel: bool,
     ) -> impl Future<Output = Result<Arc<VerifyKey>, AuthError>> + Send + 'a {
         let kid = parsed.header.kid.as_deref();
         match entry.current_key(tenant, kid, parsed.alg) {
             Some(key) => Either::Left(ready(Ok(key))),
             None => {
                 let kid = kid.map(str::to_owned);
-                let (alg, may_refetch) = (parsed.alg, !window.expired(&parsed.claims));
+                let refetch = match (window.expired(&parsed.claims), back_channel) {
+                    (true, _) => Refetch::Never,
+                    (false, true) => Refetch::Now,
+                    (false, false) => Refetch::CooledDown,
+                };
+                let alg = parsed.alg;
                 Either::Right(Box::pin(async move {
-                    entry
-                        .key_for(tenant, kid.as_deref(), alg, may_refetch)
-                        .await
+                    entry.key_for(tenant, kid.as_deref(), alg, refetch).await
                 }))
             }
         }

@@ -173,7 +173,9 @@ async fn failing_key_endpoint_on_the_request_path() {
         assert!(s.oidc.last_key_error("mock").is_none());
         known = new;
     }
-    // Forged tokens with unknown kids are still refused as invalid once the keys are back.
+    // Forged tokens with unknown kids are still refused as invalid once the keys are back (and
+    // the cooldown of the last refetch is over: during it, they are told to retry).
+    next_cooldown(&clock);
     let forged = s.mock.id_token().kid("not-published").build();
     assert_eq!(s.status(&forged).await, 401);
 }

@@ -21,6 +21,7 @@ mod hostile;
 mod introspection;
 mod jwt_rules;
 mod key_cache;
+mod key_rotation;
 mod layer;
 mod login;
 mod login_cookies;

@@ -94,7 +94,7 @@ pub(crate) fn write(
             (chunk_name(settings, i), (*chunk).to_owned())
         };
         out.extend(cookies::set(
-            &settings.attrs,
+            &settings.session_attrs,
             &name,
             &value,
             path,
@@ -104,7 +104,7 @@ pub(crate) fn write(
     for i in chunks.len()..MAX_CHUNKS {
         let name = chunk_name(settings, i);
         if cookies::get(request, &name).is_some() {
-            out.extend(cookies::clear(&settings.attrs, &name, path));
+            out.extend(cookies::clear(&settings.session_attrs, &name, path));
         }
     }
     Ok(out)
@@ -113,13 +113,13 @@ pub(crate) fn write(
 /// `Set-Cookie` values that end the session.
 pub(crate) fn clear(settings: &LoginSettings, request: &HeaderMap) -> Vec<HeaderValue> {
     let path = settings.session_path.as_str();
-    let mut out: Vec<HeaderValue> = cookies::clear(&settings.attrs, &settings.cookie_name, path)
+    let mut out: Vec<HeaderValue> = cookies::clear(&settings.session_attrs, &settings.cookie_name, path)
         .into_iter()
         .collect();
     for i in 1..MAX_CHUNKS {
         let name = chunk_name(settings, i);
         if cookies::get(request, &name).is_some() {
-            out.extend(cookies::clear(&settings.attrs, &name, path));
+            out.extend(cookies::clear(&settings.session_attrs, &name, path));
         }
     }
     out

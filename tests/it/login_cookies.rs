@@ -1,12 +1,9 @@
 //! The sign-in cookies under abuse, over real HTTP: a bounded number of small login cookies
 //! per browser, the security prefixes of the cookie names, and no session in a shared cache.
 
-use axum::body::Body;
-use http::Request;
-use http::header::{CACHE_CONTROL, COOKIE, LOCATION, SET_COOKIE};
+use http::header::{CACHE_CONTROL, COOKIE};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{Login, LoginConfig, OktaOidc};
-use tower::ServiceExt;
 
 use crate::browser::{
     Browser, SECRET, past_session_refresh, serve_site, set_cookie, set_cookies, site_with_clock,
@@ -80,16 +77,9 @@ async fn repeated_redirects_to_login_do_not_pile_up_cookies() {
     assert_eq!(location(&done), "/");
 }
 
-fn set_cookie_values(headers: &http::HeaderMap) -> Vec<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect()
-}
-
-/// In process, since https cannot be served offline: the login and session cookies of an app
-/// at `app_base_url` (over https), signed in through the mock org over loopback.
+/// Over real HTTP on 127.0.0.1 (https cannot be served offline, and the cookies' attributes
+/// come from the configuration, not the connection): the login and session cookies of an app
+/// configured at `app_base_url` (https), signed in through the mock org over loopback.
 async fn https_cookies(app_base_url: &str, path: &str) -> (Vec<String>, Vec<String>, u16) {
     https_cookies_with(app_base_url, path, |c| c).await
 }
@@ -112,40 +102,30 @@ async fn https_cookies_with(
         config(LoginConfig::new(app_base_url).session_secret(SECRET)),
     )
     .unwrap();
-    let app = web_app(&login, path);
-    let send = |request: http::request::Builder| {
-        let app = app.clone();
-        async move {
-            app.oneshot(request.body(Body::empty()).unwrap())
-                .await
-                .unwrap()
+    let origin = crate::common::serve(web_app(&login, path)).await;
+    let http = crate::common::client();
+    let send = |path_and_query: String, cookie: Option<String>| {
+        let mut request = http.get(format!("{origin}{path_and_query}"));
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
         }
+        async move { request.send().await.unwrap() }
     };
-    let started = send(Request::get(format!("{path}/auth/login"))).await;
-    let login_cookies = set_cookie_values(started.headers());
-    let authorize = started.headers()[LOCATION].to_str().unwrap().to_owned();
-    let back = crate::common::client()
-        .get(&authorize)
-        .send()
-        .await
-        .unwrap();
+    let started = send(format!("{path}/auth/login"), None).await;
+    let login_cookies = set_cookies(&started);
+    let back = http.get(location(&started)).send().await.unwrap();
     let callback = url::Url::parse(&location(&back)).unwrap();
     assert!(callback.as_str().starts_with(app_base_url), "{callback}");
     let pair = login_cookies[0].split(';').next().unwrap().to_owned();
-    let done = send(
-        Request::get(format!("{}?{}", callback.path(), callback.query().unwrap()))
-            .header(COOKIE, &pair),
-    )
-    .await;
-    let session_cookies = set_cookie_values(done.headers());
+    let target = format!("{}?{}", callback.path(), callback.query().unwrap());
+    let done = send(target, Some(pair)).await;
+    let session_cookies = set_cookies(&done);
     let session = session_cookies
         .iter()
         .find(|c| c.contains("okta_session=") && !c.contains("Max-Age=0"))
         .unwrap();
-    let me = send(
-        Request::get(format!("{path}/api/me")).header(COOKIE, session.split(';').next().unwrap()),
-    )
-    .await;
+    let session_pair = session.split(';').next().unwrap().to_owned();
+    let me = send(format!("{path}/api/me"), Some(session_pair)).await;
     (login_cookies, session_cookies, me.status().as_u16())
 }
 

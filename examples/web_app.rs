@@ -49,10 +49,10 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use http::HeaderMap;
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{
-    Claims, Login, LoginConfig, LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, Tenant,
+    Claims, Login, LoginConfig, LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, SessionEnd,
+    Tenant,
 };
 use shared::{env, tenants_from_file};
 
@@ -104,37 +104,34 @@ async fn home(State(AppPath(p)): State<AppPath>, claims: Option<Claims>) -> Html
     layout("okta-oidc web app", &body)
 }
 
-/// `/profile` without a valid session: a first visit signs in; a session that was ended (a
-/// logout elsewhere, Universal Logout) asks to sign in again.
+/// `/profile` without a valid session: a first visit (or a cookie that cannot be read) signs
+/// in; a session that was ended (a logout elsewhere, Universal Logout, its lifetime) asks to
+/// sign in again (the layer has deleted its cookies on this response).
 async fn profile_or_sign_in(
     State(AppPath(p)): State<AppPath>,
     claims: Option<Claims>,
-    headers: HeaderMap,
+    ended: Option<SessionEnd>,
 ) -> Response {
     if let Some(claims) = claims {
         return profile(&p, claims);
     }
-    // The session cookie is `okta_session`, with a `__Host-`/`__Secure-` prefix over https.
-    let had_session = headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.split_once('='))
-        .any(|(name, _)| name.trim().ends_with("okta_session"));
     let sign_in = format!(
         "{p}/auth/login?return_to={}",
         escape(&format!("{p}/profile"))
     );
-    if !had_session {
+    let Some(ended) = ended else {
         return Redirect::to(&sign_in).into_response();
-    }
+    };
+    let why = match ended {
+        SessionEnd::Revoked => {
+            "You were signed out: by a logout elsewhere, or by your Okta administrator."
+        }
+        _ => "It expired.",
+    };
     layout(
         "Signed out",
         &format!(
-            "<h1 id=\"signed-out\">Your session has ended</h1>\
-             <p>It expired, or you were signed out: by a logout elsewhere, or by your Okta \
-             administrator.</p>\
+            "<h1 id=\"signed-out\">Your session has ended</h1><p>{why}</p>\
              <p><a href=\"{}\">Sign in again</a></p>",
             escape(&sign_in)
         ),

@@ -315,6 +315,9 @@ pub(crate) struct Issuance {
     pub(crate) session_id: Option<Box<str>>,
     /// A session or an ID token: the credentials the mirror's staleness limit applies to.
     pub(crate) user_credential: bool,
+    /// An ID token accepted as a bearer: its [`token_digest`](crate::store::token_digest), which
+    /// a logout revokes (an ID token without `jti`).
+    pub(crate) token_digest: Option<Box<str>>,
 }
 
 /// The claims of an authenticated request.

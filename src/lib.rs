@@ -98,7 +98,10 @@ pub use middleware::future::ResponseFuture;
 pub use middleware::layer::OktaOidcLayer;
 pub use middleware::scopes::{RequireScopes, RequireScopesService};
 pub use middleware::service::OktaOidcService;
-pub use middleware::sessions::{Session, SessionFuture, SessionSource};
+pub use middleware::sessions::{
+    EndedSession, Session, SessionCheck, SessionCheckFuture, SessionEnd, SessionFuture,
+    SessionSource,
+};
 pub use protected_resource::ProtectedResource;
 pub use provider::discovery::ProviderMetadata;
 pub use provider::refresh_policy::KeyRefreshPolicy;

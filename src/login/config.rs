@@ -80,8 +80,9 @@ impl LoginConfig {
     ///
     /// Over `https://`, the session cookie is named `__Host-{cookie_name}` at the root path
     /// (`__Secure-…` under a path or with a [cookie domain](Self::cookie_domain)) and the login
-    /// cookies `__Secure-okta_login_…`, so that no other site or subdomain can set them. On
-    /// loopback `http://` (a local demo) the names stay plain.
+    /// cookies `__Host-okta_login_…` at `Path=/` (under an app path their names carry a tag of
+    /// it), so that no other site or subdomain can set them. On loopback `http://` (a local
+    /// demo) the names stay plain.
     pub fn new(app_base_url: impl Into<String>) -> Self {
         LoginConfig {
             app_base_url: app_base_url.into().trim_end_matches('/').to_owned(),
@@ -228,12 +229,17 @@ pub(crate) struct LoginSettings {
     pub(crate) cookie_name: String,
     /// The session cookie's `Path`: the app's path, or `/`.
     pub(crate) session_path: String,
-    /// The login cookies' name prefix (`__Secure-okta_login_` over https) and `Path` (the
-    /// routes' base path under the app's path: they reach `/login` and `/callback`).
+    /// The login cookies' name prefix (`__Host-okta_login_` over https; under an app path it
+    /// carries a tag of that path, `__Host-okta_login_3f2a9c1e_`, so that apps sharing a host
+    /// never take each other's) and `Path` (`/`, which `__Host-` requires).
     pub(crate) login_cookie_prefix: String,
     pub(crate) login_path: String,
     pub(crate) max_pending_logins: usize,
+    /// The login cookies' attributes: host-only always (no `Domain`: only the callback of this
+    /// host reads them), so that they can be `__Host-` over https.
     pub(crate) attrs: cookies::Attributes,
+    /// The session cookie's attributes (the configured `Domain`, if any).
+    pub(crate) session_attrs: cookies::Attributes,
     pub(crate) default_return_to: String,
     pub(crate) keys: seal::KeyRing,
 }
@@ -326,24 +332,32 @@ impl LoginSettings {
             url: post_logout_redirect_uri.clone(),
             reason,
         })?;
-        let attrs = cookies::Attributes {
+        let session_attrs = cookies::Attributes {
             secure,
             domain: config.cookie_domain,
+        };
+        let attrs = cookies::Attributes {
+            secure,
+            domain: None,
         };
         let session_path = if app_path.is_empty() {
             "/".to_owned()
         } else {
             app_path.clone()
         };
-        let login_path = match format!("{app_path}{base_path}") {
-            path if path.is_empty() => "/".to_owned(),
-            path => path,
+        // Login cookies live at the root (`__Host-` needs `Path=/`); their names hold the
+        // `state` (several logins at once) and, under an app path, a tag of it.
+        let login_path = "/".to_owned();
+        let login_name = if app_path.is_empty() {
+            "okta_login_".to_owned()
+        } else {
+            format!("okta_login_{}_", cookies::path_tag(&app_path))
         };
         Ok(LoginSettings {
             origin,
-            cookie_name: attrs.prefixed(&config.cookie_name, &session_path),
+            cookie_name: session_attrs.prefixed(&config.cookie_name, &session_path),
             session_path,
-            login_cookie_prefix: attrs.prefixed("okta_login_", &login_path),
+            login_cookie_prefix: attrs.prefixed(&login_name, &login_path),
             login_path,
             max_pending_logins: config.max_pending_logins,
             app_path,
@@ -356,6 +370,7 @@ impl LoginSettings {
             login_timeout: config.login_timeout,
             userinfo: config.userinfo,
             attrs,
+            session_attrs,
             default_return_to,
             keys: seal::KeyRing::new(&secrets),
         })

@@ -35,6 +35,16 @@ pub(crate) fn all(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
         })
 }
 
+/// A short tag of an app path for cookie names (which cannot hold `/`): 8 hex digits of its
+/// SHA-256.
+pub(crate) fn path_tag(path: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(path.as_bytes())[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Attributes of the cookies this crate sets.
 #[derive(Clone, Debug)]
 pub(crate) struct Attributes {
@@ -152,5 +162,14 @@ mod tests {
             domain: None,
         };
         assert_eq!(loopback.prefixed("s", "/"), "s");
+    }
+
+    #[test]
+    fn path_tags_are_short_name_safe_and_distinct() {
+        let (a, b) = (path_tag("/app"), path_tag("/app2"));
+        assert_eq!(a.len(), 8);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+        assert_eq!(a, path_tag("/app"));
     }
 }

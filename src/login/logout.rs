@@ -1,6 +1,6 @@
 //! `GET|POST /auth/logout`: ends the session — revoked in the revocation store, so a copy of
-//! the cookie, or the ID token sent as `id_token_hint`, is refused afterwards on every
-//! instance — and sends the browser to the provider's `end_session_endpoint` with
+//! the cookie, or the ID token sent as `id_token_hint` (by `jti`, `sid` and digest: with or
+//! without `jti`), is refused afterwards on every instance — and sends the browser to the provider's `end_session_endpoint` with
 //! `id_token_hint`; for a request from the app itself: any other gets a page with a sign-out
 //! button (a link on another site cannot sign the user out).
 
@@ -14,7 +14,7 @@ use super::page::{confirm_logout, redirect};
 use super::seal;
 use super::session::{self, SessionData};
 use crate::provider::fetch::check_secure_url;
-use crate::store::{Revocation, RevocationKind};
+use crate::store::{Revocation, RevocationKind, token_digest};
 use crate::time::UnixTime;
 
 pub(crate) async fn logout(ctx: Login, parts: Parts) -> Response {
@@ -77,43 +77,56 @@ fn confirm(settings: &LoginSettings, parts: &Parts) -> Response {
     confirm_logout(status, &settings.route("logout"), &settings.home())
 }
 
-/// Revokes the session (by its id, until its absolute end) and its ID token (by `jti`, until
-/// its `exp`). A store that cannot record it is logged: the browser is signed out all the same,
-/// and this instance refuses both at once.
+/// Revokes the session (by its id, until its absolute end) and its ID token — by `jti`, and by
+/// its digest (an ID token without `jti` is a bearer too), until its `exp` — and the provider
+/// session it came from (`sid`: every credential of it issued before now, user-wide for the
+/// revocation TTL). A store that cannot record them is logged: the browser is signed out all
+/// the same, and this instance refuses them at once.
 async fn revoke(ctx: &Login, data: &SessionData) {
     let settings = &ctx.settings;
+    let verifier = ctx.oidc.verifier();
     let now = UnixTime::now(&*ctx.oidc.provider().clock);
     let session_end = data.signed_in_at.after(settings.session_lifetime);
+    let tenant = data.tenant_id.as_str();
     let mut revocations = Vec::new();
     if !data.session_id.is_empty() {
         revocations.push(Revocation::new(
             RevocationKind::Session,
-            &data.tenant_id,
+            tenant,
             &data.session_id,
             u64::MAX,
             session_end.as_millis(),
         ));
     }
-    if let Some(claims) = session::claims_of(data)
-        && let Some(jti) = claims.get("jti").and_then(|v| v.as_str())
+    let claims = session::claims_of(data).unwrap_or_default();
+    let token_end = claims
+        .get("exp")
+        .and_then(serde_json::Value::as_i64)
+        .map_or(session_end, UnixTime::from_secs)
+        .after(verifier.options.leeway)
+        .max(now)
+        .as_millis();
+    let one_token = |kind, value: &str| Revocation::new(kind, tenant, value, u64::MAX, token_end);
+    if let Some(jti) = claims.get("jti").and_then(|v| v.as_str()) {
+        revocations.push(one_token(RevocationKind::TokenId, jti));
+    }
+    if !data.id_token.is_empty() {
+        let digest = token_digest(&data.id_token);
+        revocations.push(one_token(RevocationKind::TokenDigest, &digest));
+    }
+    if let Some(sid) = claims.get("sid").and_then(|v| v.as_str())
+        && !sid.is_empty()
     {
-        let exp = claims
-            .get("exp")
-            .and_then(serde_json::Value::as_i64)
-            .map_or(session_end, UnixTime::from_secs)
-            .after(ctx.oidc.verifier().options.leeway);
-        revocations.push(Revocation::new(
-            RevocationKind::TokenId,
-            &data.tenant_id,
-            jti,
-            u64::MAX,
-            exp.max(now).as_millis(),
-        ));
+        let sid_wide = verifier
+            .revocations
+            .user_wide(RevocationKind::Sid, tenant, sid, now);
+        revocations.push(sid_wide);
     }
     for revocation in &revocations {
-        if let Err(e) = ctx.oidc.verifier().revocations.record(revocation).await {
+        if let Err(e) = verifier.revocations.record(revocation).await {
             tracing::error!(
                 tenant = %data.tenant_id,
+                kind = ?revocation.kind,
                 error = %e,
                 "logout: the revocation could not be shared with other instances"
             );

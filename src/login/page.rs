@@ -5,6 +5,8 @@ use axum::response::{IntoResponse, Response};
 use http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use http::{HeaderValue, StatusCode};
 
+use crate::middleware::sessions::SessionEnd;
+
 /// Escapes text for HTML element content and attribute values.
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -42,6 +44,26 @@ pub(crate) fn confirm_logout(status: StatusCode, action: &str, home: &str) -> Re
         escape(home)
     );
     html(status, "Sign out", &body)
+}
+
+/// The page of a page route whose session ended (`200`, never cached): what happened, and a
+/// link that signs in again (`sign_in`, a same-origin path) and comes back.
+pub(crate) fn session_ended(reason: SessionEnd, sign_in: &str, home: &str) -> Response {
+    let why = match reason {
+        SessionEnd::Expired => "It reached its maximum length.",
+        SessionEnd::Idle => "It was not used for a while.",
+        SessionEnd::Revoked => {
+            "You were signed out: by a sign-out elsewhere, or by your organization's \
+             administrator."
+        }
+    };
+    let body = format!(
+        "<h1 id=\"signed-out\">Your session has ended</h1><p>{why}</p>\
+         <p><a href=\"{}\">Sign in again</a> · <a href=\"{}\">Home</a></p>",
+        escape(sign_in),
+        escape(home)
+    );
+    html(StatusCode::OK, "Signed out", &body)
 }
 
 /// A small HTML page, never cached, that no other site may frame.

@@ -45,6 +45,14 @@ pub(crate) fn login_cookie_name(settings: &LoginSettings, state: &str) -> Option
     Some(format!("{}{prefix}", settings.login_cookie_prefix))
 }
 
+/// Whether `name` is one of this sign-in's login cookies: the prefix and [`NAME_PREFIX`]
+/// characters exactly (login cookies live at `Path=/`: a cookie of an app under a path on the
+/// same host, whose name carries a tag of that path, is longer, and left alone).
+fn is_login_cookie(settings: &LoginSettings, name: &str) -> bool {
+    name.len() == settings.login_cookie_prefix.len() + NAME_PREFIX
+        && name.starts_with(&settings.login_cookie_prefix)
+}
+
 pub(crate) fn is_state_charset(s: &str) -> bool {
     (22..=256).contains(&s.len())
         && s.bytes()
@@ -73,7 +81,7 @@ pub(crate) fn crowded_out(
         out.extend(cookies::clear(&settings.attrs, name, &settings.login_path));
     };
     let logins = cookies::all(request)
-        .filter(|(name, _)| name.starts_with(&settings.login_cookie_prefix))
+        .filter(|(name, _)| is_login_cookie(settings, name))
         .take(MAX_LOOKED_AT);
     for (name, sealed) in logins {
         match open(settings, name, sealed) {

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::request::Parts;
@@ -15,11 +16,15 @@ use super::config::LoginSettings;
 use super::cookies;
 use super::csrf;
 use super::handle::Login;
+use super::page;
 use super::pending::MAX_RETURN_TO;
 use super::seal::Purpose;
 use crate::claims::Claims;
 use crate::error::AuthError;
-use crate::middleware::sessions::{Session, SessionFuture, SessionSource};
+use crate::middleware::sessions::{
+    EndedSession, Session, SessionCheck, SessionCheckFuture, SessionEnd, SessionFuture,
+    SessionSource,
+};
 use crate::time::UnixTime;
 use crate::verify::session::SessionCredential;
 
@@ -94,7 +99,7 @@ pub(crate) fn write(
             (chunk_name(settings, i), (*chunk).to_owned())
         };
         out.extend(cookies::set(
-            &settings.attrs,
+            &settings.session_attrs,
             &name,
             &value,
             path,
@@ -104,7 +109,7 @@ pub(crate) fn write(
     for i in chunks.len()..MAX_CHUNKS {
         let name = chunk_name(settings, i);
         if cookies::get(request, &name).is_some() {
-            out.extend(cookies::clear(&settings.attrs, &name, path));
+            out.extend(cookies::clear(&settings.session_attrs, &name, path));
         }
     }
     Ok(out)
@@ -113,13 +118,14 @@ pub(crate) fn write(
 /// `Set-Cookie` values that end the session.
 pub(crate) fn clear(settings: &LoginSettings, request: &HeaderMap) -> Vec<HeaderValue> {
     let path = settings.session_path.as_str();
-    let mut out: Vec<HeaderValue> = cookies::clear(&settings.attrs, &settings.cookie_name, path)
-        .into_iter()
-        .collect();
+    let mut out: Vec<HeaderValue> =
+        cookies::clear(&settings.session_attrs, &settings.cookie_name, path)
+            .into_iter()
+            .collect();
     for i in 1..MAX_CHUNKS {
         let name = chunk_name(settings, i);
         if cookies::get(request, &name).is_some() {
-            out.extend(cookies::clear(&settings.attrs, &name, path));
+            out.extend(cookies::clear(&settings.session_attrs, &name, path));
         }
     }
     out
@@ -157,17 +163,28 @@ pub(crate) fn claims_of(data: &SessionData) -> Option<Map<String, Value>> {
     Some(claims)
 }
 
-/// Login's sessions, for [`OktaOidcLayer::sessions`](crate::OktaOidcLayer::sessions). Invalid
-/// or expired sessions count as no credential; a session request that may change state
-/// (`POST`, `PUT`, `PATCH`, `DELETE`, …) from another origin is refused (`403`).
+/// Login's sessions, for [`OktaOidcLayer::sessions`](crate::OktaOidcLayer::sessions). A
+/// tampered or unreadable cookie counts as none; a session that expired, idled out or was
+/// revoked is [ended](SessionCheck::Ended): its cookies are deleted on the response, and a page
+/// route explains it ([`ended_page`](SessionSource::ended_page)); a session request that may
+/// change state (`POST`, `PUT`, `PATCH`, `DELETE`, …) from another origin is refused (`403`).
 impl SessionSource for Login {
     fn authenticate<'a>(&'a self, request: &'a Parts) -> SessionFuture<'a> {
         Box::pin(async move {
-            let session = self.session(&request.headers).await?;
-            if session.is_some() {
+            Ok(match self.check(request).await? {
+                SessionCheck::Active(session) => Some(session),
+                _ => None,
+            })
+        })
+    }
+
+    fn check<'a>(&'a self, request: &'a Parts) -> SessionCheckFuture<'a> {
+        Box::pin(async move {
+            let found = self.session(&request.headers).await?;
+            if let SessionCheck::Active(_) = &found {
                 csrf::check_session_request(request, &self.settings.origin)?;
             }
-            Ok(session)
+            Ok(found)
         })
     }
 
@@ -184,31 +201,45 @@ impl SessionSource for Login {
             .finish();
         HeaderValue::from_str(&format!("{login}?{query}")).ok()
     }
+
+    /// A page that says the session ended, and why, with a link that signs in again and comes
+    /// back here.
+    fn ended_page(&self, request: &Parts, reason: SessionEnd) -> Option<Response> {
+        let location = self.login_location(request)?;
+        let sign_in = location.to_str().ok()?;
+        Some(page::session_ended(reason, sign_in, &self.settings.home()))
+    }
 }
 
 impl Login {
     /// The session of a request: opened, its lifetimes checked, then accepted by the
     /// verifier; refreshed (a new `Set-Cookie`) once a quarter of the idle timeout has passed.
-    async fn session(&self, headers: &HeaderMap) -> Result<Option<Session>, AuthError> {
+    async fn session(&self, headers: &HeaderMap) -> Result<SessionCheck, AuthError> {
         let settings = &*self.settings;
         if cookies::get(headers, &settings.cookie_name).is_none() {
-            return Ok(None);
+            return Ok(SessionCheck::Absent);
         }
         let Some(mut data) = read(settings, headers) else {
             tracing::debug!("session cookie rejected (tampered, or sealed with an unknown secret)");
-            return Ok(None);
+            return Ok(SessionCheck::Absent);
+        };
+        let ended = |reason| {
+            Ok(SessionCheck::Ended(EndedSession::new(
+                reason,
+                clear(settings, headers),
+            )))
         };
         let now = UnixTime::now(&*self.oidc.provider().clock);
         if now >= data.signed_in_at.after(settings.session_lifetime) {
             tracing::debug!("session reached its absolute lifetime");
-            return Ok(None);
+            return ended(SessionEnd::Expired);
         }
         if now >= data.last_seen_at.after(settings.idle_timeout) {
             tracing::debug!("session idle for too long");
-            return Ok(None);
+            return ended(SessionEnd::Idle);
         }
         let Some(claims) = claims_of(&data) else {
-            return Ok(None);
+            return Ok(SessionCheck::Absent);
         };
         let credential = SessionCredential {
             tenant_id: data.tenant_id.clone(),
@@ -219,7 +250,7 @@ impl Login {
             signed_in_at: data.signed_in_at,
         };
         let Some(identity) = self.oidc.verifier().session(credential).await? else {
-            return Ok(None);
+            return ended(SessionEnd::Revoked);
         };
         let refresh_after = (settings.idle_timeout / 4).min(Duration::from_secs(60));
         let mut set_cookies = Vec::new();
@@ -227,9 +258,12 @@ impl Login {
             data.last_seen_at = now;
             set_cookies = write(settings, &data, headers, now).unwrap_or_default();
         }
-        Ok(Claims::from_identity(identity).ok().map(|claims| Session {
-            claims,
-            set_cookies,
-        }))
+        Ok(match Claims::from_identity(identity) {
+            Ok(claims) => SessionCheck::Active(Session {
+                claims,
+                set_cookies,
+            }),
+            Err(_) => SessionCheck::Absent,
+        })
     }
 }

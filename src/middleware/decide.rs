@@ -15,7 +15,7 @@ use super::credential::{
     AuthContext, DpopOffer, bearer_token, check_scopes, check_token68, dpop_proof, dpop_token,
     uses_dpop,
 };
-use super::sessions::SessionSource;
+use super::sessions::{SessionCheck, SessionEnd, SessionSource};
 use crate::claims::Identity;
 use crate::error::{AuthError, TokenError};
 use crate::handle::OktaOidc;
@@ -53,6 +53,8 @@ pub(crate) struct Additions {
     set_cookies: Vec<HeaderValue>,
     /// The current server nonce for a DPoP request (RFC 9449 §9).
     dpop_nonce: Option<HeaderValue>,
+    /// A session that ended: for the request extensions, or the page that explains it.
+    session_end: Option<SessionEnd>,
 }
 
 impl Additions {
@@ -116,18 +118,23 @@ impl LayerConfig {
         };
         match &identity {
             None if !self.optional => {
-                if let Some(response) = self.login_redirect(&parts) {
-                    return Decision::Answer(response);
-                }
-                let error = AuthError::MissingCredential;
-                return Decision::Answer(self.reject(&error, &parts));
+                let mut response = self
+                    .login_redirect(&parts, additions.session_end)
+                    .unwrap_or_else(|| self.reject(&AuthError::MissingCredential, &parts));
+                // An ended session's cookies are deleted, whatever the answer.
+                additions.apply(response.headers_mut());
+                return Decision::Answer(response);
             }
             Some(identity) => {
                 if let Err(error) = check_scopes(identity, &self.required_scopes) {
                     return Decision::Answer(self.reject(&error, &parts));
                 }
             }
-            None => {}
+            None => {
+                if let Some(end) = additions.session_end {
+                    parts.extensions.insert(end);
+                }
+            }
         }
         parts.extensions.insert(self.context(identity));
         Decision::Proceed(Request::from_parts(parts, body), additions)
@@ -162,19 +169,30 @@ impl LayerConfig {
             self.check_request_tenant(parts, &identity)?;
             return Ok((Some(identity), Additions::default()));
         }
-        if let Some(sessions) = &self.sessions
-            && let Some(session) = sessions.authenticate(parts).await?
-        {
-            let identity = session.claims.into_identity();
-            if self.check_request_tenant(parts, &identity).is_err() {
-                // Another tenant's session is no session here: a page asks to sign in.
-                return Ok((None, Additions::default()));
+        if let Some(sessions) = &self.sessions {
+            match sessions.check(parts).await? {
+                SessionCheck::Active(session) => {
+                    let identity = session.claims.into_identity();
+                    if self.check_request_tenant(parts, &identity).is_err() {
+                        // Another tenant's session is no session here: a page asks to sign in.
+                        return Ok((None, Additions::default()));
+                    }
+                    let additions = Additions {
+                        set_cookies: session.set_cookies,
+                        ..Additions::default()
+                    };
+                    return Ok((Some(identity), additions));
+                }
+                SessionCheck::Ended(ended) => {
+                    let additions = Additions {
+                        set_cookies: ended.set_cookies,
+                        session_end: Some(ended.reason),
+                        ..Additions::default()
+                    };
+                    return Ok((None, additions));
+                }
+                SessionCheck::Absent => {}
             }
-            let additions = Additions {
-                set_cookies: session.set_cookies,
-                ..Additions::default()
-            };
-            return Ok((Some(identity), additions));
         }
         Ok((None, Additions::default()))
     }
@@ -195,12 +213,17 @@ impl LayerConfig {
         self.oidc.directory().pins_requests()
     }
 
-    /// A 302 to the session source's sign-in route, for a page request without credential.
-    fn login_redirect(&self, parts: &Parts) -> Option<Response> {
+    /// A 302 to the session source's sign-in route, for a page request without credential;
+    /// for one whose session ended, the source's page that explains it, if it has one.
+    fn login_redirect(&self, parts: &Parts, ended: Option<SessionEnd>) -> Option<Response> {
         if !self.redirect_to_login || !matches!(parts.method, Method::GET | Method::HEAD) {
             return None;
         }
-        let location = self.sessions.as_ref()?.login_location(parts)?;
+        let sessions = self.sessions.as_ref()?;
+        if let Some(page) = ended.and_then(|reason| sessions.ended_page(parts, reason)) {
+            return Some(page);
+        }
+        let location = sessions.login_location(parts)?;
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::FOUND;
         response.headers_mut().insert(LOCATION, location);

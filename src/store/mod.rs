@@ -38,5 +38,5 @@ pub use self::mirror::RevocationMirror;
 pub use self::redis::RedisStore;
 #[cfg(feature = "redis")]
 pub use self::redis_config::RedisStoreConfig;
-pub use self::revocation::{Revocation, RevocationKind};
+pub use self::revocation::{Revocation, RevocationKind, token_digest};
 pub use self::revocation_store::{RevocationStore, StoreError, StoreFuture};

@@ -20,6 +20,21 @@ pub enum RevocationKind {
     Session,
     /// One token, by its `jti`.
     TokenId,
+    /// One token, by its digest ([`token_digest`]): an ID token without `jti`, revoked at
+    /// logout. Instances of a version without this kind ignore it (its records do not parse).
+    TokenDigest,
+}
+
+/// The digest a [`RevocationKind::TokenDigest`] revocation names: the base64url (no padding)
+/// SHA-256 of the raw compact token.
+///
+/// ```
+/// let digest = okta_oidc::store::token_digest("eyJhbGciOiJSUzI1NiJ9.e30.c2ln");
+/// assert_eq!(digest.len(), 43);
+/// ```
+pub fn token_digest(token: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
 impl RevocationKind {
@@ -30,6 +45,7 @@ impl RevocationKind {
             RevocationKind::Sid => 'i',
             RevocationKind::Session => 'c',
             RevocationKind::TokenId => 'j',
+            RevocationKind::TokenDigest => 'd',
         }
     }
 }
@@ -43,7 +59,7 @@ pub struct Revocation {
     pub kind: RevocationKind,
     /// The tenant's id.
     pub tenant: String,
-    /// The subject, email (lowercase), `sid`, session id or `jti`.
+    /// The subject, email (lowercase), `sid`, session id, `jti` or token digest.
     pub value: String,
     /// Credentials issued before this time (ms since the epoch) are refused.
     pub before_ms: u64,
@@ -139,5 +155,27 @@ mod tests {
         assert!(m.covers(&a) && m.covers(&b) && !a.covers(&b));
         assert_eq!(a.key(), b.key());
         assert!(!format!("{a:?}").contains("ann"));
+    }
+
+    #[test]
+    fn the_token_digest_kind_travels_and_an_unknown_kind_is_an_error_not_a_panic() {
+        let r = Revocation::new(
+            RevocationKind::TokenDigest,
+            "t",
+            token_digest("a.b.c"),
+            1,
+            2,
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains(r#""kind":"token_digest""#), "{json}");
+        assert_eq!(serde_json::from_str::<Revocation>(&json).unwrap(), r);
+        // What an instance of an older version reads from a newer one: a kind it does not
+        // know is an error the sync ignores (redis_sync.rs), never a panic.
+        let future = json.replace("token_digest", "some_future_kind");
+        assert!(serde_json::from_str::<Revocation>(&future).is_err());
+        assert_ne!(
+            r.key(),
+            Revocation::new(RevocationKind::TokenId, "t", &r.value, 1, 2).key()
+        );
     }
 }

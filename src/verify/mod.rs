@@ -462,6 +462,9 @@ impl Verifier {
             source: CredentialSource::Jwt,
             issuance: Issuance {
                 user_credential,
+                // What a logout revokes of an ID token without `jti` (#17).
+                token_digest: (user_credential && kind == TokenKind::Bearer)
+                    .then(|| crate::store::token_digest(token).into_boxed_str()),
                 ..Issuance::default()
             },
         });
@@ -546,6 +549,7 @@ impl Verifier {
                 session_id: (!session.session_id.is_empty())
                     .then(|| session.session_id.into_boxed_str()),
                 user_credential: true,
+                token_digest: None,
             },
         };
         match self.check_revocations(&identity) {

@@ -8,7 +8,9 @@
 //!   ([`RevocationKind::Sid`]), revoked **before** the credential was issued (a session: when
 //!   it signed in, to the millisecond; a token: its `iat`, to the second, so a token issued in
 //!   the very second of a revocation is refused too — and a token without `iat` always is);
-//! - its `jti` ([`RevocationKind::TokenId`]) or its session id ([`RevocationKind::Session`]).
+//! - its `jti` ([`RevocationKind::TokenId`]), its session id ([`RevocationKind::Session`]), or
+//!   for an ID token accepted as a bearer, its digest ([`RevocationKind::TokenDigest`], kept
+//!   in the identity when it was accepted: a cached hit computes nothing).
 //!
 //! The mirror's staleness limit (off by default) makes sessions and ID tokens fail closed
 //! (`503`) while the store has not been synced for that long.
@@ -272,6 +274,11 @@ fn is_revoked(store: &dyn RevocationStore, identity: &Identity, now: UnixTime) -
             .session_id
             .as_deref()
             .is_some_and(|id| whole(RevocationKind::Session, id))
+        || identity
+            .issuance
+            .token_digest
+            .as_deref()
+            .is_some_and(|d| whole(RevocationKind::TokenDigest, d))
 }
 
 #[cfg(test)]
@@ -376,6 +383,25 @@ mod tests {
             Issuance::default(),
         );
         assert!(r.check(&other, now()).is_ok());
+    }
+
+    #[test]
+    fn an_id_token_is_matched_by_its_digest() {
+        let (r, store) = revocations(None);
+        let digest = crate::store::token_digest("h.p.s");
+        revoke(&store, RevocationKind::TokenDigest, &digest, u64::MAX);
+        let with = |d: &str| Issuance {
+            token_digest: Some(d.into()),
+            ..Issuance::default()
+        };
+        let claims = r#"{"sub":"u","iat":1800000000}"#;
+        assert!(r.check(&identity(claims, with(&digest)), now()).is_err());
+        let other = crate::store::token_digest("h.p.t");
+        assert!(r.check(&identity(claims, with(&other)), now()).is_ok());
+        assert!(
+            r.check(&identity(claims, Issuance::default()), now())
+                .is_ok()
+        );
     }
 
     #[test]

@@ -24,6 +24,8 @@ mod interop;
 mod logout_app;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_logout;
 mod redis_server;
 #[cfg(feature = "redis-tls")]
 mod redis_tls;
@@ -76,6 +78,11 @@ fn redis_trials() -> Vec<Trial> {
             "redis::redis_outages_follow_the_documented_policy",
             redis::needs,
             redis::redis_outages_follow_the_documented_policy,
+        ),
+        trial(
+            "redis_logout::a_logout_on_one_instance_refuses_its_id_token_on_the_other",
+            redis_logout::needs,
+            redis_logout::a_logout_on_one_instance_refuses_its_id_token_on_the_other,
         ),
         trial(
             "dpop_redis::a_proof_is_single_use_across_two_instances_sharing_redis",

@@ -1,12 +1,9 @@
 //! The sign-in cookies under abuse, over real HTTP: a bounded number of small login cookies
 //! per browser, the security prefixes of the cookie names, and no session in a shared cache.
 
-use axum::body::Body;
-use http::Request;
-use http::header::{CACHE_CONTROL, COOKIE, LOCATION, SET_COOKIE};
+use http::header::{CACHE_CONTROL, COOKIE};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{Login, LoginConfig, OktaOidc};
-use tower::ServiceExt;
 
 use crate::browser::{
     Browser, SECRET, past_session_refresh, serve_site, set_cookie, set_cookies, site_with_clock,
@@ -80,17 +77,19 @@ async fn repeated_redirects_to_login_do_not_pile_up_cookies() {
     assert_eq!(location(&done), "/");
 }
 
-fn set_cookie_values(headers: &http::HeaderMap) -> Vec<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect()
+/// Over real HTTP on 127.0.0.1 (https cannot be served offline, and the cookies' attributes
+/// come from the configuration, not the connection): the login and session cookies of an app
+/// configured at `app_base_url` (https), signed in through the mock org over loopback.
+async fn https_cookies(app_base_url: &str, path: &str) -> (Vec<String>, Vec<String>, u16) {
+    https_cookies_with(app_base_url, path, |c| c).await
 }
 
-/// In process, since https cannot be served offline: the login and session cookies of an app
-/// at `app_base_url` (over https), signed in through the mock org over loopback.
-async fn https_cookies(app_base_url: &str, path: &str) -> (Vec<String>, Vec<String>, u16) {
+/// [`https_cookies`] with the sign-in configuration adjusted by `config`.
+async fn https_cookies_with(
+    app_base_url: &str,
+    path: &str,
+    config: impl FnOnce(LoginConfig) -> LoginConfig,
+) -> (Vec<String>, Vec<String>, u16) {
     let mock = MockOkta::start().await;
     let oidc = OktaOidc::builder()
         .allow_loopback_http(true)
@@ -98,55 +97,54 @@ async fn https_cookies(app_base_url: &str, path: &str) -> (Vec<String>, Vec<Stri
         .build()
         .await
         .unwrap();
-    let login = Login::new(&oidc, LoginConfig::new(app_base_url).session_secret(SECRET)).unwrap();
-    let app = web_app(&login, path);
-    let send = |request: http::request::Builder| {
-        let app = app.clone();
-        async move {
-            app.oneshot(request.body(Body::empty()).unwrap())
-                .await
-                .unwrap()
+    let login = Login::new(
+        &oidc,
+        config(LoginConfig::new(app_base_url).session_secret(SECRET)),
+    )
+    .unwrap();
+    let origin = crate::common::serve(web_app(&login, path)).await;
+    let http = crate::common::client();
+    let send = |path_and_query: String, cookie: Option<String>| {
+        let mut request = http.get(format!("{origin}{path_and_query}"));
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
         }
+        async move { request.send().await.unwrap() }
     };
-    let started = send(Request::get(format!("{path}/auth/login"))).await;
-    let login_cookies = set_cookie_values(started.headers());
-    let authorize = started.headers()[LOCATION].to_str().unwrap().to_owned();
-    let back = crate::common::client()
-        .get(&authorize)
-        .send()
-        .await
-        .unwrap();
+    let started = send(format!("{path}/auth/login"), None).await;
+    let login_cookies = set_cookies(&started);
+    let back = http.get(location(&started)).send().await.unwrap();
     let callback = url::Url::parse(&location(&back)).unwrap();
     assert!(callback.as_str().starts_with(app_base_url), "{callback}");
     let pair = login_cookies[0].split(';').next().unwrap().to_owned();
-    let done = send(
-        Request::get(format!("{}?{}", callback.path(), callback.query().unwrap()))
-            .header(COOKIE, &pair),
-    )
-    .await;
-    let session_cookies = set_cookie_values(done.headers());
+    let target = format!("{}?{}", callback.path(), callback.query().unwrap());
+    let done = send(target, Some(pair)).await;
+    let session_cookies = set_cookies(&done);
     let session = session_cookies
         .iter()
         .find(|c| c.contains("okta_session=") && !c.contains("Max-Age=0"))
         .unwrap();
-    let me = send(
-        Request::get(format!("{path}/api/me")).header(COOKIE, session.split(';').next().unwrap()),
-    )
-    .await;
+    let session_pair = session.split(';').next().unwrap().to_owned();
+    let me = send(format!("{path}/api/me"), Some(session_pair)).await;
     (login_cookies, session_cookies, me.status().as_u16())
 }
 
-/// Over https, the session cookie is `__Host-` at the root path and `__Secure-` under a path;
-/// the login cookies are `__Secure-`; all `Secure`. (RFC 6265bis §4.1.3.)
+/// Over https, the session cookie is `__Host-` at the root path and `__Secure-` under a path or
+/// with a cookie domain; the login cookies are always `__Host-` at `Path=/`, host-only, so a
+/// sibling subdomain cannot plant one (login CSRF); all `Secure`. (RFC 6265bis §4.1.3.2: a
+/// `__Host-` cookie is `Secure`, has no `Domain` and `Path=/`.)
 #[tokio::test]
 async fn cookie_names_carry_security_prefixes_over_https() {
+    fn host_only_root(login: &str) {
+        assert!(login.starts_with("__Host-okta_login_"), "{login}");
+        assert!(
+            login.contains("; Secure") && login.contains("Path=/;"),
+            "{login}"
+        );
+        assert!(!login.contains("Domain="), "{login}");
+    }
     let (login, session, me) = https_cookies("https://app.example.com", "").await;
-    let login = &login[0];
-    assert!(login.starts_with("__Secure-okta_login_"), "{login}");
-    assert!(
-        login.contains("; Secure") && login.contains("Path=/auth"),
-        "{login}"
-    );
+    host_only_root(&login[0]);
     let session = set_cookie(&session, "__Host-okta_session");
     assert!(
         session.contains("; Secure") && session.contains("Path=/;"),
@@ -156,13 +154,27 @@ async fn cookie_names_carry_security_prefixes_over_https() {
     assert_eq!(me, 200, "the prefixed session authenticates");
 
     let (login, session, me) = https_cookies("https://example.com/app", "/app").await;
-    assert!(login[0].starts_with("__Secure-okta_login_"), "{}", login[0]);
-    assert!(login[0].contains("Path=/app/auth"), "{}", login[0]);
+    host_only_root(&login[0]);
+    // Under a path the name carries a tag of it: apps on one host keep their logins apart.
+    let name = login[0].split('=').next().unwrap();
+    let tag = name.strip_prefix("__Host-okta_login_").unwrap();
+    assert_eq!(tag.len(), 8 + 1 + 16, "{name}");
+    assert_eq!(tag.as_bytes()[8], b'_', "{name}");
     let session = set_cookie(&session, "__Secure-okta_session");
     assert!(
         session.contains("; Secure") && session.contains("Path=/app"),
         "{session}"
     );
+    assert_eq!(me, 200);
+
+    // A cookie domain is for the session only: the login cookies stay host-only `__Host-`.
+    let (login, session, me) = https_cookies_with("https://app.example.com", "", |c| {
+        c.cookie_domain("example.com")
+    })
+    .await;
+    host_only_root(&login[0]);
+    let session = set_cookie(&session, "__Secure-okta_session");
+    assert!(session.contains("Domain=example.com"), "{session}");
     assert_eq!(me, 200);
 }
 
@@ -204,4 +216,47 @@ async fn refreshed_session_cookies_are_never_shared_cacheable() {
     let response = browser.get("/public-page").await;
     assert!(set_cookies(&response).is_empty());
     assert_eq!(response.headers()[CACHE_CONTROL], "public, max-age=600");
+}
+
+/// Two apps on one host, at the root and under `/app`: login cookies now live at `Path=/`, so
+/// each browser request carries both apps' logins; each app's login cookie names carry their
+/// app path, so starting a login at one never drops the other's pending login.
+#[tokio::test]
+async fn apps_sharing_a_host_keep_their_pending_logins_apart() {
+    let mock = MockOkta::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
+        .tenant(tenant_for("acme", &mock))
+        .build()
+        .await
+        .unwrap();
+    // Different secrets: neither app can open the other's cookies.
+    let login_at = |base: String, secret: &[u8]| {
+        Login::new(&oidc, LoginConfig::new(base).session_secret(secret)).unwrap()
+    };
+    let root = login_at(origin.clone(), SECRET);
+    let app = login_at(format!("{origin}/app"), b"another-app-secret-another-app-s");
+    let router = web_app(&root, "").merge(web_app(&app, "/app"));
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let site = crate::browser::Site {
+        mock,
+        base: origin.clone(),
+        origin,
+    };
+    let mut browser = Browser::new(&site);
+    let app_callback = browser.start_login("/app/auth/login").await;
+    // The root app's login start sees the other app's cookie, and leaves it alone.
+    let start = browser.get("/auth/login").await;
+    assert_eq!(start.status(), 302);
+    assert!(
+        set_cookies(&start).iter().all(|c| !c.contains("Max-Age=0")),
+        "{:?}",
+        set_cookies(&start)
+    );
+    assert_eq!(browser.cookies_named("okta_login_").len(), 2);
+    let done = browser.finish_login(&app_callback).await;
+    assert_eq!(done.status(), 302, "the /app login completes");
+    assert_eq!(browser.get("/app/api/me").await.status(), 200);
 }

@@ -26,6 +26,7 @@ mod layer;
 mod login;
 mod login_cookies;
 mod login_csrf;
+mod login_ended;
 mod login_paths;
 mod logout_app;
 mod pinned_keys;

@@ -37,8 +37,13 @@ async fn serve_with_peers(app: Router) -> String {
 }
 
 /// `GET /api/me` with this bearer token and these extra headers; the status.
-async fn status_with(base: &str, token: &str, headers: &[(&str, &str)]) -> u16 {
-    let mut request = client().get(format!("{base}/api/me")).bearer_auth(token);
+async fn status_with(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+) -> u16 {
+    let mut request = http.get(format!("{base}/api/me")).bearer_auth(token);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -220,6 +225,7 @@ async fn metadata_is_served_for_registered_tenants_only() {
         .await
         .unwrap();
     let base = common::serve(oidc.resource_metadata_router()).await;
+    let http = client();
     let get = |tenant: &'static str| {
         client()
             .get(format!("{base}/.well-known/oauth-protected-resource"))
@@ -249,14 +255,15 @@ async fn a_token_of_tenant_a_is_refused_on_tenant_b_routes() {
     let (a, b) = (MockOkta::start().await, MockOkta::start().await);
     let oidc = common::two_tenants(&a, &b, Some("x-tenant")).await;
     let base = common::serve(api(OktaOidcLayer::new(oidc))).await;
+    let http = client();
     let token_a = a.access_token().build();
     // Slow path first: never seen.
     assert_eq!(
-        status_with(&base, &token_a, &[("x-tenant", "b")]).await,
+        status_with(&http, &base, &token_a, &[("x-tenant", "b")]).await,
         401
     );
     assert_eq!(
-        status_with(&base, &token_a, &[("x-tenant", "a")]).await,
+        status_with(&http, &base, &token_a, &[("x-tenant", "a")]).await,
         200
     );
     // Now cached: the fast path asks the resolver too.
@@ -272,18 +279,22 @@ async fn a_token_of_tenant_a_is_refused_on_tenant_b_routes() {
         assert_eq!(challenge_error(&response), "invalid_token");
     }
     assert_eq!(
-        status_with(&base, &token_a, &[("x-tenant", "a")]).await,
+        status_with(&http, &base, &token_a, &[("x-tenant", "a")]).await,
         200
     );
-    assert_eq!(status_with(&base, &token_a, &[]).await, 200, "names none");
+    assert_eq!(
+        status_with(&http, &base, &token_a, &[]).await,
+        200,
+        "names none"
+    );
     // An opaque token of tenant b is introspected at the named tenant, a, and refused there.
     let opaque_b = b.opaque_token(json!({}));
     assert_eq!(
-        status_with(&base, &opaque_b, &[("x-tenant", "a")]).await,
+        status_with(&http, &base, &opaque_b, &[("x-tenant", "a")]).await,
         401
     );
     assert_eq!(
-        status_with(&base, &opaque_b, &[("x-tenant", "b")]).await,
+        status_with(&http, &base, &opaque_b, &[("x-tenant", "b")]).await,
         200
     );
 
@@ -297,8 +308,9 @@ async fn a_token_of_tenant_a_is_refused_on_tenant_b_routes() {
         .await
         .unwrap();
     let base = common::serve(api(OktaOidcLayer::new(open))).await;
+    let http = client();
     assert_eq!(
-        status_with(&base, &token_a, &[("x-tenant", "b")]).await,
+        status_with(&http, &base, &token_a, &[("x-tenant", "b")]).await,
         200,
         "opt-out"
     );
@@ -335,13 +347,14 @@ async fn random_issuers_do_not_lock_out_vouched_tenants() {
         .await
         .unwrap();
     let base = common::serve(api(OktaOidcLayer::new(oidc))).await;
+    let http = client();
     // Tenant a is loaded (vouched), then evicted by b.
     assert_eq!(
-        status_with(&base, &a.access_token().build(), &[]).await,
+        status_with(&http, &base, &a.access_token().build(), &[]).await,
         200
     );
     assert_eq!(
-        status_with(&base, &b.access_token().build(), &[]).await,
+        status_with(&http, &base, &b.access_token().build(), &[]).await,
         200
     );
     // The strangers spend their budget (it was already spent by a and b: 2 in a row).
@@ -352,14 +365,14 @@ async fn random_issuers_do_not_lock_out_vouched_tenants() {
     };
     let mut refused = 0;
     for i in 0..20 {
-        let status = status_with(&base, &stranger(i), &[]).await;
+        let status = status_with(&http, &base, &stranger(i), &[]).await;
         assert!(matches!(status, 401 | 503), "{status}");
         refused += usize::from(status == 503);
     }
     assert!(refused > 0, "the strangers' budget is spent");
     // a, evicted, loads again: the loader vouched for it before.
     assert_eq!(
-        status_with(&base, &a.access_token().build(), &[]).await,
+        status_with(&http, &base, &a.access_token().build(), &[]).await,
         200
     );
 
@@ -389,8 +402,9 @@ async fn random_issuers_do_not_lock_out_vouched_tenants() {
         .await
         .unwrap();
     let base = common::serve(api(OktaOidcLayer::new(oidc))).await;
+    let http = client();
     assert_eq!(
-        status_with(&base, &c.access_token().build(), &[]).await,
+        status_with(&http, &base, &c.access_token().build(), &[]).await,
         200
     );
     for i in 0..50 {
@@ -398,11 +412,15 @@ async fn random_issuers_do_not_lock_out_vouched_tenants() {
             .access_token()
             .claim("iss", format!("https://random{i}.example.com"))
             .build();
-        assert_eq!(status_with(&base, &token, &[]).await, 401, "filtered out");
+        assert_eq!(
+            status_with(&http, &base, &token, &[]).await,
+            401,
+            "filtered out"
+        );
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1, "only c reached the loader");
     assert_eq!(
-        status_with(&base, &d.access_token().build(), &[]).await,
+        status_with(&http, &base, &d.access_token().build(), &[]).await,
         200,
         "d, never loaded before: the budget's second call is still there"
     );
@@ -424,6 +442,7 @@ async fn proxied_stack(
         .await
         .unwrap();
     let base = serve_with_peers(api(OktaOidcLayer::new(oidc))).await;
+    let http = client();
     (mock, base)
 }
 
@@ -437,12 +456,13 @@ async fn junk_from_one_client_leaves_the_others_their_share() {
             .introspection_client_share(CallBudget::new(10, 5, 3))
     })
     .await;
+    let http = client();
     let x = [("x-forwarded-for", "198.51.100.1")];
     let y = [("x-forwarded-for", "203.0.113.7")];
     let mut refused = 0;
     for i in 0..40 {
         let junk = format!("00Tjunk{i:08}{}", "J".repeat(20));
-        let status = status_with(&base, &junk, &x).await;
+        let status = status_with(&http, &base, &junk, &x).await;
         assert!(matches!(status, 401 | 503), "{status}");
         refused += usize::from(status == 503);
     }
@@ -453,10 +473,14 @@ async fn junk_from_one_client_leaves_the_others_their_share() {
     );
     assert_eq!(refused, 35);
     let genuine = mock.opaque_token(json!({}));
-    assert_eq!(status_with(&base, &genuine, &y).await, 200, "Y's new token");
+    assert_eq!(
+        status_with(&http, &base, &genuine, &y).await,
+        200,
+        "Y's new token"
+    );
     let org_token = mock.org_access_token();
     assert_eq!(
-        status_with(&base, &org_token, &y).await,
+        status_with(&http, &base, &org_token, &y).await,
         200,
         "Y's org token"
     );
@@ -470,14 +494,18 @@ async fn junk_from_one_client_leaves_the_others_their_share() {
         .kid("org-as-unpublished")
         .expires_in(-3600)
         .build();
-    assert_eq!(status_with(&base, &expired, &y).await, 401, "expired");
+    assert_eq!(
+        status_with(&http, &base, &expired, &y).await,
+        401,
+        "expired"
+    );
     let forged = mock
         .access_token()
         .claim("aud", mock.issuer())
         .signature("Zm9yZ2Vk")
         .build();
     assert_eq!(
-        status_with(&base, &forged, &y).await,
+        status_with(&http, &base, &forged, &y).await,
         401,
         "published kid, forged"
     );
@@ -501,10 +529,11 @@ async fn tenants_of_one_org_share_one_budget() {
         .await
         .unwrap();
     let base = common::serve(api(OktaOidcLayer::new(oidc))).await;
+    let http = client();
     for i in 0..3 {
         let junk = format!("00Tjunk{i:08}{}", "J".repeat(20));
         assert_eq!(
-            status_with(&base, &junk, &[("x-tenant", "mock")]).await,
+            status_with(&http, &base, &junk, &[("x-tenant", "mock")]).await,
             401
         );
     }
@@ -528,6 +557,7 @@ async fn tenants_of_one_org_share_one_budget() {
 async fn attack_junk_opaque_flood_from_one_client() {
     const SECONDS: u64 = 5;
     let (mock, base) = proxied_stack(|b| b).await;
+    let http = client();
     let attacker = [("x-forwarded-for", "198.51.100.66")];
     let started = Instant::now();
     let mut sent = 0usize;
@@ -537,14 +567,14 @@ async fn attack_junk_opaque_flood_from_one_client() {
         let until = started + Duration::from_secs(second + 1);
         while Instant::now() < until && sent < 200_000 {
             let junk = format!("00Tflood{sent:010}{}", "F".repeat(16));
-            let status = status_with(&base, &junk, &attacker).await;
+            let status = status_with(&http, &base, &junk, &attacker).await;
             assert!(matches!(status, 401 | 503), "{status}");
             sent += 1;
         }
         let client = format!("203.0.113.{}", 10 + second);
         let genuine = mock.opaque_token(json!({}));
         genuine_sent += 1;
-        if status_with(&base, &genuine, &[("x-forwarded-for", &client)]).await == 200 {
+        if status_with(&http, &base, &genuine, &[("x-forwarded-for", &client)]).await == 200 {
             genuine_ok += 1;
         }
     }
@@ -598,4 +628,83 @@ async fn a_session_of_tenant_a_is_no_session_on_tenant_b_routes() {
     let page_a = browser.send(Method::GET, "/profile", &on("a")).await;
     assert_eq!(page_a.status(), 200);
     drop(b);
+}
+
+/// The attack run of RELIABILITY.md: a stranger sends JWTs naming random issuers as fast as one
+/// client can for a bounded time, while the tokens of five tenants the loader vouched for —
+/// more than `max_loaded_tenants`, so they are evicted and loaded again all along — keep
+/// coming. Every one of them must answer 200.
+#[tokio::test]
+async fn attack_random_issuer_flood() {
+    const SECONDS: u64 = 5;
+    let mut orgs = Vec::new();
+    for _ in 0..5 {
+        orgs.push(MockOkta::start().await);
+    }
+    let known: Vec<Tenant> = (orgs.iter().enumerate())
+        .map(|(i, org)| tenant_for(&format!("t{i}"), org))
+        .collect();
+    let loads = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&loads);
+    let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
+        .loader(move |key: TenantKey| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let found = known
+                .iter()
+                .find(|t| key.issuer() == Some(t.issuer()))
+                .cloned();
+            async move { Ok::<_, BoxError>(found) }
+        })
+        .max_loaded_tenants(2)
+        .build()
+        .await
+        .unwrap();
+    let base = common::serve(api(OktaOidcLayer::new(oidc))).await;
+    let http = client();
+    // Each tenant is vouched for once, before the attack.
+    for org in &orgs {
+        assert_eq!(
+            status_with(&http, &base, &org.access_token().build(), &[]).await,
+            200
+        );
+    }
+    let started = Instant::now();
+    let (mut sent, mut refused_503, mut genuine, mut genuine_ok) = (0usize, 0usize, 0, 0);
+    let mut next_genuine = started;
+    while started.elapsed() < Duration::from_secs(SECONDS) && sent < 200_000 {
+        // One vouched tenant's token every 250 ms (each needs a reload: 5 tenants, 2 slots),
+        // within the vouched tenants' own budget; the stranger floods in between.
+        while Instant::now() < next_genuine {
+            let token = orgs[0]
+                .access_token()
+                .claim("iss", format!("https://org{sent}.example.com"))
+                // Refused before any key is looked at: no need to sign it.
+                .signature("c2lnbmF0dXJl")
+                .build();
+            let status = status_with(&http, &base, &token, &[]).await;
+            assert!(matches!(status, 401 | 503), "{status}");
+            refused_503 += usize::from(status == 503);
+            sent += 1;
+        }
+        next_genuine += Duration::from_millis(250);
+        let org = &orgs[genuine % orgs.len()];
+        genuine += 1;
+        if status_with(&http, &base, &org.access_token().build(), &[]).await == 200 {
+            genuine_ok += 1;
+        }
+    }
+    println!(
+        "attack: random-issuer flood, {SECONDS} s: {sent} tokens naming random issuers \
+         ({:.0}/s, {refused_503} answered 503 once the strangers' loader budget was spent), \
+         {} loader calls in all; {genuine_ok}/{genuine} tokens of 5 vouched tenants \
+         (max_loaded_tenants 2, so loaded again and again) answered 200",
+        sent as f64 / started.elapsed().as_secs_f64(),
+        loads.load(Ordering::SeqCst),
+    );
+    assert!(refused_503 > 0, "the flood spent the strangers' budget");
+    assert_eq!(
+        genuine_ok, genuine,
+        "every vouched tenant's token answered 200"
+    );
 }

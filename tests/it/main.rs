@@ -26,6 +26,7 @@ mod login_cookies;
 mod login_csrf;
 mod login_paths;
 mod logout_app;
+mod marker_flood;
 mod pinned_keys;
 mod pipeline;
 mod properties;

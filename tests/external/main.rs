@@ -24,6 +24,8 @@ mod interop;
 mod logout_app;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_hostile;
 mod redis_server;
 #[cfg(feature = "redis-tls")]
 mod redis_tls;
@@ -76,6 +78,21 @@ fn redis_trials() -> Vec<Trial> {
             "redis::redis_outages_follow_the_documented_policy",
             redis::needs,
             redis::redis_outages_follow_the_documented_policy,
+        ),
+        trial(
+            "redis_hostile::a_cold_start_without_redis_refuses_older_identities_until_synced",
+            redis::needs,
+            redis_hostile::a_cold_start_without_redis_refuses_older_identities_until_synced,
+        ),
+        trial(
+            "redis_hostile::every_key_in_redis_has_a_ttl",
+            redis::needs,
+            redis_hostile::every_key_in_redis_has_a_ttl,
+        ),
+        trial(
+            "redis_hostile::an_allkeys_eviction_policy_is_reported",
+            redis::needs,
+            redis_hostile::an_allkeys_eviction_policy_is_reported,
         ),
         trial(
             "dpop_redis::a_proof_is_single_use_across_two_instances_sharing_redis",

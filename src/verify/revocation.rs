@@ -337,6 +337,26 @@ mod tests {
         }
     }
 
+    /// A store whose mirror is a remote one (its markers and records: a memory store's).
+    struct Remote(crate::store::RevocationMirror, MemoryStore);
+
+    impl RevocationStore for Remote {
+        fn mirror(&self) -> &crate::store::RevocationMirror {
+            &self.0
+        }
+        fn record<'a>(&'a self, r: &'a Revocation) -> crate::store::StoreFuture<'a, ()> {
+            self.1.record(r)
+        }
+        fn mark_used<'a>(
+            &'a self,
+            kind: &'a str,
+            key: &'a str,
+            ttl: Duration,
+        ) -> crate::store::StoreFuture<'a, bool> {
+            self.1.mark_used(kind, key, ttl)
+        }
+    }
+
     fn revocations(limit: Option<Duration>) -> (Revocations, Arc<MemoryStore>) {
         let store = Arc::new(MemoryStore::new());
         let shared: Arc<dyn RevocationStore> = Arc::clone(&store) as _;
@@ -438,27 +458,10 @@ mod tests {
 
     #[test]
     fn a_stale_mirror_fails_closed_for_sessions_and_id_tokens_only() {
-        let store = Arc::new(MemoryStore::new());
         // A mirror of a remote store, last synced at NOW - 60 s.
         let remote = crate::store::RevocationMirror::remote(Duration::from_millis(NOW_MS - 60_000));
-        struct Remote(crate::store::RevocationMirror, Arc<MemoryStore>);
-        impl RevocationStore for Remote {
-            fn mirror(&self) -> &crate::store::RevocationMirror {
-                &self.0
-            }
-            fn record<'a>(&'a self, r: &'a Revocation) -> crate::store::StoreFuture<'a, ()> {
-                self.1.record(r)
-            }
-            fn mark_used<'a>(
-                &'a self,
-                kind: &'a str,
-                key: &'a str,
-                ttl: Duration,
-            ) -> crate::store::StoreFuture<'a, bool> {
-                self.1.mark_used(kind, key, ttl)
-            }
-        }
-        let shared: Arc<dyn RevocationStore> = Arc::new(Remote(remote, store));
+        remote.mark_synced(Duration::from_millis(NOW_MS - 60_000));
+        let shared: Arc<dyn RevocationStore> = Arc::new(Remote(remote, MemoryStore::new()));
         let strict = Revocations::new(
             Arc::clone(&shared),
             true,
@@ -489,25 +492,7 @@ mod tests {
     fn until_the_first_sync_identities_issued_before_the_mirror_are_refused() {
         let made = Duration::from_millis(NOW_MS - 10_000);
         let mirror = crate::store::RevocationMirror::remote(made);
-        let store = MemoryStore::new();
-        struct Remote(crate::store::RevocationMirror, MemoryStore);
-        impl RevocationStore for Remote {
-            fn mirror(&self) -> &crate::store::RevocationMirror {
-                &self.0
-            }
-            fn record<'a>(&'a self, r: &'a Revocation) -> crate::store::StoreFuture<'a, ()> {
-                self.1.record(r)
-            }
-            fn mark_used<'a>(
-                &'a self,
-                kind: &'a str,
-                key: &'a str,
-                ttl: Duration,
-            ) -> crate::store::StoreFuture<'a, bool> {
-                self.1.mark_used(kind, key, ttl)
-            }
-        }
-        let shared: Arc<dyn RevocationStore> = Arc::new(Remote(mirror, store));
+        let shared: Arc<dyn RevocationStore> = Arc::new(Remote(mirror, MemoryStore::new()));
         let r = Revocations::new(Arc::clone(&shared), true, None, DEFAULT_REVOCATION_TTL);
         let before = identity(r#"{"sub":"u","iat":1699999980}"#, Issuance::default());
         let after = identity(r#"{"sub":"u","iat":1699999995}"#, Issuance::default());

@@ -74,7 +74,13 @@ fn store() -> MemoryStore {
 
 /// `GET /api/me` with a DPoP-bound access token and a fresh proof; the status.
 async fn dpop_status(instance: &Instance, mock: &MockOkta, key: &DpopKey) -> u16 {
-    let token = mock.access_token().bound_to(key).build();
+    // Not the signed-out user's (a token of the revocation's own second is refused).
+    let token = mock
+        .access_token()
+        .claim("sub", "00udpopuser")
+        .claim("uid", "00udpopuser")
+        .bound_to(key)
+        .build();
     let proof = key
         .proof("GET", &format!("{RESOURCE}/api/me"))
         .claim("ath", DpopKey::ath(&token))

@@ -202,6 +202,8 @@ async fn full_sync(inner: &Inner) -> Result<(), String> {
         timed::<()>(timeout, "write back", pipe.query_async(&mut manager)).await?;
     }
     inner.mirror.mark_synced(inner.config.clock.now());
+    // Connected before the sync is counted: whoever waits for a sync sees both.
+    inner.connected.send_replace(true);
     inner.syncs.send_modify(|n| *n += 1);
     Ok(())
 }

@@ -56,6 +56,74 @@ impl CallBudget {
     }
 }
 
+/// The Okta org of an issuer, whose rate limits its tenants share: its scheme and host
+/// (`https://acme.okta.com` for the org server and for `…/oauth2/default` alike).
+pub(crate) fn org_of(issuer: &str) -> &str {
+    let after_scheme = issuer.find("://").map_or(0, |i| i + 3);
+    match issuer[after_scheme..].find('/') {
+        Some(slash) => &issuer[..after_scheme + slash],
+        None => issuer,
+    }
+}
+
+/// A budget per Okta org and, within it, a share per client address: what one client's
+/// requests spend never takes another client's share (introspection of new tokens, the code
+/// exchanges of sign-ins).
+pub(crate) struct SharedBudgets {
+    orgs: Budgets,
+    shares: Budgets,
+}
+
+impl fmt::Debug for SharedBudgets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedBudgets")
+            .field("orgs", &self.orgs)
+            .field("shares", &self.shares)
+            .finish()
+    }
+}
+
+/// A call allowed by an org's budget and its client's share; both count it in flight until
+/// it is dropped.
+#[derive(Debug)]
+pub(crate) struct SharedPermit {
+    _org: Permit,
+    _share: Permit,
+}
+
+impl SharedBudgets {
+    /// `org` for each org, `share` for each (org, client) pair, named `kind` in warnings.
+    pub(crate) fn new(org: CallBudget, share: CallBudget, kind: &'static str) -> Self {
+        SharedBudgets {
+            orgs: Budgets::new(org, kind, 20_000),
+            shares: Budgets::new(share, kind, 100_000).quiet(),
+        }
+    }
+
+    /// The budget of `issuer`'s org.
+    pub(crate) fn org(&self, issuer: &str, now: UnixTime) -> Arc<Budget> {
+        self.orgs.of(&Arc::from(org_of(issuer)), now)
+    }
+
+    /// One call for `client` at `issuer`'s org: from the client's share first (a client that
+    /// spent its share takes nothing from the org), then from the org's budget.
+    pub(crate) fn try_acquire(
+        &self,
+        issuer: &str,
+        client: Option<std::net::IpAddr>,
+        now: UnixTime,
+    ) -> Result<SharedPermit, Duration> {
+        let org = org_of(issuer);
+        let key = format!("{org} {:02x?}", crate::client_address::share_key(client));
+        let share = self.shares.of(&Arc::from(key), now).try_acquire(now)?;
+        let org = self.orgs.of(&Arc::from(org), now).try_acquire(now)?;
+        Ok(SharedPermit {
+            _org: org,
+            _share: share,
+        })
+    }
+}
+
 /// One thousandth of a call: the bucket's unit, so that refills need no floating point.
 const MILLI: u64 = 1000;
 /// Least time between two warnings of one budget.

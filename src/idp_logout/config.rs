@@ -76,6 +76,11 @@ impl LogoutEndpointsConfig {
 ///   `logout_token`. Answers `200`, or `400` (both with `Cache-Control: no-store`); `503` when
 ///   the store cannot record it.
 ///
+/// Each request's `jti` is single use wherever the revocation store is: with the default
+/// [`MemoryStore`](crate::store::MemoryStore), on one instance only. Apps with several
+/// instances need a shared store ([`RedisStore`](crate::store::RedisStore)); without one,
+/// [`LogoutEndpoints::new`] logs a warning.
+///
 /// ```
 /// use axum::Router;
 /// use okta_oidc::{LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, Tenant};
@@ -130,6 +135,14 @@ impl LogoutEndpoints {
         }
         check_path(&config.universal_path)?;
         check_path(&config.backchannel_path)?;
+        if !oidc.verifier().revocations.store.is_shared() {
+            tracing::warn!(
+                "logout endpoints served with a revocation store that instances do not share: \
+                 with several instances, a captured Universal Logout request can be replayed \
+                 to another instance before its exp, and a logout recorded on one instance is \
+                 not seen by the others; use RedisStore (REDIS_URL in the examples)"
+            );
+        }
         Ok(LogoutEndpoints {
             settings: Arc::new(Settings {
                 oidc: oidc.clone(),

@@ -26,7 +26,7 @@ use crate::time::UnixTime;
 use crate::verify::Expect;
 
 /// The kind of single-use marker of login states.
-const STATE_MARKER: &str = "login-state";
+const STATE_MARKER: &str = crate::store::LOGIN_STATE;
 
 pub(crate) async fn callback(ctx: Login, parts: Parts) -> Response {
     let settings = &ctx.settings;
@@ -60,7 +60,16 @@ pub(crate) async fn callback(ctx: Login, parts: Parts) -> Response {
             );
             redirect(&location, all)
         }
-        Err(failure) => failure.respond(tenant_id.as_deref(), &settings.home(), clear),
+        Err(failure) => {
+            // A refusal that may pass later keeps the login, so the same callback can be sent
+            // again.
+            let clear = if failure.retry_after.is_some() {
+                Vec::new()
+            } else {
+                clear
+            };
+            failure.respond(tenant_id.as_deref(), &settings.home(), clear)
+        }
     }
 }
 
@@ -102,6 +111,29 @@ async fn finish(
             "This sign-in has expired. Start again from the home page.",
         ));
     }
+    // A callback without a usable code spends nothing (no single-use marker).
+    let code = q
+        .one("code")?
+        .filter(|code| is_code(code))
+        .ok_or_else(|| Failure::bad_request("The identity provider sent no code."))?;
+    // The code exchange is a call Okta counts against the org's `/token` limit, and anyone
+    // can send a forged code: within the org's budget and the client's share of it, before
+    // the state is used up (so the same callback can be retried once it is refused).
+    let client = ctx.oidc.verifier().client_of(parts);
+    let _exchange = ctx
+        .exchanges
+        .try_acquire(&login.issuer, client, now)
+        .map_err(|retry| {
+            Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is busy. Try again in a moment.",
+                format!(
+                    "code exchange budget spent (retry in {} s)",
+                    retry.as_secs()
+                ),
+            )
+            .retry_after(retry)
+        })?;
     // Single use, even if the cookie is replayed, on every instance (the revocation store).
     let revocations = &ctx.oidc.verifier().revocations;
     match revocations
@@ -152,9 +184,6 @@ async fn finish(
         }
         _ => {}
     }
-    let code = q
-        .one("code")?
-        .ok_or_else(|| Failure::bad_request("The identity provider sent no code."))?;
     let tokens = exchange(ctx, &tenant, &meta, code, &login.pkce_verifier).await?;
     let id_token = tokens.id_token.as_deref().ok_or_else(|| {
         Failure::new(
@@ -233,6 +262,16 @@ async fn finish(
         )
     })?;
     Ok((login.return_to, cookies))
+}
+
+/// Longest authorization code accepted (Okta's are 43 characters; other providers' up to a
+/// few hundred).
+const MAX_CODE_LEN: usize = 2048;
+
+/// Whether `code` is a well-formed authorization code: 1 to [`MAX_CODE_LEN`] visible ASCII
+/// characters (RFC 6749 §A.11, `VSCHAR` without the space).
+fn is_code(code: &str) -> bool {
+    (1..=MAX_CODE_LEN).contains(&code.len()) && code.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
 #[derive(Deserialize)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::cookies;
 use super::request::same_origin_path;
 use super::seal;
+use crate::call_budget::CallBudget;
 use crate::error::ConfigError;
 use crate::provider::fetch::{check_secure_url, is_loopback};
 
@@ -47,6 +48,7 @@ pub struct LoginConfig {
     cookie_domain: Option<String>,
     default_return_to: Option<String>,
     max_pending_logins: usize,
+    code_exchanges: (CallBudget, CallBudget),
 }
 
 impl fmt::Debug for LoginConfig {
@@ -99,6 +101,7 @@ impl LoginConfig {
             cookie_domain: None,
             default_return_to: None,
             max_pending_logins: DEFAULT_MAX_PENDING_LOGINS,
+            code_exchanges: (DEFAULT_EXCHANGES, DEFAULT_EXCHANGE_SHARE),
         }
     }
 
@@ -207,10 +210,38 @@ impl LoginConfig {
         self.max_pending_logins = max;
         self
     }
+
+    /// How many code exchanges (calls to the token endpoint, one per callback) each Okta org
+    /// gets, and each client address within it (defaults: 300 a minute, 100 in a row, 20 at
+    /// once per org; 60 a minute, 30 in a row, 5 at once per client). A stranger can start
+    /// logins and send forged codes to the callback for free, and each forged code costs a call
+    /// that Okta counts against the org's `/token` rate limit: the share keeps one client from
+    /// spending what the org's users need to sign in. Past either, the callback answers `503`
+    /// with `Retry-After` (the login can be finished then: its state is not used up). The
+    /// client address is the one the core counts by
+    /// ([`OktaOidcBuilder::trusted_proxies`](crate::OktaOidcBuilder::trusted_proxies)).
+    ///
+    /// ```
+    /// use okta_oidc::{CallBudget, LoginConfig};
+    ///
+    /// let config = LoginConfig::new("https://app.example.com")
+    ///     .code_exchange_budget(CallBudget::new(600, 200, 40), CallBudget::new(30, 10, 3));
+    /// # let _ = config;
+    /// ```
+    pub fn code_exchange_budget(mut self, per_org: CallBudget, per_client: CallBudget) -> Self {
+        self.code_exchanges = (per_org, per_client);
+        self
+    }
 }
 
 /// Default of [`LoginConfig::max_pending_logins`].
 const DEFAULT_MAX_PENDING_LOGINS: usize = 3;
+/// Default code exchanges per Okta org: 300 a minute, 100 in a row, 20 at once — Okta's
+/// smallest org-wide `/oauth2/v1/token` bucket is 600 a minute.
+const DEFAULT_EXCHANGES: CallBudget = CallBudget::new(300, 100, 20);
+/// Default code exchanges per client address within its org's: 60 a minute, 30 in a row, 5 at
+/// once (an office behind one address signing in at nine still gets through).
+const DEFAULT_EXCHANGE_SHARE: CallBudget = CallBudget::new(60, 30, 5);
 
 /// The checked configuration, shared by the routes and the layer.
 pub(crate) struct LoginSettings {
@@ -235,6 +266,8 @@ pub(crate) struct LoginSettings {
     pub(crate) login_cookie_prefix: String,
     pub(crate) login_path: String,
     pub(crate) max_pending_logins: usize,
+    /// Code exchanges per org and per client address within it.
+    pub(crate) code_exchanges: (CallBudget, CallBudget),
     /// The login cookies' attributes: host-only always (no `Domain`: only the callback of this
     /// host reads them), so that they can be `__Host-` over https.
     pub(crate) attrs: cookies::Attributes,
@@ -291,6 +324,14 @@ impl LoginSettings {
                 "default_return_to must be a path on the app's origin, under its path",
             ));
         }
+        config
+            .code_exchanges
+            .0
+            .check("code_exchange_budget needs positive limits")?;
+        config
+            .code_exchanges
+            .1
+            .check("code_exchange_budget needs positive limits")?;
         if config.max_pending_logins == 0 {
             return Err(ConfigError::Invalid("max_pending_logins must be positive"));
         }
@@ -360,6 +401,7 @@ impl LoginSettings {
             login_cookie_prefix: attrs.prefixed(&login_name, &login_path),
             login_path,
             max_pending_logins: config.max_pending_logins,
+            code_exchanges: config.code_exchanges,
             app_path,
             base_path,
             redirect_uri,

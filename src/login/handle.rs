@@ -8,6 +8,7 @@ use http::StatusCode;
 
 use super::config::{LoginConfig, LoginSettings};
 use super::page::Failure;
+use crate::call_budget::SharedBudgets;
 use crate::error::ConfigError;
 use crate::handle::OktaOidc;
 use crate::middleware::layer::OktaOidcLayer;
@@ -41,6 +42,8 @@ use crate::tenant::registry::IssuerEntry;
 pub struct Login {
     pub(crate) oidc: OktaOidc,
     pub(crate) settings: Arc<LoginSettings>,
+    /// Code exchanges per org and per client address.
+    pub(crate) exchanges: Arc<SharedBudgets>,
 }
 
 impl fmt::Debug for Login {
@@ -59,9 +62,11 @@ impl Login {
         oidc.verifier()
             .revocations
             .require_ttl(settings.session_lifetime);
+        let (per_org, per_client) = settings.code_exchanges;
         Ok(Login {
             oidc: oidc.clone(),
             settings: Arc::new(settings),
+            exchanges: Arc::new(SharedBudgets::new(per_org, per_client, "code exchange")),
         })
     }
 

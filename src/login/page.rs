@@ -92,6 +92,8 @@ pub(crate) struct Failure {
     pub(crate) status: StatusCode,
     pub(crate) public: &'static str,
     pub(crate) reason: String,
+    /// When the same request may work again (`Retry-After`); the login is kept for it.
+    pub(crate) retry_after: Option<std::time::Duration>,
 }
 
 impl Failure {
@@ -100,7 +102,14 @@ impl Failure {
             status,
             public,
             reason: reason.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same request may work again after `retry` (sent as `Retry-After`).
+    pub(crate) fn retry_after(mut self, retry: std::time::Duration) -> Self {
+        self.retry_after = Some(retry);
+        self
     }
 
     pub(crate) fn bad_request(public: &'static str) -> Self {
@@ -119,7 +128,15 @@ impl Failure {
             reason = %self.reason,
             "login failed"
         );
-        with_cookies(error(self.status, self.public, home), set_cookies)
+        let mut response = with_cookies(error(self.status, self.public, home), set_cookies);
+        if let Some(retry) = self.retry_after
+            && let Ok(value) = HeaderValue::try_from(retry.as_secs().max(1).to_string())
+        {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

@@ -2,9 +2,11 @@
 //!
 //! Reads take a read lock held for a hash look-up (never across I/O); the cached-token path
 //! reads only [`generation`](RevocationMirror::generation), one atomic load, and looks the
-//! identity up again only when it moved.
+//! identity up again only when it moved. A write holds the write lock for `O(log n)` per
+//! revocation: expired ones are popped from the front of an expiry order, a few at a time,
+//! never found by a scan.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock};
@@ -14,9 +16,42 @@ use tokio::sync::Notify;
 
 use super::revocation::{Revocation, RevocationKind, lookup_key};
 
+/// Expired revocations dropped per write at most (besides those the write replaces).
+const POP_PER_WRITE: usize = 64;
+
+#[derive(Default)]
+struct Entries {
+    by_key: HashMap<String, Revocation>,
+    /// (until, key) of every entry: the front expires first.
+    order: BTreeSet<(u64, String)>,
+}
+
+impl Entries {
+    fn put(&mut self, key: String, revocation: Revocation) {
+        if let Some(old) = self.by_key.get(&key) {
+            self.order.remove(&(old.until_ms, key.clone()));
+        }
+        self.order.insert((revocation.until_ms, key.clone()));
+        self.by_key.insert(key, revocation);
+    }
+
+    fn pop_expired(&mut self, now_ms: u64) {
+        for _ in 0..POP_PER_WRITE {
+            match self.order.first() {
+                Some((until, _)) if *until <= now_ms => {
+                    if let Some((_, key)) = self.order.pop_first() {
+                        self.by_key.remove(&key);
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+}
+
 /// The local copy of every revocation that has not expired.
 pub struct RevocationMirror {
-    entries: RwLock<HashMap<String, Revocation>>,
+    entries: RwLock<Entries>,
     len: AtomicUsize,
     /// Moves on every change: a cached identity checked at an older generation is checked
     /// again.
@@ -24,6 +59,9 @@ pub struct RevocationMirror {
     /// When the mirror was last known complete (ms since the epoch); `u64::MAX`: always (a
     /// store that is its own mirror).
     synced_at_ms: AtomicU64,
+    /// Until the first sync of a remote mirror: when it was made (ms since the epoch);
+    /// identities issued before are refused meanwhile. `0`: synced once (or never remote).
+    first_sync_pending_ms: AtomicU64,
     changed: Notify,
 }
 
@@ -52,18 +90,29 @@ impl RevocationMirror {
         Self::synced_at(u64::MAX)
     }
 
-    /// A mirror of a remote store, counted as complete at `now` (since the Unix epoch): it
-    /// becomes stale if [`mark_synced`](Self::mark_synced) is not called again in time.
+    /// A mirror of a remote store, made at `now` (since the Unix epoch) and empty: until its
+    /// first [`mark_synced`](Self::mark_synced) it knows none of the revocations made before
+    /// it, so the verifier refuses identities issued before `now` with `503` (see
+    /// [`awaiting_first_sync`](Self::awaiting_first_sync)); identities issued later are not
+    /// affected. Its staleness counts from `now`, then from each sync.
+    ///
+    /// To serve every identity from birth instead (accepting, until the first sync, those
+    /// revoked before the instance started), call `mark_synced(now)` at once.
     pub fn remote(now: Duration) -> Self {
-        Self::synced_at(millis(now))
+        let mirror = Self::synced_at(millis(now));
+        mirror
+            .first_sync_pending_ms
+            .store(millis(now).max(1), Ordering::Release);
+        mirror
     }
 
     fn synced_at(ms: u64) -> Self {
         RevocationMirror {
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(Entries::default()),
             len: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
             synced_at_ms: AtomicU64::new(ms),
+            first_sync_pending_ms: AtomicU64::new(0),
             changed: Notify::new(),
         }
     }
@@ -115,22 +164,22 @@ impl RevocationMirror {
                 continue;
             }
             let key = revocation.key();
-            match entries.get(&key) {
-                Some(old) if old.covers(&revocation) => {}
-                Some(old) => {
+            match entries.by_key.get(&key) {
+                Some(old) if old.until_ms > now && old.covers(&revocation) => {}
+                Some(old) if old.until_ms > now => {
                     let merged = old.merged(&revocation);
-                    entries.insert(key, merged);
+                    entries.put(key, merged);
                     changed += 1;
                 }
-                None => {
-                    entries.insert(key, revocation);
+                _ => {
+                    entries.put(key, revocation);
                     changed += 1;
                 }
             }
         }
         if changed > 0 {
-            entries.retain(|_, r| r.until_ms > now);
-            self.len.store(entries.len(), Ordering::Relaxed);
+            entries.pop_expired(now);
+            self.len.store(entries.by_key.len(), Ordering::Relaxed);
             drop(entries);
             self.generation.fetch_add(1, Ordering::AcqRel);
             self.changed.notify_waiters();
@@ -144,6 +193,7 @@ impl RevocationMirror {
         self.entries
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .by_key
             .values()
             .filter(|r| r.until_ms > now)
             .cloned()
@@ -171,6 +221,21 @@ impl RevocationMirror {
     /// Records that the mirror is complete as of `now`.
     pub fn mark_synced(&self, now: Duration) {
         self.synced_at_ms.store(millis(now), Ordering::Release);
+        self.first_sync_pending_ms.store(0, Ordering::Release);
+    }
+
+    /// Whether it is a [`remote`](Self::remote) mirror that has never been synced: identities
+    /// issued before it was made are refused meanwhile.
+    pub fn awaiting_first_sync(&self) -> bool {
+        self.first_sync_cutoff_ms().is_some()
+    }
+
+    /// While it awaits its first sync: when it was made (ms since the epoch). One atomic load.
+    pub(crate) fn first_sync_cutoff_ms(&self) -> Option<u64> {
+        match self.first_sync_pending_ms.load(Ordering::Acquire) {
+            0 => None,
+            ms => Some(ms),
+        }
     }
 
     /// How long since the mirror was last known complete (zero for a store that is its own
@@ -191,6 +256,7 @@ impl RevocationMirror {
         let key = lookup_key(kind, tenant, value);
         let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         entries
+            .by_key
             .get(&key)
             .filter(|r| r.until_ms > now_ms)
             .map(|r| r.before_ms)
@@ -241,6 +307,16 @@ mod tests {
             "an empty store gets everything back"
         );
         assert_eq!(m.len(), 3);
+    }
+
+    #[test]
+    fn a_remote_mirror_awaits_its_first_sync_once() {
+        let m = RevocationMirror::remote(Duration::from_secs(10));
+        assert!(m.awaiting_first_sync());
+        assert_eq!(m.first_sync_cutoff_ms(), Some(10_000));
+        m.mark_synced(Duration::from_secs(11));
+        assert!(!m.awaiting_first_sync());
+        assert!(!RevocationMirror::always_synced().awaiting_first_sync());
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! identities of both caches). The Redis store fills its mirror at start, keeps it current
 //! through pub/sub, and re-syncs after a reconnect and periodically.
 
+mod markers;
 mod memory;
 mod mirror;
 #[cfg(feature = "redis")]
@@ -32,7 +33,8 @@ mod redis_sync;
 mod revocation;
 mod revocation_store;
 
-pub use self::memory::MemoryStore;
+pub(crate) use self::markers::{DPOP_JTI, GTR_JTI, LOGIN_STATE, LOGOUT_JTI};
+pub use self::memory::{DroppedMarkers, MarkerLimits, MemoryStore};
 pub use self::mirror::RevocationMirror;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;

@@ -34,7 +34,13 @@ use super::revocation_store::{RevocationStore, StoreError, StoreFuture};
 /// Made without any network call; a task (on the current Tokio runtime) connects, fills the
 /// mirror and keeps it current, and reconnects when Redis goes away. While Redis is away,
 /// validation goes on with the mirror, and revocations cannot be recorded (the endpoints
-/// answer `503`); see the README's outage policy.
+/// answer `503`); see the README's outage policy. Until the first sync, identities issued
+/// before the store was made are refused with `503`
+/// ([`RedisStoreConfig::fail_closed_until_first_sync`]).
+///
+/// Every key it writes expires (`PX`/`PXAT`). Run Redis with `maxmemory-policy noeviction`
+/// (or `volatile-ttl` with room to spare): an `allkeys-*` policy may evict revocations, and a
+/// warning is logged at connection when Redis reports one.
 ///
 /// ```no_run
 /// use okta_oidc::store::RedisStore;
@@ -84,10 +90,14 @@ impl RedisStore {
     pub fn with_config(config: RedisStoreConfig) -> Result<Self, StoreError> {
         let client = config.client()?;
         let now = config.clock.now();
+        let mirror = RevocationMirror::remote(now);
+        if !config.fail_closed_until_first_sync {
+            mirror.mark_synced(now);
+        }
         let inner = Arc::new(Inner {
             config,
             client,
-            mirror: RevocationMirror::remote(now),
+            mirror,
             manager: ArcSwapOption::empty(),
             connected: watch::Sender::new(false),
             syncs: watch::Sender::new(0),
@@ -150,6 +160,10 @@ impl RedisStore {
 impl RevocationStore for RedisStore {
     fn mirror(&self) -> &RevocationMirror {
         &self.inner.mirror
+    }
+
+    fn is_shared(&self) -> bool {
+        true
     }
 
     fn record<'a>(&'a self, revocation: &'a Revocation) -> StoreFuture<'a, ()> {

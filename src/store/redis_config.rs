@@ -17,6 +17,7 @@ pub struct RedisStoreConfig {
     pub(super) command_timeout: Duration,
     pub(super) reconnect_delay: Duration,
     pub(super) clock: SharedClock,
+    pub(super) fail_closed_until_first_sync: bool,
     /// A PEM CA certificate trusted instead of the system's roots (`rediss://`).
     #[cfg(feature = "redis-tls")]
     pub(super) tls_root_certificate: Option<Vec<u8>>,
@@ -29,6 +30,10 @@ impl fmt::Debug for RedisStoreConfig {
             .field("prefix", &self.prefix)
             .field("resync_interval", &self.resync_interval)
             .field("command_timeout", &self.command_timeout)
+            .field(
+                "fail_closed_until_first_sync",
+                &self.fail_closed_until_first_sync,
+            )
             .field("tls", &is_tls_url(&self.url))
             .finish_non_exhaustive()
     }
@@ -46,6 +51,7 @@ impl RedisStoreConfig {
             command_timeout: Duration::from_secs(2),
             reconnect_delay: Duration::from_millis(200),
             clock: Arc::new(SystemClock),
+            fail_closed_until_first_sync: true,
             #[cfg(feature = "redis-tls")]
             tls_root_certificate: None,
         }
@@ -96,6 +102,26 @@ impl RedisStoreConfig {
     /// away).
     pub fn reconnect_delay(mut self, delay: Duration) -> Self {
         self.reconnect_delay = delay;
+        self
+    }
+
+    /// Whether, until the mirror's first sync with Redis, identities issued before the store
+    /// was made (a token's `iat`, a session's sign-in) are refused with `503` and
+    /// `Retry-After` (default on). An instance that starts while Redis is away knows none of
+    /// the revocations made before: without this it would accept every session and token
+    /// revoked before it started, until Redis answers. Identities issued after the start are
+    /// never affected, nor is anything once the mirror has synced once.
+    ///
+    /// Off, the instance serves every identity from the start (availability first).
+    ///
+    /// ```
+    /// use okta_oidc::store::RedisStoreConfig;
+    ///
+    /// let config = RedisStoreConfig::new("redis://127.0.0.1:6379").fail_closed_until_first_sync(false);
+    /// # let _ = config;
+    /// ```
+    pub fn fail_closed_until_first_sync(mut self, on: bool) -> Self {
+        self.fail_closed_until_first_sync = on;
         self
     }
 

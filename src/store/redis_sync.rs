@@ -66,6 +66,9 @@ async fn follow(inner: &Inner, was_connected: &mut bool, ever_connected: &mut bo
             Err(e) => return format!("connect: {e}"),
         }
     }
+    if !*ever_connected {
+        check_eviction_policy(inner).await;
+    }
     if let Err(e) = full_sync(inner).await {
         return e;
     }
@@ -107,6 +110,37 @@ async fn follow(inner: &Inner, was_connected: &mut bool, ever_connected: &mut bo
             }
         }
     }
+}
+
+/// Warns when Redis may evict keys that have not expired (`allkeys-*`): a revocation or a
+/// single-use marker evicted early would let a revoked session or a replayed request through.
+/// A refused `CONFIG` (managed services often rename or forbid it) is ignored.
+async fn check_eviction_policy(inner: &Inner) {
+    let Ok(mut manager) = manager(inner) else {
+        return;
+    };
+    let mut cmd = redis::cmd("CONFIG");
+    cmd.arg("GET").arg("maxmemory-policy");
+    let answer: Result<Vec<String>, String> = timed(
+        inner.config.command_timeout,
+        "config",
+        cmd.query_async(&mut manager),
+    )
+    .await;
+    match answer.as_deref() {
+        Ok([_, policy]) if evicts_unexpired(policy) => tracing::warn!(
+            policy = policy.as_str(),
+            "Redis may evict revocations before they expire: run it with \
+             `maxmemory-policy noeviction` (or `volatile-ttl` with room to spare)"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::debug!(error = %e, "Redis eviction policy not readable: not checked"),
+    }
+}
+
+/// Whether a `maxmemory-policy` evicts keys regardless of their TTL.
+fn evicts_unexpired(policy: &str) -> bool {
+    policy.to_ascii_lowercase().starts_with("allkeys-")
 }
 
 fn manager(inner: &Inner) -> Result<ConnectionManager, String> {
@@ -168,6 +202,8 @@ async fn full_sync(inner: &Inner) -> Result<(), String> {
         timed::<()>(timeout, "write back", pipe.query_async(&mut manager)).await?;
     }
     inner.mirror.mark_synced(inner.config.clock.now());
+    // Connected before the sync is counted: whoever waits for a sync sees both.
+    inner.connected.send_replace(true);
     inner.syncs.send_modify(|n| *n += 1);
     Ok(())
 }
@@ -181,5 +217,25 @@ async fn timed<T>(
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(format!("{what}: {e}")),
         Err(_) => Err(format!("{what}: timed out")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::evicts_unexpired;
+
+    #[test]
+    fn allkeys_policies_evict_unexpired_keys() {
+        for policy in [
+            "allkeys-lru",
+            "allkeys-lfu",
+            "allkeys-random",
+            "ALLKEYS-LRU",
+        ] {
+            assert!(evicts_unexpired(policy), "{policy}");
+        }
+        for policy in ["noeviction", "volatile-ttl", "volatile-lru", ""] {
+            assert!(!evicts_unexpired(policy), "{policy}");
+        }
     }
 }

@@ -17,7 +17,8 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 pub enum StoreError {
     /// The shared store cannot be reached now (or did not answer in time).
     Unavailable(String),
-    /// The store is full (the memory store's bound on single-use markers).
+    /// The store is full (a bound of the memory store on single-use markers of one kind that
+    /// refuses rather than forgets: logout signals).
     Full,
 }
 
@@ -51,4 +52,13 @@ pub trait RevocationStore: Send + Sync + 'static {
     /// cannot be decided: the caller refuses the request (fail closed).
     fn mark_used<'a>(&'a self, kind: &'a str, key: &'a str, ttl: Duration)
     -> StoreFuture<'a, bool>;
+
+    /// Whether every instance of the app shares this store (default `false`; `true` for
+    /// [`RedisStore`](super::RedisStore)). With a store that is not shared, a single-use marker
+    /// holds on one instance only: a captured Universal Logout request can be replayed to
+    /// another instance before its `exp`, so [`LogoutEndpoints`](crate::LogoutEndpoints) logs a
+    /// warning when made with one.
+    fn is_shared(&self) -> bool {
+        false
+    }
 }

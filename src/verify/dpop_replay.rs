@@ -124,7 +124,7 @@ impl ProofReplay for StoreProofReplay {
     fn first_use<'a>(&'a self, key: &'a str, ttl: Duration) -> ReplayFuture<'a> {
         Box::pin(async move {
             self.0
-                .mark_used("dpop-jti", key, ttl)
+                .mark_used(crate::store::DPOP_JTI, key, ttl)
                 .await
                 .map_err(|e| Box::new(e) as BoxError)
         })

@@ -11,7 +11,7 @@ use crate::tenant::config::Tenant;
 /// The header `typ` Okta sends.
 pub(crate) const TYP: &str = "global-token-revocation+jwt";
 /// The kind of single-use marker of these requests' `jti`.
-pub(crate) const JTI_MARKER: &str = "gtr-jti";
+pub(crate) const JTI_MARKER: &str = crate::store::GTR_JTI;
 
 /// - header `typ` is `global-token-revocation+jwt`, and `alg` RS256 (Okta signs with the
 ///   org's ID-token keys, RS256 only);

@@ -13,9 +13,9 @@ use super::introspection_guard::{
     DEFAULT_MAX_OPAQUE, DEFAULT_MIN_OPAQUE, check_opaque_shape, pause_for_rate_limit,
 };
 use super::rules;
-use crate::call_budget::{Budget, Budgets, CallBudget};
+use crate::call_budget::{Budget, CallBudget, SharedBudgets};
 use crate::claims::{CredentialSource, Identity, Issuance, StandardClaims};
-use crate::client_address::{TrustedProxies, share_key};
+use crate::client_address::TrustedProxies;
 use crate::error::{AuthError, TokenError};
 use crate::expiring_map::ExpiringMap;
 use crate::provider::client_auth::{Client, ClientAuthMethod, PostError, post_form};
@@ -89,10 +89,9 @@ pub(crate) struct Introspector {
     /// fills this map, never the one above.
     inactive: ExpiringMap<Digest32, ()>,
     calls: SingleFlight<Digest32, Outcome>,
-    /// Per Okta org (the issuer's host): calls a minute, at once, and the pause after a 429.
-    budgets: Budgets,
-    /// Per (org, client address): the client's share of its org's budget for new tokens.
-    shares: Budgets,
+    /// Per Okta org (the issuer's host): calls a minute, at once, and the pause after a 429;
+    /// per (org, client address): the client's share of it for new tokens.
+    budgets: SharedBudgets,
 }
 
 impl fmt::Debug for Introspector {
@@ -114,32 +113,20 @@ pub(crate) struct Call {
     pub(crate) client: Option<IpAddr>,
 }
 
-/// The Okta org of an issuer, whose rate limits its tenants share: its scheme and host
-/// (`https://acme.okta.com` for the org server and for `…/oauth2/default` alike).
-fn org_of(issuer: &str) -> &str {
-    let after_scheme = issuer.find("://").map_or(0, |i| i + 3);
-    match issuer[after_scheme..].find('/') {
-        Some(slash) => &issuer[..after_scheme + slash],
-        None => issuer,
-    }
-}
-
 impl Introspector {
     pub(crate) fn new(config: IntrospectionConfig) -> Arc<Self> {
         let capacity = config.capacity.max(1);
-        let budgets = Budgets::new(config.budget, "introspection", 20_000);
-        let shares = Budgets::new(config.client_share, "introspection", 100_000).quiet();
+        let budgets = SharedBudgets::new(config.budget, config.client_share, "introspection");
         Arc::new(Introspector {
             config,
             active: ExpiringMap::new(capacity),
             inactive: ExpiringMap::new(capacity),
             calls: SingleFlight::default(),
             budgets,
-            shares,
         })
     }
 
-    /// The client address of a request, for its budget share.
+    /// The client address of a request, for its budget shares.
     pub(crate) fn client_of(&self, request: &http::request::Parts) -> Option<IpAddr> {
         self.config.trusted_proxies.client_of(request)
     }
@@ -175,18 +162,19 @@ impl Introspector {
         if self.inactive.contains(&key, now) {
             return Err(TokenError::Inactive.into());
         }
-        let org: Arc<str> = Arc::from(org_of(&call.tenant.issuer));
-        let budget = self.budgets.of(&org, now);
+        let budget = self.budgets.org(&call.tenant.issuer, now);
         let start = || {
             // Checking a known token again never takes a call a new token needs; a new token
             // takes one from its client's share first, so one client's junk cannot spend what
             // the org's other clients need.
             let permit = match known {
-                Some(_) => (budget.try_acquire_spare(now)?, None),
+                Some(_) => (Some(budget.try_acquire_spare(now)?), None),
                 None => {
-                    let key = format!("{org} {:02x?}", share_key(call.client));
-                    let share = self.shares.of(&Arc::from(key), now).try_acquire(now)?;
-                    (budget.try_acquire(now)?, Some(share))
+                    let issuer = &call.tenant.issuer;
+                    (
+                        None,
+                        Some(self.budgets.try_acquire(issuer, call.client, now)?),
+                    )
                 }
             };
             let this = Arc::clone(self);

@@ -11,7 +11,7 @@ use crate::tenant::config::Tenant;
 /// The `events` member that makes a JWT a logout token (§2.4).
 pub(crate) const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// The kind of single-use marker of logout tokens' `jti`.
-pub(crate) const JTI_MARKER: &str = "logout-jti";
+pub(crate) const JTI_MARKER: &str = crate::store::LOGOUT_JTI;
 /// Oldest `iat` accepted, besides the leeway (§2.6 step 6: "unacceptably far in the past").
 const MAX_AGE_SECS: i64 = 600;
 

@@ -142,6 +142,13 @@ impl Verifier {
         )
     }
 
+    /// The address of the client that sent `request`, for the budget shares (the peer's, or
+    /// the one a trusted proxy forwarded).
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
+    pub(crate) fn client_of(&self, request: &Parts) -> Option<std::net::IpAddr> {
+        self.introspector.client_of(request)
+    }
+
     /// Refuses an identity the revocation mirror revokes.
     fn check_revocations(&self, identity: &Identity) -> Result<(), AuthError> {
         let now = UnixTime::now(self.provider.clock.as_ref());

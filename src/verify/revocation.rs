@@ -13,7 +13,10 @@
 //!   in the identity when it was accepted: a cached hit computes nothing).
 //!
 //! The mirror's staleness limit (off by default) makes sessions and ID tokens fail closed
-//! (`503`) while the store has not been synced for that long.
+//! (`503`) while the store has not been synced for that long. A remote mirror that has never
+//! been synced (an instance that started while Redis was away) refuses, with `503`, every
+//! identity issued before it was made: it cannot know which of them were revoked. A cached
+//! identity needs no such check: it passed [`Revocations::check`] in this process.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +43,8 @@ pub(crate) struct Revocations {
     pub(crate) staleness_limit: Option<Duration>,
     /// How long user-wide revocations last, in ms (raised by `require_ttl`).
     ttl_ms: AtomicU64,
+    /// When the cold-start refusal was last logged (ms since the epoch).
+    cold_start_logged_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for Revocations {
@@ -75,6 +80,7 @@ impl Revocations {
             enforce,
             staleness_limit,
             ttl_ms: AtomicU64::new(millis(ttl)),
+            cold_start_logged_ms: AtomicU64::new(0),
         }
     }
 
@@ -95,10 +101,22 @@ impl Revocations {
         self.store.mirror().generation()
     }
 
-    /// Refuses a revoked identity, or a session / ID token while the mirror is stale.
+    /// Refuses a revoked identity, a session / ID token while the mirror is stale, and an
+    /// identity issued before a mirror that was never synced was made.
     pub(crate) fn check(&self, identity: &Identity, now: UnixTime) -> Result<(), AuthError> {
         self.check_staleness(identity, now)?;
-        if self.enforce && is_revoked(self.store.as_ref(), identity, now) {
+        if !self.enforce {
+            return Ok(());
+        }
+        if let Some(made_ms) = self.store.mirror().first_sync_cutoff_ms()
+            && issued_ms(identity) < made_ms
+        {
+            self.log_cold_start(identity, now);
+            return Err(AuthError::TemporarilyUnavailable {
+                retry_after: Some(STORE_RETRY_AFTER),
+            });
+        }
+        if is_revoked(self.store.as_ref(), identity, now) {
             tracing::debug!(tenant = &*identity.tenant.id, "revoked credential refused");
             return Err(TokenError::Revoked.into());
         }
@@ -128,6 +146,24 @@ impl Revocations {
         }
         checked.0.store(generation, Ordering::Relaxed);
         true
+    }
+
+    /// At most one line a minute: the store has not answered since this instance started.
+    fn log_cold_start(&self, identity: &Identity, now: UnixTime) {
+        let now_ms = now.as_millis().max(1);
+        let last = self.cold_start_logged_ms.load(Ordering::Relaxed);
+        if (last == 0 || now_ms.saturating_sub(last) >= 60_000)
+            && self
+                .cold_start_logged_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                tenant = &*identity.tenant.id,
+                "revocation store not synced since this instance started: identities issued \
+                 before the start are refused (503) until it is (at most one line a minute)"
+            );
+        }
     }
 
     fn check_staleness(&self, identity: &Identity, now: UnixTime) -> Result<(), AuthError> {
@@ -217,6 +253,19 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// When the credential was issued, ms: a session's sign-in, else the start of the token's `iat`
+/// second (so a token of a revocation's own second is refused too); `0` without `iat`.
+fn issued_ms(identity: &Identity) -> u64 {
+    match identity.issuance.started_at {
+        Some(started) => started.as_millis(),
+        None => identity
+            .claims
+            .iat
+            .and_then(|iat| u64::try_from(iat).ok())
+            .map_or(0, |iat| iat.saturating_mul(1000)),
+    }
+}
+
 /// Whether the mirror revokes `identity` at `now`.
 fn is_revoked(store: &dyn RevocationStore, identity: &Identity, now: UnixTime) -> bool {
     let mirror = store.mirror();
@@ -226,15 +275,7 @@ fn is_revoked(store: &dyn RevocationStore, identity: &Identity, now: UnixTime) -
     let now_ms = now.as_millis();
     let tenant = &*identity.tenant.id;
     let claims = &identity.claims;
-    // When the credential was issued, ms: a session's sign-in, else the start of the token's
-    // `iat` second (so a token of the revocation's own second is refused too).
-    let issued_ms = match identity.issuance.started_at {
-        Some(started) => started.as_millis(),
-        None => claims
-            .iat
-            .and_then(|iat| u64::try_from(iat).ok())
-            .map_or(0, |iat| iat.saturating_mul(1000)),
-    };
+    let issued_ms = issued_ms(identity);
     let issued_before = |kind: RevocationKind, value: &str| {
         !value.is_empty()
             && mirror
@@ -300,6 +341,26 @@ mod tests {
             },
             source: CredentialSource::Jwt,
             issuance,
+        }
+    }
+
+    /// A store whose mirror is a remote one (its markers and records: a memory store's).
+    struct Remote(crate::store::RevocationMirror, MemoryStore);
+
+    impl RevocationStore for Remote {
+        fn mirror(&self) -> &crate::store::RevocationMirror {
+            &self.0
+        }
+        fn record<'a>(&'a self, r: &'a Revocation) -> crate::store::StoreFuture<'a, ()> {
+            self.1.record(r)
+        }
+        fn mark_used<'a>(
+            &'a self,
+            kind: &'a str,
+            key: &'a str,
+            ttl: Duration,
+        ) -> crate::store::StoreFuture<'a, bool> {
+            self.1.mark_used(kind, key, ttl)
         }
     }
 
@@ -423,27 +484,10 @@ mod tests {
 
     #[test]
     fn a_stale_mirror_fails_closed_for_sessions_and_id_tokens_only() {
-        let store = Arc::new(MemoryStore::new());
         // A mirror of a remote store, last synced at NOW - 60 s.
         let remote = crate::store::RevocationMirror::remote(Duration::from_millis(NOW_MS - 60_000));
-        struct Remote(crate::store::RevocationMirror, Arc<MemoryStore>);
-        impl RevocationStore for Remote {
-            fn mirror(&self) -> &crate::store::RevocationMirror {
-                &self.0
-            }
-            fn record<'a>(&'a self, r: &'a Revocation) -> crate::store::StoreFuture<'a, ()> {
-                self.1.record(r)
-            }
-            fn mark_used<'a>(
-                &'a self,
-                kind: &'a str,
-                key: &'a str,
-                ttl: Duration,
-            ) -> crate::store::StoreFuture<'a, bool> {
-                self.1.mark_used(kind, key, ttl)
-            }
-        }
-        let shared: Arc<dyn RevocationStore> = Arc::new(Remote(remote, store));
+        remote.mark_synced(Duration::from_millis(NOW_MS - 60_000));
+        let shared: Arc<dyn RevocationStore> = Arc::new(Remote(remote, MemoryStore::new()));
         let strict = Revocations::new(
             Arc::clone(&shared),
             true,
@@ -468,5 +512,38 @@ mod tests {
         assert!(!strict.allows_cached(&id_token, &CheckedAt::new(strict.generation()), now()));
         assert!(strict.check(&access_token, now()).is_ok());
         assert!(lenient.check(&id_token, now()).is_ok(), "off by default");
+    }
+
+    #[test]
+    fn until_the_first_sync_identities_issued_before_the_mirror_are_refused() {
+        let made = Duration::from_millis(NOW_MS - 10_000);
+        let mirror = crate::store::RevocationMirror::remote(made);
+        let shared: Arc<dyn RevocationStore> = Arc::new(Remote(mirror, MemoryStore::new()));
+        let r = Revocations::new(Arc::clone(&shared), true, None, DEFAULT_REVOCATION_TTL);
+        let before = identity(r#"{"sub":"u","iat":1699999980}"#, Issuance::default());
+        let after = identity(r#"{"sub":"u","iat":1699999995}"#, Issuance::default());
+        let session_after = identity(
+            r#"{"sub":"u","iat":1600000000}"#,
+            Issuance {
+                started_at: Some(UnixTime::from_secs(1_699_999_995)),
+                ..Issuance::default()
+            },
+        );
+        assert!(matches!(
+            r.check(&before, now()),
+            Err(AuthError::TemporarilyUnavailable {
+                retry_after: Some(_)
+            })
+        ));
+        assert!(
+            r.check(&identity(r#"{"sub":"u"}"#, Issuance::default()), now())
+                .is_err()
+        );
+        assert!(r.check(&after, now()).is_ok());
+        assert!(r.check(&session_after, now()).is_ok(), "signed in after");
+        let off = Revocations::new(Arc::clone(&shared), false, None, DEFAULT_REVOCATION_TTL);
+        assert!(off.check(&before, now()).is_ok(), "checks off");
+        shared.mirror().mark_synced(Duration::from_millis(NOW_MS));
+        assert!(r.check(&before, now()).is_ok(), "synced once: served");
     }
 }

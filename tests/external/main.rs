@@ -25,6 +25,8 @@ mod logout_app;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
+mod redis_hostile;
+#[cfg(feature = "redis")]
 mod redis_logout;
 mod redis_server;
 #[cfg(feature = "redis-tls")]
@@ -83,6 +85,21 @@ fn redis_trials() -> Vec<Trial> {
             "redis_logout::a_logout_on_one_instance_refuses_its_id_token_on_the_other",
             redis_logout::needs,
             redis_logout::a_logout_on_one_instance_refuses_its_id_token_on_the_other,
+        ),
+        trial(
+            "redis_hostile::a_cold_start_without_redis_refuses_older_identities_until_synced",
+            redis::needs,
+            redis_hostile::a_cold_start_without_redis_refuses_older_identities_until_synced,
+        ),
+        trial(
+            "redis_hostile::every_key_in_redis_has_a_ttl",
+            redis::needs,
+            redis_hostile::every_key_in_redis_has_a_ttl,
+        ),
+        trial(
+            "redis_hostile::an_allkeys_eviction_policy_is_reported",
+            redis::needs,
+            redis_hostile::an_allkeys_eviction_policy_is_reported,
         ),
         trial(
             "dpop_redis::a_proof_is_single_use_across_two_instances_sharing_redis",

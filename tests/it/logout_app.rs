@@ -29,6 +29,15 @@ impl Instance {
         mock: &MockOkta,
         configure: impl FnOnce(OktaOidcBuilder) -> OktaOidcBuilder,
     ) -> Instance {
+        Self::start_with_login(mock, configure, |c| c).await
+    }
+
+    /// [`start`](Self::start), with the sign-in configuration adjusted by `login_config`.
+    pub async fn start_with_login(
+        mock: &MockOkta,
+        configure: impl FnOnce(OktaOidcBuilder) -> OktaOidcBuilder,
+        login_config: impl FnOnce(LoginConfig) -> LoginConfig,
+    ) -> Instance {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let oidc = configure(
@@ -41,7 +50,7 @@ impl Instance {
         .unwrap();
         let login = Login::new(
             &oidc,
-            LoginConfig::new(&base).session_secret(SESSION_SECRET),
+            login_config(LoginConfig::new(&base).session_secret(SESSION_SECRET)),
         )
         .unwrap();
         let endpoints = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&base)).unwrap();

@@ -286,3 +286,76 @@ async fn a_revocation_holds_in_its_tenant_only() {
     assert_eq!(app.bearer_status(&globex_token).await, 401);
     assert_eq!(app.bearer_status(&acme_token).await, 200);
 }
+
+/// A store every instance shares (a stand-in for `RedisStore`).
+struct SharedStore(MemoryStore);
+
+impl RevocationStore for SharedStore {
+    fn mirror(&self) -> &RevocationMirror {
+        self.0.mirror()
+    }
+    fn record<'a>(&'a self, revocation: &'a Revocation) -> StoreFuture<'a, ()> {
+        self.0.record(revocation)
+    }
+    fn mark_used<'a>(
+        &'a self,
+        kind: &'a str,
+        key: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        self.0.mark_used(kind, key, ttl)
+    }
+    fn is_shared(&self) -> bool {
+        true
+    }
+}
+
+/// What `LogoutEndpoints::new` logs, captured on this thread only.
+fn logs_of_new_endpoints(builder: okta_oidc::OktaOidcBuilder) -> String {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let oidc = builder.build_lazy().unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        okta_oidc::LogoutEndpoints::new(
+            &oidc,
+            okta_oidc::LogoutEndpointsConfig::new("https://app.example.com"),
+        )
+        .unwrap()
+    });
+    String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+}
+
+/// Issue 17, item 14: a Universal Logout request's `jti` is single use only where the store
+/// is; served on a store that instances do not share, the endpoints say so at start.
+#[test]
+fn logout_endpoints_without_a_shared_store_warn_at_start() {
+    let tenant = okta_oidc::Tenant::new("acme", "https://acme.okta.com").client_id("0oa1acme");
+    let alone = logs_of_new_endpoints(okta_oidc::OktaOidc::builder().tenant(tenant.clone()));
+    assert!(
+        alone.contains("WARN") && alone.contains("can be replayed to another instance"),
+        "{alone}"
+    );
+    let shared = logs_of_new_endpoints(
+        okta_oidc::OktaOidc::builder()
+            .tenant(tenant)
+            .revocation_store(SharedStore(MemoryStore::new())),
+    );
+    assert!(!shared.contains("replayed"), "{shared}");
+}

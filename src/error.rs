@@ -100,6 +100,39 @@ impl TokenError {
     }
 }
 
+impl TokenError {
+    /// A short, stable name of this reason (`audience`, `expired`, `signature`, …), one of
+    /// [`REJECTION_REASONS`]: what the rejection log line says, fit for a metric label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TokenError::TooLarge { .. } => "too_large",
+            TokenError::Malformed(_) | TokenError::UnsupportedCritical => "malformed",
+            TokenError::DisallowedAlgorithm => "algorithm",
+            TokenError::UnknownIssuer => "issuer",
+            TokenError::UnknownKey | TokenError::AmbiguousKey => "unknown_key",
+            TokenError::KeyAlgorithmMismatch => "key_algorithm",
+            TokenError::InvalidSignature => "signature",
+            TokenError::Expired => "expired",
+            TokenError::NotYetValid | TokenError::IssuedInFuture => "not_yet_valid",
+            TokenError::MissingClaim(_) | TokenError::InvalidClaim(_) => "claims",
+            TokenError::AudienceMismatch => "audience",
+            TokenError::AuthorizedPartyMismatch => "authorized_party",
+            TokenError::TypeMismatch | TokenError::NotAnAccessToken => "token_type",
+            TokenError::ClientIdMismatch => "client_id",
+            TokenError::AmbiguousTenant => "ambiguous_tenant",
+            TokenError::NonceMismatch | TokenError::AccessTokenHashMismatch => "login_binding",
+            TokenError::Inactive => "inactive",
+            TokenError::InvalidSession => "session",
+            TokenError::ClaimsShape => "claims_shape",
+            TokenError::DpopBoundAsBearer => "dpop_bound_as_bearer",
+            TokenError::NotDpopBound | TokenError::DpopKeyMismatch => "dpop_binding",
+            TokenError::DpopRequired => "dpop_required",
+            TokenError::Revoked => "revoked",
+            TokenError::Replayed => "replayed",
+        }
+    }
+}
+
 impl fmt::Display for TokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -240,7 +273,61 @@ impl AuthError {
             AuthError::UseDpopNonce { .. } => "Resource server requires nonce in DPoP proof",
         }
     }
+
+    /// A short, stable name of why the request was refused, one of [`REJECTION_REASONS`]:
+    /// `missing`, a token's [`TokenError::reason`], `scope`, `dpop_proof`, `unavailable`, …
+    /// The rejection log line names it, and it is fit for a metric label (a closed set).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AuthError::MissingCredential => "missing",
+            AuthError::InvalidRequest(_) => "invalid_request",
+            AuthError::InvalidToken(e) => e.reason(),
+            AuthError::KeysUnavailable { .. } | AuthError::TemporarilyUnavailable { .. } => {
+                "unavailable"
+            }
+            AuthError::InsufficientScope { .. } => "scope",
+            AuthError::CrossSiteRequest => "cross_site",
+            AuthError::InvalidDpopProof(_) => "dpop_proof",
+            AuthError::UseDpopNonce { .. } => "dpop_nonce",
+        }
+    }
 }
+
+/// Every name [`AuthError::reason`] (and [`TokenError::reason`]) can answer: a closed set, so
+/// that a log filter or a metric label never sees anything else.
+pub const REJECTION_REASONS: &[&str] = &[
+    "missing",
+    "invalid_request",
+    "too_large",
+    "malformed",
+    "algorithm",
+    "issuer",
+    "unknown_key",
+    "key_algorithm",
+    "signature",
+    "expired",
+    "not_yet_valid",
+    "claims",
+    "audience",
+    "authorized_party",
+    "token_type",
+    "client_id",
+    "ambiguous_tenant",
+    "login_binding",
+    "inactive",
+    "session",
+    "claims_shape",
+    "dpop_bound_as_bearer",
+    "dpop_binding",
+    "dpop_required",
+    "revoked",
+    "replayed",
+    "unavailable",
+    "scope",
+    "cross_site",
+    "dpop_proof",
+    "dpop_nonce",
+];
 
 impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -406,6 +493,14 @@ pub enum LoadError {
     },
     /// The key set holds no key this crate can use.
     NoUsableKeys,
+    /// The issuer's host name does not resolve (DNS): a typo in the issuer far more often
+    /// than an outage.
+    HostNotFound {
+        /// The host name.
+        host: String,
+        /// What the resolver said.
+        detail: String,
+    },
     /// A refresh was not attempted because the last one was too recent.
     CoolingDown,
 }
@@ -420,6 +515,10 @@ impl fmt::Display for LoadError {
                 "discovery document names issuer {found:?}, expected {expected:?}"
             ),
             LoadError::NoUsableKeys => f.write_str("key set holds no usable key"),
+            LoadError::HostNotFound { host, detail } => write!(
+                f,
+                "host {host:?} not found (DNS: {detail}); check the issuer's spelling"
+            ),
             LoadError::CoolingDown => f.write_str("refresh cooling down"),
         }
     }
@@ -448,3 +547,73 @@ impl fmt::Display for WarmUpError {
 }
 
 impl std::error::Error for WarmUpError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_is_in_the_closed_set() {
+        use TokenError as T;
+        let tokens = [
+            T::TooLarge { len: 1, max: 0 },
+            T::Malformed("x"),
+            T::DisallowedAlgorithm,
+            T::UnsupportedCritical,
+            T::UnknownIssuer,
+            T::UnknownKey,
+            T::AmbiguousKey,
+            T::KeyAlgorithmMismatch,
+            T::InvalidSignature,
+            T::Expired,
+            T::NotYetValid,
+            T::IssuedInFuture,
+            T::MissingClaim("x"),
+            T::InvalidClaim("x"),
+            T::AudienceMismatch,
+            T::AuthorizedPartyMismatch,
+            T::TypeMismatch,
+            T::ClientIdMismatch,
+            T::AmbiguousTenant,
+            T::NotAnAccessToken,
+            T::NonceMismatch,
+            T::AccessTokenHashMismatch,
+            T::Inactive,
+            T::InvalidSession,
+            T::ClaimsShape,
+            T::DpopBoundAsBearer,
+            T::NotDpopBound,
+            T::DpopKeyMismatch,
+            T::DpopRequired,
+            T::Revoked,
+            T::Replayed,
+        ];
+        let mut errors: Vec<AuthError> = tokens.into_iter().map(AuthError::from).collect();
+        errors.extend([
+            AuthError::MissingCredential,
+            AuthError::InvalidRequest("x"),
+            AuthError::KeysUnavailable {
+                issuer: Arc::from("i"),
+            },
+            AuthError::InsufficientScope {
+                required: Arc::from(vec!["s".to_owned()]),
+            },
+            AuthError::TemporarilyUnavailable { retry_after: None },
+            AuthError::CrossSiteRequest,
+            AuthError::InvalidDpopProof(ProofError::Missing),
+            AuthError::UseDpopNonce {
+                nonce: Arc::from("n"),
+            },
+        ]);
+        let mut seen = std::collections::HashSet::new();
+        for error in &errors {
+            assert!(
+                REJECTION_REASONS.contains(&error.reason()),
+                "{error:?}: {}",
+                error.reason()
+            );
+            seen.insert(error.reason());
+        }
+        assert_eq!(seen.len(), REJECTION_REASONS.len(), "every name is used");
+    }
+}

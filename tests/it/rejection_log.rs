@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use okta_oidc::testing::MockOkta;
-use okta_oidc::{ManualClock, OktaOidc, REJECTION_REASONS, Tenant};
+use okta_oidc::{
+    AuthError, ManualClock, OktaOidc, ProofError, REJECTION_REASONS, Tenant, TokenError,
+};
 
 use crate::common::{Stack, capture_logs};
 
@@ -142,4 +144,70 @@ fn every_reason_is_a_short_snake_case_name() {
     sorted.sort_unstable();
     sorted.dedup();
     assert_eq!(sorted.len(), REJECTION_REASONS.len(), "no name twice");
+}
+
+/// Every kind of refusal has a name from the closed set, and every name is used.
+#[test]
+fn every_error_kind_has_a_reason_from_the_closed_set() {
+    use TokenError as T;
+    let tokens = [
+        T::TooLarge { len: 1, max: 0 },
+        T::Malformed("x"),
+        T::DisallowedAlgorithm,
+        T::UnsupportedCritical,
+        T::UnknownIssuer,
+        T::UnknownKey,
+        T::AmbiguousKey,
+        T::KeyAlgorithmMismatch,
+        T::InvalidSignature,
+        T::Expired,
+        T::NotYetValid,
+        T::IssuedInFuture,
+        T::MissingClaim("x"),
+        T::InvalidClaim("x"),
+        T::AudienceMismatch,
+        T::AuthorizedPartyMismatch,
+        T::TypeMismatch,
+        T::ClientIdMismatch,
+        T::AmbiguousTenant,
+        T::NotAnAccessToken,
+        T::NonceMismatch,
+        T::AccessTokenHashMismatch,
+        T::Inactive,
+        T::InvalidSession,
+        T::ClaimsShape,
+        T::DpopBoundAsBearer,
+        T::NotDpopBound,
+        T::DpopKeyMismatch,
+        T::DpopRequired,
+        T::Revoked,
+        T::Replayed,
+    ];
+    let mut errors: Vec<AuthError> = tokens.into_iter().map(AuthError::from).collect();
+    errors.extend([
+        AuthError::MissingCredential,
+        AuthError::InvalidRequest("x"),
+        AuthError::KeysUnavailable {
+            issuer: std::sync::Arc::from("i"),
+        },
+        AuthError::InsufficientScope {
+            required: std::sync::Arc::from(vec!["s".to_owned()]),
+        },
+        AuthError::TemporarilyUnavailable { retry_after: None },
+        AuthError::CrossSiteRequest,
+        AuthError::InvalidDpopProof(ProofError::Missing),
+        AuthError::UseDpopNonce {
+            nonce: std::sync::Arc::from("n"),
+        },
+    ]);
+    let mut seen = std::collections::HashSet::new();
+    for error in &errors {
+        assert!(
+            REJECTION_REASONS.contains(&error.reason()),
+            "{error:?}: {}",
+            error.reason()
+        );
+        seen.insert(error.reason());
+    }
+    assert_eq!(seen.len(), REJECTION_REASONS.len(), "every name is used");
 }

@@ -32,7 +32,7 @@ pub(crate) struct Inner {
 /// let oidc = OktaOidc::builder()
 ///     .tenant(Tenant::new("acme", "https://acme.okta.com").client("0oa1acme", "secret"))
 ///     .build()
-///     .await?; // discovery + keys loaded, or a clear error
+///     .await?; // keys loaded; an org it cannot reach answers 503 until they load
 /// let claims = oidc.validate("eyJ...").await;
 /// # Ok(()) }
 /// ```

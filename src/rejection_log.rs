@@ -173,7 +173,12 @@ fn describe(
     match error {
         AuthError::InvalidToken(TokenError::AudienceMismatch) => {
             if let Some(tenant) = &context.tenant {
-                let accepted: Vec<&str> = tenant.accepted_audiences().collect();
+                let mut accepted: Vec<&str> = Vec::new();
+                for audience in tenant.accepted_audiences() {
+                    if !accepted.contains(&audience) {
+                        accepted.push(audience);
+                    }
+                }
                 context.expected = Some(accepted.join(" "));
                 let access_token = claims.is_some_and(|c| c.cid.is_some() || !c.scopes.is_empty());
                 if tenant.audiences.is_empty() && access_token {

@@ -156,9 +156,9 @@ pub fn check_issuer(
     issuer: &str,
 ) -> Result<(), String> {
     match oidc.last_key_error(tenant_id) {
-        Some(error @ okta_oidc::LoadError::HostNotFound { .. }) => {
-            Err(format!("OKTA_ISSUER={issuer}: {error}; check OKTA_ISSUER"))
-        }
+        Some(okta_oidc::LoadError::HostNotFound { host, detail }) => Err(format!(
+            "OKTA_ISSUER={issuer}: host {host:?} not found (DNS: {detail}); check OKTA_ISSUER"
+        )),
         Some(error) => {
             tracing::warn!(
                 issuer,

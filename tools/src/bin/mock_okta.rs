@@ -305,3 +305,75 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str>> {
         "Ctrl-C"
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use okta_oidc::testing::MockOkta;
+    use okta_oidc::{LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, Tenant};
+
+    /// Serves `router` on a loopback port; its base URL.
+    async fn serve(router: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        format!("http://{addr}")
+    }
+
+    /// The console's buttons reach every app's logout endpoints, signed as Okta signs them.
+    #[tokio::test]
+    async fn the_admin_console_signs_the_user_out_of_every_app() {
+        let okta = MockOkta::start().await;
+        let mut apps = Vec::new();
+        for _ in 0..2 {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let oidc = OktaOidc::builder()
+                .allow_loopback_http(true)
+                .tenant(Tenant::new("mock", okta.issuer()).client_id(okta.client_id()))
+                .build()
+                .await
+                .unwrap();
+            let logout = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&base)).unwrap();
+            let router = logout.router();
+            tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+            apps.push(base);
+        }
+        let admin = serve(super::admin::router(okta.clone(), apps.clone())).await;
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let page = http
+            .get(format!("{admin}/mock-okta/admin"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("Sign out everywhere"), "{page}");
+        // Universal Logout answers 204, back-channel logout 200 (OIDC BCL §2.8).
+        for (button, path, status) in [
+            (
+                "sign-out-everywhere",
+                "/auth/global-token-revocation",
+                " 204",
+            ),
+            ("backchannel-logout", "/auth/backchannel-logout", " 200"),
+        ] {
+            let answer = http
+                .post(format!("{admin}/mock-okta/admin/{button}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            for app in &apps {
+                let expected = format!("{app}{path} ");
+                let line = answer
+                    .lines()
+                    .find(|l| l.starts_with(&expected))
+                    .unwrap_or_else(|| panic!("{expected} in {answer}"));
+                assert!(line.ends_with(status), "{line}");
+            }
+        }
+    }
+}

@@ -54,7 +54,7 @@ use okta_oidc::{
     Claims, Login, LoginConfig, LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, SessionEnd,
     Tenant,
 };
-use shared::{env, tenants_from_file};
+use shared::{Env, tenants_from_file};
 
 /// The user of the embedded mock Okta.
 const SAMPLE_USER: &str = "00u1sampleuser";
@@ -180,24 +180,34 @@ fn profile(p: &str, claims: Claims) -> Response {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
     shared::init_tracing();
+    shared::exit_on_error("web_app", run(Env::process()).await)
+}
 
-    let bind = shared::bind_addr()?;
-    let listener = tokio::net::TcpListener::bind(bind).await?;
-    let addr = listener.local_addr()?;
-    let app_base_url = env("APP_BASE_URL")
+async fn run(env: Env) -> Result<(), String> {
+    let bind = shared::bind_addr(&env)?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("BIND_ADDR={bind}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let app_base_url = env
+        .get("APP_BASE_URL")
         .unwrap_or_else(|| "http://127.0.0.1:3000".into())
         .trim_end_matches('/')
         .to_owned();
     let path = shared::app_path(&app_base_url)?;
 
     let mut mock = None;
-    let mut allow_loopback_http = shared::allow_loopback_http();
-    let tenants: Vec<Tenant> = if let Some(path) = env("OKTA_TENANTS_FILE") {
+    let mut allow_loopback_http = shared::allow_loopback_http(&env);
+    let single_issuer = env
+        .get("OKTA_ISSUER")
+        .filter(|_| env.get("OKTA_TENANTS_FILE").is_none());
+    let tenants: Vec<Tenant> = if let Some(path) = env.get("OKTA_TENANTS_FILE") {
         tenants_from_file(&path)?
-    } else if let Some(issuer) = env("OKTA_ISSUER") {
-        let (Some(id), Some(secret)) = (env("OKTA_CLIENT_ID"), env("OKTA_CLIENT_SECRET")) else {
+    } else if let Some(issuer) = env.get("OKTA_ISSUER") {
+        let (Some(id), Some(secret)) = (env.get("OKTA_CLIENT_ID"), env.get("OKTA_CLIENT_SECRET"))
+        else {
             return Err("OKTA_ISSUER needs OKTA_CLIENT_ID and OKTA_CLIENT_SECRET".into());
         };
         vec![Tenant::new("default", issuer).client(id, secret)]
@@ -223,17 +233,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let mut config = LoginConfig::new(&app_base_url);
-    config = match env("SESSION_SECRET") {
+    config = match env.get("SESSION_SECRET") {
         Some(secret) => config.session_secret(secret),
         None => config.random_session_secret_if_unset(),
     };
     let builder = OktaOidc::builder()
         .allow_loopback_http(allow_loopback_http)
         .tenants(tenants);
-    let oidc = shared::with_revocation_store(builder)?.build().await?;
-    let login = Login::new(&oidc, config)?;
+    let oidc = shared::with_revocation_store(&env, builder)?
+        .build()
+        .await
+        .map_err(|e| shared::explain_build_error(&e))?;
+    if let Some(issuer) = &single_issuer {
+        shared::check_issuer(&oidc, "default", issuer)?;
+    }
+    let login = Login::new(&oidc, config).map_err(|e| shared::explain_config_error(&e))?;
     // Universal Logout and Back-Channel Logout, at the default paths under APP_BASE_URL.
-    let logout = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&app_base_url))?;
+    let logout = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&app_base_url))
+        .map_err(|e| shared::explain_config_error(&e))?;
 
     // Every route under the path of APP_BASE_URL (the login routes carry it already).
     let at = |route: &str| format!("{path}{route}");
@@ -299,6 +316,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
-        .await?;
-    Ok(())
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -582,6 +582,7 @@ impl OktaOidcBuilder {
             inner: Arc::new(Inner {
                 verifier,
                 resource: self.resource,
+                rejections: Default::default(),
             }),
         })
     }
@@ -610,7 +611,7 @@ impl OktaOidcBuilder {
             }
             for (tenant, error) in &report.failures {
                 tracing::warn!(
-                    tenant = %tenant,
+                    tenant = tenant.as_str(),
                     %error,
                     "tenant not ready at start-up; serving 503 for it until its keys load"
                 );

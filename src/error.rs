@@ -434,6 +434,14 @@ pub enum LoadError {
     },
     /// The key set holds no key this crate can use.
     NoUsableKeys,
+    /// The issuer's host name does not resolve (DNS): a typo in the issuer far more often
+    /// than an outage.
+    HostNotFound {
+        /// The host name.
+        host: String,
+        /// What the resolver said.
+        detail: String,
+    },
     /// A refresh was not attempted because the last one was too recent.
     CoolingDown,
 }
@@ -448,6 +456,10 @@ impl fmt::Display for LoadError {
                 "discovery document names issuer {found:?}, expected {expected:?}"
             ),
             LoadError::NoUsableKeys => f.write_str("key set holds no usable key"),
+            LoadError::HostNotFound { host, detail } => write!(
+                f,
+                "host {host:?} not found (DNS: {detail}); check the issuer's spelling"
+            ),
             LoadError::CoolingDown => f.write_str("refresh cooling down"),
         }
     }

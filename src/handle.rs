@@ -9,6 +9,7 @@ use crate::error::{AuthError, ConfigError, LoadError, TokenError, WarmUpError};
 use crate::protected_resource::ProtectedResource;
 use crate::provider::context::ProviderContext;
 use crate::provider::discovery::ProviderMetadata;
+use crate::rejection_log::RejectionLog;
 use crate::tenant::config::Tenant;
 use crate::tenant::directory::TenantDirectory;
 use crate::verify::Verifier;
@@ -17,6 +18,8 @@ pub(crate) struct Inner {
     pub(crate) verifier: Verifier,
     /// This API as an RFC 9728 protected resource, when configured.
     pub(crate) resource: Option<ProtectedResource>,
+    /// Why requests were refused, rate-limited (`rejection_log.rs`).
+    pub(crate) rejections: RejectionLog,
 }
 
 /// The handle to everything the crate knows: tenants, their provider metadata and key sets,
@@ -29,7 +32,7 @@ pub(crate) struct Inner {
 /// let oidc = OktaOidc::builder()
 ///     .tenant(Tenant::new("acme", "https://acme.okta.com").client("0oa1acme", "secret"))
 ///     .build()
-///     .await?; // discovery + keys loaded, or a clear error
+///     .await?; // keys loaded; an org it cannot reach answers 503 until they load
 /// let claims = oidc.validate("eyJ...").await;
 /// # Ok(()) }
 /// ```

@@ -55,12 +55,12 @@ pub(super) async fn revoke_user(
     let revocation = revocations.user_wide(kind, &tenant.id, value, now);
     match revocations.record(&revocation).await {
         Ok(()) => {
-            tracing::info!(tenant = %tenant.id, kind = ?kind, signal = what, "user signed out");
+            tracing::info!(tenant = &*tenant.id, kind = ?kind, signal = what, "user signed out");
             answer::empty(ok)
         }
         Err(e) => {
             tracing::error!(
-                tenant = %tenant.id,
+                tenant = &*tenant.id,
                 error = %e,
                 signal = what,
                 "logout signal could not be recorded"

@@ -61,7 +61,10 @@ pub(super) async fn handle(
     let tenant = &identity.tenant;
     let Some(request) = body.and_then(|b| serde_json::from_slice::<RevocationRequest>(&b).ok())
     else {
-        tracing::warn!(tenant = %tenant.id, "Universal Logout request with a malformed body");
+        tracing::warn!(
+            tenant = &*tenant.id,
+            "Universal Logout request with a malformed body"
+        );
         return answer::error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -73,7 +76,10 @@ pub(super) async fn handle(
         SubjectId::IssuerSubject { iss, sub } if !sub.is_empty() => {
             // An email is not unique across orgs, and neither is a subject: only this tenant's.
             if iss != *tenant.issuer {
-                tracing::warn!(tenant = %tenant.id, "Universal Logout for another issuer's user");
+                tracing::warn!(
+                    tenant = &*tenant.id,
+                    "Universal Logout for another issuer's user"
+                );
                 return answer::error(
                     StatusCode::FORBIDDEN,
                     "access_denied",

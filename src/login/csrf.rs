@@ -42,10 +42,19 @@ pub(crate) fn is_unsafe(method: &Method) -> bool {
 /// from `origin`.
 pub(crate) fn check_session_request(request: &Parts, origin: &str) -> Result<(), AuthError> {
     if is_unsafe(&request.method) && !is_same_origin(&request.headers, origin) {
+        let headers = &request.headers;
+        let says_where = ["sec-fetch-site", "origin", "referer"]
+            .iter()
+            .any(|name| headers.contains_key(*name));
+        let why = if says_where {
+            "from another site"
+        } else {
+            "without Origin or Sec-Fetch-Site"
+        };
         tracing::warn!(
-            method = %request.method,
+            method = request.method.as_str(),
             path = request.uri.path(),
-            "cross-site request with the session cookie refused"
+            "request with the session cookie refused: an unsafe method {why}"
         );
         return Err(AuthError::CrossSiteRequest);
     }

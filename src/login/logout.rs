@@ -50,7 +50,7 @@ pub(crate) async fn logout(ctx: Login, parts: Parts) -> Response {
         None => None,
     };
     let Some(mut url) = endpoint else {
-        tracing::info!(tenant = %data.tenant_id, "local logout");
+        tracing::info!(tenant = &*data.tenant_id, "local logout");
         return redirect(&settings.post_logout_redirect_uri, clear);
     };
     let logout_state = seal::random_token(16).unwrap_or_default();
@@ -61,7 +61,10 @@ pub(crate) async fn logout(ctx: Login, parts: Parts) -> Response {
             &settings.post_logout_redirect_uri,
         )
         .append_pair("state", &logout_state);
-    tracing::info!(tenant = %data.tenant_id, "logout: ending the provider session");
+    tracing::info!(
+        tenant = &*data.tenant_id,
+        "logout: ending the provider session"
+    );
     redirect(url.as_str(), clear)
 }
 
@@ -125,7 +128,7 @@ async fn revoke(ctx: &Login, data: &SessionData) {
     for revocation in &revocations {
         if let Err(e) = verifier.revocations.record(revocation).await {
             tracing::error!(
-                tenant = %data.tenant_id,
+                tenant = &*data.tenant_id,
                 kind = ?revocation.kind,
                 error = %e,
                 "logout: the revocation could not be shared with other instances"

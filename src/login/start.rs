@@ -234,6 +234,6 @@ async fn start(ctx: &Login, parts: &Parts) -> Result<Response, (Failure, Option<
         &settings.login_path,
         Some(settings.login_timeout),
     ));
-    tracing::info!(tenant = %tenant.id, "login started");
+    tracing::info!(tenant = &*tenant.id, "login started");
     Ok(redirect(url.as_str(), set_cookies))
 }

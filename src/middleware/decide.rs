@@ -245,13 +245,11 @@ impl LayerConfig {
     }
 
     fn reject(&self, error: &AuthError, parts: &Parts) -> Response {
-        match error {
-            AuthError::MissingCredential => tracing::debug!("request without credential"),
-            AuthError::KeysUnavailable { .. } | AuthError::TemporarilyUnavailable { .. } => {
-                tracing::warn!(reason = %error, "credential could not be checked")
-            }
-            _ => tracing::debug!(reason = %error, "credential rejected"),
-        }
+        // One INFO line per reason and tenant per minute (`rejection_log.rs`).
+        self.oidc
+            .inner
+            .rejections
+            .record(self.oidc.verifier(), error, parts);
         if let Some(handler) = &self.on_error {
             return handler(error);
         }

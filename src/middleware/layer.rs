@@ -114,7 +114,9 @@ impl OktaOidcLayer {
     /// Requires DPoP on these routes (RFC 9449): `Authorization: DPoP` with a proof; a token
     /// sent as `Bearer` is refused, and the `401` challenges offer `DPoP` only. Needs
     /// [`OktaOidcBuilder::dpop`](crate::OktaOidcBuilder::dpop); for every route, see
-    /// [`Dpop::required`](crate::Dpop::required).
+    /// [`Dpop::required`](crate::Dpop::required). The protected-resource metadata describes
+    /// the whole API: it says `dpop_bound_access_tokens_required: true` only with
+    /// `Dpop::required`, not for a route that requires DPoP on its own.
     pub fn require_dpop(self) -> Self {
         self.with(|c| c.require_dpop = true)
     }

@@ -108,7 +108,9 @@ pub(crate) async fn read_limited(
     Ok(buf.freeze())
 }
 
-/// A short description of a transport error, without query strings (which may hold secrets).
+/// A short description of a transport error with its cause (DNS, refused, TLS, …), without
+/// query strings (which may hold secrets): the causes below reqwest's own error never hold
+/// the URL. A host name that does not resolve is [`LoadError::HostNotFound`].
 pub(crate) fn describe(e: reqwest::Error) -> LoadError {
     let kind = if e.is_timeout() {
         "timed out"
@@ -123,7 +125,30 @@ pub(crate) fn describe(e: reqwest::Error) -> LoadError {
         .url()
         .map(|u| format!("{}://{}{}", u.scheme(), u.authority(), u.path()))
         .unwrap_or_default();
-    LoadError::Http(format!("{url} {kind}"))
+    let mut causes = Vec::new();
+    let mut dns = false;
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        dns |= text.starts_with("dns error") || text.contains("failed to lookup address");
+        if !causes.contains(&text) {
+            causes.push(text);
+        }
+        source = cause.source();
+    }
+    // The innermost cause says what happened; the ones above it mostly wrap it.
+    let cause = causes.last().cloned().unwrap_or_default();
+    if dns && let Some(host) = e.url().and_then(|u| u.host_str()) {
+        return LoadError::HostNotFound {
+            host: host.to_owned(),
+            detail: cause,
+        };
+    }
+    if cause.is_empty() {
+        LoadError::Http(format!("{url} {kind}"))
+    } else {
+        LoadError::Http(format!("{url} {kind}: {cause}"))
+    }
 }
 
 /// The `max-age` of a `Cache-Control` value; `no-cache`/`no-store` give zero.

@@ -26,10 +26,11 @@ use crate::algorithm::Algorithm;
 /// A token bound to a key (`cnf.jkt`, or an introspection answer with `token_type` `DPoP`) is
 /// refused with the `Bearer` scheme, whatever this configuration says.
 ///
-/// The path in `htu` is the one the layer sees: put the layer where it sees the path clients
-/// call (on the outer router, not inside a `Router::nest`), and not behind a proxy that
-/// rewrites paths. Successful responses carry no `DPoP-Nonce`: a client learns a new nonce from
-/// the `use_dpop_nonce` answer once its old one expired.
+/// The path in `htu` is the one clients call: the request's path as it reached the server,
+/// also when the layer sits inside a `Router::nest` (axum's `OriginalUri`); a proxy in front
+/// must not rewrite paths. With [`server_nonces`](Self::server_nonces), successful DPoP answers
+/// carry the current nonce in `DPoP-Nonce` too, so a client that keeps it is not refused when
+/// it rotates.
 ///
 /// ```
 /// use std::time::Duration;

@@ -529,13 +529,19 @@ impl Verifier {
         session: SessionCredential,
     ) -> Result<Option<Arc<Identity>>, AuthError> {
         let Some(tenant) = self.tenants.tenant_by_id(&session.tenant_id).await? else {
-            tracing::debug!(tenant = %session.tenant_id, "session of a tenant nobody knows");
+            tracing::debug!(
+                tenant = &*session.tenant_id,
+                "session of a tenant nobody knows"
+            );
             return Ok(None);
         };
         if *tenant.issuer != session.issuer
             || tenant.client_id.as_deref() != Some(session.client_id.as_str())
         {
-            tracing::debug!(tenant = %session.tenant_id, "session of a tenant that changed");
+            tracing::debug!(
+                tenant = &*session.tenant_id,
+                "session of a tenant that changed"
+            );
             return Ok(None);
         }
         let Ok(raw) = serde_json::to_string(&session.claims) else {
@@ -562,7 +568,10 @@ impl Verifier {
         match self.check_revocations(&identity) {
             Ok(()) => Ok(Some(Arc::new(identity))),
             Err(AuthError::InvalidToken(TokenError::Revoked)) => {
-                tracing::info!(tenant = %identity.tenant.id, "revoked session: sign in again");
+                tracing::info!(
+                    tenant = &*identity.tenant.id,
+                    "revoked session: sign in again"
+                );
                 Ok(None)
             }
             Err(e) => Err(e),

@@ -67,3 +67,68 @@ pub async fn a_proof_is_single_use_across_two_instances_sharing_redis() -> Resul
     assert_eq!(call(&apps[1], send(&fresh)).await.status, 200);
     Ok(())
 }
+
+/// The api example's contract: with `REDIS_URL`, a proof's `jti` is single use across
+/// instances. Two instances of the example (its own `build`, from a map of its variables)
+/// behind one `APP_BASE_URL`, as behind a load balancer, on one `redis-server`.
+pub async fn the_api_examples_proofs_are_single_use_across_instances() -> Result<(), Failed> {
+    use crate::api_example::{build, demo_proof, shared::Env};
+
+    let redis = RedisServer::start().await;
+    let mock = MockOkta::start().await;
+    let mut listeners = Vec::new();
+    for _ in 0..2 {
+        listeners.push(tokio::net::TcpListener::bind("127.0.0.1:0").await?);
+    }
+    // Both instances know the API by the first one's URL (the load balancer's, here).
+    let base = format!("http://{}", listeners[0].local_addr()?);
+    let mut urls = Vec::new();
+    for listener in listeners {
+        let addr = listener.local_addr()?;
+        let vars = [
+            ("OKTA_ISSUER", mock.issuer()),
+            ("OKTA_AUDIENCE", "api://default".to_owned()),
+            ("OKTA_ALLOW_LOOPBACK_HTTP", "1".to_owned()),
+            ("OKTA_DPOP", "allowed".to_owned()),
+            ("REDIS_URL", redis.url()),
+            ("APP_BASE_URL", base.clone()),
+        ];
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let api = build(&Env::from_pairs(&vars), addr).await?;
+        tokio::spawn(async move { axum::serve(listener, api.router).await });
+        urls.push(format!("http://{addr}/api/me"));
+    }
+    let token = mock.access_token().bound_to(&DpopKey::es256()).build();
+    let htu = format!("{base}/api/me");
+    let http = crate::common::client();
+    let send = |url: String, proof: String| {
+        http.get(url)
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof)
+            .send()
+    };
+    // Each instance answers a fresh proof once its store is connected (bounded wait).
+    for url in &urls {
+        let mut status = 0;
+        for _ in 0..100 {
+            status = send(url.clone(), demo_proof("GET", &htu, &token, None))
+                .await?
+                .status()
+                .as_u16();
+            if status != 503 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(status, 200, "{url}");
+    }
+    let proof = demo_proof("GET", &htu, &token, None);
+    let first = send(urls[0].clone(), proof.clone()).await?.status();
+    assert_eq!(first, 200);
+    let replayed = send(urls[1].clone(), proof).await?.status();
+    assert_eq!(
+        replayed, 401,
+        "the other instance refuses the replayed proof"
+    );
+    Ok(())
+}

@@ -12,6 +12,10 @@
 //! function built from [`harness::requires`] (add the tool to `harness` if it is new), and a
 //! line in [`trials`].
 
+#[cfg(feature = "redis")]
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../examples/api.rs"]
+mod api_example;
 #[path = "../it/common.rs"]
 mod common;
 mod dpop_interop;
@@ -105,6 +109,11 @@ fn redis_trials() -> Vec<Trial> {
             "dpop_redis::a_proof_is_single_use_across_two_instances_sharing_redis",
             dpop_redis::needs,
             dpop_redis::a_proof_is_single_use_across_two_instances_sharing_redis,
+        ),
+        trial(
+            "dpop_redis::the_api_examples_proofs_are_single_use_across_instances",
+            dpop_redis::needs,
+            dpop_redis::the_api_examples_proofs_are_single_use_across_instances,
         ),
         #[cfg(feature = "redis-tls")]
         trial(

@@ -186,7 +186,7 @@ async fn tokens_and_secrets_never_reach_logs_or_debug() {
     }
     let logs = capture.text();
     assert!(
-        logs.contains("credential rejected"),
+        logs.contains("request refused"),
         "rejections are logged: {logs}"
     );
     for token in &tokens {

@@ -108,3 +108,30 @@ async fn logout_ends_the_session_only_from_the_app() {
     assert!(!browser.jar.contains_key("okta_session"));
     assert_eq!(browser.get("/api/me").await.status(), 401);
 }
+
+/// The log says why: a write without any header naming its origin is not called cross-site.
+#[tokio::test]
+async fn the_refusal_log_tells_a_missing_origin_from_another_site() {
+    let site = serve_site(MockOkta::start().await, "", |b| b, |c| c).await;
+    let mut browser = Browser::new(&site);
+    assert_eq!(browser.sign_in("/auth/login").await.status(), 302);
+    let logs = crate::common::capture_logs();
+    let path = "/api/me?csrf-log-test";
+    let none = browser.send(Method::POST, path, &[]).await;
+    assert_eq!(none.status(), 403);
+    let evil = [("origin", "https://evil.example")];
+    assert_eq!(browser.send(Method::PUT, path, &evil).await.status(), 403);
+    let text = logs.text();
+    let line = |method: &str| {
+        text.lines()
+            .find(|l| {
+                l.contains("session cookie refused")
+                    && l.contains(&format!("method=\"{method}\""))
+                    && l.contains("path=\"/api/me\"")
+            })
+            .unwrap_or_else(|| panic!("no {method} line in {text}"))
+            .to_owned()
+    };
+    assert!(line("POST").contains("without Origin or Sec-Fetch-Site"));
+    assert!(line("PUT").contains("from another site"));
+}

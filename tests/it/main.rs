@@ -12,6 +12,7 @@ mod browser;
 mod common;
 
 mod abuse;
+mod api_example;
 mod backchannel_logout;
 mod dpop;
 mod dpop_binding;
@@ -35,6 +36,7 @@ mod pinned_keys;
 mod pipeline;
 mod properties;
 mod provider_urls;
+mod rejection_log;
 mod resource_metadata;
 mod rp_logout;
 mod token_cache;

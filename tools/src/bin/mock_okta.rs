@@ -2,7 +2,8 @@
 //! and black-box tests can start and stop "the org" independently of the app under test.
 //!
 //! ```text
-//! cargo run -p okta-oidc-tools --bin mock_okta -- [--bind 127.0.0.1:PORT] [--client-id ID] [--client-secret SECRET]
+//! cargo run -p okta-oidc-tools --bin mock_okta -- [--bind 127.0.0.1:PORT] [--client-id ID] \
+//!     [--client-secret SECRET] [--admin-bind 127.0.0.1:PORT] [--app APP_BASE_URL]...
 //! ```
 //!
 //! `--bind` defaults to an ephemeral port on `127.0.0.1`. Once the port is bound it prints, on
@@ -14,9 +15,22 @@
 //! client_secret=…
 //! access_token=…   (audience api://default, expires in 1 h)
 //! id_token=…       (audience the client id, expires in 1 h)
+//! admin=http://127.0.0.1:PORT/mock-okta/admin
 //! ```
 //!
 //! then serves until SIGINT or SIGTERM. Logs go to stderr (`RUST_LOG`, `info` by default).
+//!
+//! The admin console (`admin=…`, on its own port: `--admin-bind`, an ephemeral one by default)
+//! is the embedded mock's, for apps started apart: *Sign out everywhere* sends Okta's Universal
+//! Logout for the mock user to every `--app` (`APP_BASE_URL/auth/global-token-revocation`),
+//! *Back-channel logout* a logout token (`APP_BASE_URL/auth/backchannel-logout`). From a shell:
+//!
+//! ```text
+//! curl -s -X POST http://127.0.0.1:PORT/mock-okta/admin/sign-out-everywhere
+//! curl -s -X POST http://127.0.0.1:PORT/mock-okta/admin/backchannel-logout
+//! ```
+//!
+//! Each answers one line per app: `<endpoint> <status>` (`204` when the app recorded it).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -24,14 +38,134 @@ use std::process::ExitCode;
 use okta_oidc::testing::MockOkta;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str =
-    "usage: mock_okta [--bind 127.0.0.1:PORT] [--client-id ID] [--client-secret SECRET]";
+mod admin {
+    //! The admin console: the embedded mock's "Sign out everywhere", for apps started apart.
+
+    use std::sync::Arc;
+
+    use axum::Router;
+    use axum::extract::State;
+    use axum::response::Html;
+    use axum::routing::{get, post};
+    use okta_oidc::testing::MockOkta;
+
+    use super::MOCK_USER;
+
+    #[derive(Clone)]
+    struct Admin {
+        okta: MockOkta,
+        apps: Arc<[String]>,
+    }
+
+    pub(super) fn router(okta: MockOkta, apps: Vec<String>) -> Router {
+        let state = Admin {
+            okta,
+            apps: apps.into(),
+        };
+        Router::new()
+            .route("/mock-okta/admin", get(page))
+            .route("/mock-okta/admin/sign-out-everywhere", post(universal))
+            .route("/mock-okta/admin/backchannel-logout", post(backchannel))
+            .with_state(state)
+    }
+
+    fn escape(text: &str) -> String {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    }
+
+    async fn page(State(admin): State<Admin>) -> Html<String> {
+        let apps = if admin.apps.is_empty() {
+            "<p>No app: start mock_okta with <code>--app APP_BASE_URL</code> (once per \
+             app).</p>"
+                .to_owned()
+        } else {
+            let items: String = admin
+                .apps
+                .iter()
+                .map(|a| format!("<li>{}</li>", escape(a)))
+                .collect();
+            format!("<ul>{items}</ul>")
+        };
+        Html(format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Mock Okta admin \
+             console</title></head><body><h1>Mock Okta admin console</h1>\
+             <p>Org: {issuer}. User: Sam Sample ({MOCK_USER}).</p><p>Apps:</p>{apps}\
+             <form method=\"post\" action=\"/mock-okta/admin/sign-out-everywhere\">\
+             <button>Sign out everywhere (as an Okta admin would)</button></form>\
+             <form method=\"post\" action=\"/mock-okta/admin/backchannel-logout\">\
+             <button>Back-channel logout</button></form>\
+             <p>Okta then calls each app's Universal Logout endpoint with a signed request.</p>\
+             </body></html>",
+            issuer = escape(&admin.okta.issuer()),
+        ))
+    }
+
+    /// Okta's Universal Logout of the mock user, to every app: one line per app.
+    async fn universal(State(admin): State<Admin>) -> String {
+        let mut out = String::new();
+        for app in admin.apps.iter() {
+            let endpoint = format!("{app}/auth/global-token-revocation");
+            let okta = admin.okta.clone();
+            let target = endpoint.clone();
+            // The test kit panics when the app cannot be reached: one task per call.
+            let status = tokio::spawn(async move {
+                okta.universal_logout(&target, okta.iss_sub(MOCK_USER))
+                    .await
+            })
+            .await;
+            out.push_str(&line(&endpoint, status));
+        }
+        if out.is_empty() {
+            out.push_str("no app: start mock_okta with --app APP_BASE_URL\n");
+        }
+        tracing::info!(apps = admin.apps.len(), "Universal Logout sent");
+        out
+    }
+
+    /// An OpenID Connect Back-Channel Logout token for the mock user, to every app.
+    async fn backchannel(State(admin): State<Admin>) -> String {
+        let mut out = String::new();
+        for app in admin.apps.iter() {
+            let endpoint = format!("{app}/auth/backchannel-logout");
+            let okta = admin.okta.clone();
+            let target = endpoint.clone();
+            let status = tokio::spawn(async move {
+                let token = okta.logout_token().build();
+                okta.backchannel_logout(&target, &token).await
+            })
+            .await;
+            out.push_str(&line(&endpoint, status));
+        }
+        if out.is_empty() {
+            out.push_str("no app: start mock_okta with --app APP_BASE_URL\n");
+        }
+        out
+    }
+
+    fn line(endpoint: &str, status: Result<u16, tokio::task::JoinError>) -> String {
+        match status {
+            Ok(status) => format!("{endpoint} {status}\n"),
+            Err(_) => format!("{endpoint} unreachable\n"),
+        }
+    }
+}
+
+const USAGE: &str = "usage: mock_okta [--bind 127.0.0.1:PORT] [--client-id ID] \
+     [--client-secret SECRET] [--admin-bind 127.0.0.1:PORT] [--app APP_BASE_URL]...";
+
+/// The user the mock signs in (`sub` of its ID tokens and userinfo).
+const MOCK_USER: &str = "00u1mockuser";
 
 #[derive(Default)]
 struct Args {
     bind: Option<SocketAddr>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    admin_bind: Option<SocketAddr>,
+    apps: Vec<String>,
 }
 
 fn args() -> Result<Args, String> {
@@ -46,6 +180,21 @@ fn args() -> Result<Args, String> {
             }
             "--client-id" => args.client_id = Some(value()?),
             "--client-secret" => args.client_secret = Some(value()?),
+            "--admin-bind" => {
+                let addr = value()?;
+                args.admin_bind = Some(
+                    addr.parse()
+                        .map_err(|e| format!("--admin-bind {addr}: {e}"))?,
+                );
+            }
+            "--app" => {
+                let app = value()?;
+                let url = reqwest::Url::parse(&app).map_err(|e| format!("--app {app}: {e}"))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(format!("--app {app}: not an http(s) URL"));
+                }
+                args.apps.push(app.trim_end_matches('/').to_owned());
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -87,6 +236,29 @@ async fn main() -> ExitCode {
         builder = builder.client_secret(client_secret);
     }
     let okta = builder.build().await;
+    let admin_bind = args
+        .admin_bind
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let admin_listener = match tokio::net::TcpListener::bind(admin_bind).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("mock_okta: cannot bind {admin_bind} (--admin-bind): {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let admin_url = match admin_listener.local_addr() {
+        Ok(addr) => format!("http://{addr}/mock-okta/admin"),
+        Err(error) => {
+            eprintln!("mock_okta: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let admin = admin::router(okta.clone(), args.apps);
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(admin_listener, admin).await {
+            tracing::error!(%error, "admin console stopped");
+        }
+    });
     // Listen for the signals before printing, so a script that stops the org as soon as it has
     // read the facts is heard (a background job of a script starts with SIGINT ignored).
     let stop = match shutdown_signal() {
@@ -102,6 +274,7 @@ async fn main() -> ExitCode {
     println!("client_secret={}", okta.client_secret());
     println!("access_token={}", okta.access_token().build());
     println!("id_token={}", okta.id_token().build());
+    println!("admin={admin_url}");
     tracing::info!(issuer = %okta.issuer(), "mock Okta org serving; SIGINT or SIGTERM stops it");
 
     let signal = stop.await;
@@ -131,4 +304,76 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str>> {
         let _ = tokio::signal::ctrl_c().await;
         "Ctrl-C"
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use okta_oidc::testing::MockOkta;
+    use okta_oidc::{LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, Tenant};
+
+    /// Serves `router` on a loopback port; its base URL.
+    async fn serve(router: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        format!("http://{addr}")
+    }
+
+    /// The console's buttons reach every app's logout endpoints, signed as Okta signs them.
+    #[tokio::test]
+    async fn the_admin_console_signs_the_user_out_of_every_app() {
+        let okta = MockOkta::start().await;
+        let mut apps = Vec::new();
+        for _ in 0..2 {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let oidc = OktaOidc::builder()
+                .allow_loopback_http(true)
+                .tenant(Tenant::new("mock", okta.issuer()).client_id(okta.client_id()))
+                .build()
+                .await
+                .unwrap();
+            let logout = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&base)).unwrap();
+            let router = logout.router();
+            tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+            apps.push(base);
+        }
+        let admin = serve(super::admin::router(okta.clone(), apps.clone())).await;
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let page = http
+            .get(format!("{admin}/mock-okta/admin"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("Sign out everywhere"), "{page}");
+        // Universal Logout answers 204, back-channel logout 200 (OIDC BCL §2.8).
+        for (button, path, status) in [
+            (
+                "sign-out-everywhere",
+                "/auth/global-token-revocation",
+                " 204",
+            ),
+            ("backchannel-logout", "/auth/backchannel-logout", " 200"),
+        ] {
+            let answer = http
+                .post(format!("{admin}/mock-okta/admin/{button}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            for app in &apps {
+                let expected = format!("{app}{path} ");
+                let line = answer
+                    .lines()
+                    .find(|l| l.starts_with(&expected))
+                    .unwrap_or_else(|| panic!("{expected} in {answer}"));
+                assert!(line.ends_with(status), "{line}");
+            }
+        }
+    }
 }

@@ -1,0 +1,527 @@
+//! The api example's contract (README "The api example: DPoP and metadata"): every line of it
+//! over real HTTP. The example's own `build` makes the router from a map of its environment
+//! variables (tests run side by side in one process, so never the process environment), and
+//! the test serves it on 127.0.0.1 and calls it with reqwest.
+//!
+//! RFC 9728 §2 (document), §3.1 (path-inserted URL), §5.1 (`resource_metadata`); RFC 9449 §4.3
+//! (proof checks), §7.1 (`DPoP` scheme), §7.2 (bound token as `Bearer`), §9 (nonces).
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../examples/api.rs"]
+mod example;
+
+use std::net::SocketAddr;
+
+use example::shared::Env;
+use example::{Api, DpopMode};
+use okta_oidc::testing::{DpopKey, MockOkta};
+use serde_json::{Value, json};
+
+use crate::common::{capture_logs, client};
+
+const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+
+/// The example, served: its base URL (APP_BASE_URL when set), the mock org whose tokens it
+/// takes, and the pieces of its start.
+struct Running {
+    /// `http://127.0.0.1:PORT`.
+    origin: String,
+    /// APP_BASE_URL (or the origin when unset).
+    base: String,
+    mock: MockOkta,
+    api_dpop: DpopMode,
+    samples: Option<String>,
+    http: reqwest::Client,
+}
+
+/// Where APP_BASE_URL points.
+enum Base<'a> {
+    /// Unset (the example defaults to `http://BIND_ADDR`).
+    Unset,
+    /// `http://127.0.0.1:PORT` followed by this path (`""` or `/base`).
+    Path(&'a str),
+}
+
+/// Starts the example with `vars` (plus APP_BASE_URL as `base` says), offline (its embedded
+/// mock) unless `vars` name an issuer, in which case `mock` is the org they name.
+async fn start(base: Base<'_>, vars: &[(&str, String)], mock: Option<MockOkta>) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let origin = format!("http://{addr}");
+    let mut pairs: Vec<(&str, String)> = vars.to_vec();
+    let base_url = match base {
+        Base::Unset => origin.clone(),
+        Base::Path(path) => {
+            let url = format!("{origin}{path}");
+            pairs.push(("APP_BASE_URL", url.clone()));
+            url
+        }
+    };
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let api: Api = example::build(&Env::from_pairs(&pairs), addr)
+        .await
+        .unwrap_or_else(|e| panic!("the example did not start: {e}"));
+    let samples = api.mock.as_ref().map(|okta| example::samples(okta, &api));
+    let mock = mock.or_else(|| api.mock.clone()).expect("a mock org");
+    let api_dpop = api.dpop;
+    tokio::spawn(async move {
+        axum::serve(listener, api.router).await.unwrap();
+    });
+    Running {
+        origin,
+        base: base_url,
+        mock,
+        api_dpop,
+        samples,
+        http: client(),
+    }
+}
+
+/// The variables of a tenant on an external mock org: its issuer, API audience, client.
+fn org_vars(mock: &MockOkta) -> Vec<(&'static str, String)> {
+    vec![
+        ("OKTA_ISSUER", mock.issuer()),
+        ("OKTA_AUDIENCE", "api://default".into()),
+        ("OKTA_CLIENT_ID", mock.client_id()),
+        ("OKTA_CLIENT_SECRET", mock.client_secret()),
+        ("OKTA_ALLOW_LOOPBACK_HTTP", "1".into()),
+    ]
+}
+
+fn dpop(mode: &str) -> (&'static str, String) {
+    ("OKTA_DPOP", mode.to_owned())
+}
+
+/// A response read whole.
+struct Answer {
+    status: u16,
+    challenges: Vec<String>,
+    nonce: Option<String>,
+    body: String,
+}
+
+impl Running {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base.trim_end_matches('/'))
+    }
+
+    /// The URL of `/api/me` as clients call it.
+    fn me(&self) -> String {
+        self.url("/api/me")
+    }
+
+    async fn get(&self, url: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut request = self.http.get(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        Answer {
+            status: response.status().as_u16(),
+            challenges: response
+                .headers()
+                .get_all("www-authenticate")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect(),
+            nonce: response
+                .headers()
+                .get("dpop-nonce")
+                .map(|v| v.to_str().unwrap().to_owned()),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn bearer(&self, token: &str) -> Answer {
+        self.get(&self.me(), &[("authorization", &format!("Bearer {token}"))])
+            .await
+    }
+
+    /// `GET /api/me` with `Authorization: DPoP <token>` and `proof`.
+    async fn dpop(&self, token: &str, proof: &str) -> Answer {
+        self.get(
+            &self.me(),
+            &[("authorization", &format!("DPoP {token}")), ("dpop", proof)],
+        )
+        .await
+    }
+
+    /// A proof for `GET /api/me` with `token`, from the example's demo key.
+    fn proof(&self, token: &str, nonce: Option<&str>) -> String {
+        example::demo_proof("GET", &self.me(), token, nonce)
+    }
+
+    fn bound_token(&self) -> String {
+        self.mock.access_token().bound_to(&DpopKey::es256()).build()
+    }
+
+    async fn metadata(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{WELL_KNOWN}{path}", self.origin))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// The metadata URL every 401 must name.
+    fn metadata_url(&self, path: &str) -> String {
+        format!("{}{WELL_KNOWN}{path}", self.origin)
+    }
+}
+
+/// Asserts a 401 whose every challenge names the metadata at `url` (RFC 9728 §5.1).
+#[track_caller]
+fn assert_401_names(answer: &Answer, url: &str) {
+    assert_eq!(answer.status, 401, "{}", answer.body);
+    assert!(!answer.challenges.is_empty());
+    for challenge in &answer.challenges {
+        assert!(
+            challenge.contains(&format!("resource_metadata=\"{url}\"")),
+            "{challenge}"
+        );
+    }
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_document_names_the_resource_exactly_and_the_tenants_issuer() {
+    let s = start(Base::Path(""), &[], None).await;
+    let (status, doc) = s.metadata("").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["resource"], s.base.as_str(), "exactly APP_BASE_URL");
+    assert_eq!(doc["authorization_servers"], json!([s.mock.issuer()]));
+    assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
+    // DPoP off: the document says nothing of it.
+    assert!(
+        doc.get("dpop_signing_alg_values_supported").is_none(),
+        "{doc}"
+    );
+    assert!(
+        doc.get("dpop_bound_access_tokens_required").is_none(),
+        "{doc}"
+    );
+    // APP_BASE_URL unset: the resource is the bound address.
+    let unset = start(Base::Unset, &[], None).await;
+    let (_, doc) = unset.metadata("").await;
+    assert_eq!(doc["resource"], unset.origin.as_str());
+}
+
+#[tokio::test]
+async fn a_base_url_with_a_path_serves_the_routes_under_it_and_the_path_inserted_document() {
+    let s = start(Base::Path("/base"), &[dpop("allowed")], None).await;
+    let (status, doc) = s.metadata("/base").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["resource"], format!("{}/base", s.origin).as_str());
+    assert_eq!(doc["authorization_servers"], json!([s.mock.issuer()]));
+    // The root form never answers with the document of a resource that has a path.
+    let (root, _) = s.metadata("").await;
+    assert_eq!(root, 404);
+    assert_eq!(s.get(&s.url("/health"), &[]).await.status, 200);
+    let token = s.mock.access_token().build();
+    assert_eq!(s.bearer(&token).await.status, 200);
+    // htu under the path: the origin plus the path clients call.
+    let bound = s.bound_token();
+    let reply = s.dpop(&bound, &s.proof(&bound, None)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let none = s.get(&s.me(), &[]).await;
+    assert_401_names(&none, &s.metadata_url("/base"));
+}
+
+#[tokio::test]
+async fn every_401_from_api_me_names_the_metadata() {
+    for mode in ["", "allowed", "required"] {
+        let vars = if mode.is_empty() {
+            vec![]
+        } else {
+            vec![dpop(mode)]
+        };
+        let s = start(Base::Path(""), &vars, None).await;
+        let url = s.metadata_url("");
+        let expired = s.mock.access_token().claim("exp", 1_000_000).build();
+        let bound = s.bound_token();
+        let cases = [
+            vec![],
+            vec![("authorization", "Bearer not-a-token".to_owned())],
+            vec![("authorization", format!("Bearer {expired}"))],
+            vec![("authorization", format!("Bearer {bound}"))],
+            vec![("authorization", format!("DPoP {bound}"))],
+            vec![
+                ("authorization", format!("DPoP {bound}")),
+                ("dpop", "not-a-proof".to_owned()),
+            ],
+        ];
+        for headers in cases {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let answer = s.get(&s.me(), &headers).await;
+            assert_401_names(&answer, &url);
+        }
+    }
+}
+
+#[tokio::test]
+async fn without_okta_dpop_the_dpop_scheme_is_not_accepted() {
+    let s = start(Base::Path(""), &[], None).await;
+    assert_eq!(s.api_dpop, DpopMode::Off);
+    let bound = s.bound_token();
+    let answer = s.dpop(&bound, &s.proof(&bound, None)).await;
+    assert_eq!(answer.status, 401);
+    let plain = s.mock.access_token().build();
+    assert_eq!(s.bearer(&plain).await.status, 200);
+}
+
+#[tokio::test]
+async fn okta_dpop_allowed_takes_dpop_and_bearer_for_unbound_tokens_only() {
+    let s = start(Base::Path(""), &[dpop("allowed")], None).await;
+    let (_, doc) = s.metadata("").await;
+    let algs = strings(&doc["dpop_signing_alg_values_supported"]);
+    for alg in ["ES256", "RS256", "PS256", "EdDSA"] {
+        assert!(algs.iter().any(|a| a == alg), "{alg} in {algs:?}");
+    }
+    assert!(
+        !algs
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case("none") || a.starts_with("HS")),
+        "{algs:?}"
+    );
+    assert_eq!(doc["dpop_bound_access_tokens_required"], json!(false));
+
+    let bound = s.bound_token();
+    let ok = s.dpop(&bound, &s.proof(&bound, None)).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let claims: Value = serde_json::from_str(&ok.body).unwrap();
+    assert_eq!(claims["cnf"]["jkt"], DpopKey::es256().thumbprint().as_str());
+    // Unbound as Bearer: fine. Bound as Bearer: 401 (RFC 9449 §7.2).
+    assert_eq!(s.bearer(&s.mock.access_token().build()).await.status, 200);
+    assert_eq!(s.bearer(&bound).await.status, 401);
+    // One proof header only.
+    let two = s
+        .http
+        .get(s.me())
+        .header("authorization", format!("DPoP {bound}"))
+        .header("dpop", s.proof(&bound, None))
+        .header("dpop", s.proof(&bound, None))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(two.status().as_u16(), 400 | 401),
+        "{}",
+        two.status()
+    );
+    // A proof is good once (its jti).
+    let proof = s.proof(&bound, None);
+    assert_eq!(s.dpop(&bound, &proof).await.status, 200);
+    assert_eq!(s.dpop(&bound, &proof).await.status, 401);
+}
+
+#[tokio::test]
+async fn okta_dpop_required_refuses_bearer_with_a_dpop_challenge() {
+    let s = start(Base::Path(""), &[dpop("required")], None).await;
+    let (_, doc) = s.metadata("").await;
+    assert_eq!(doc["dpop_bound_access_tokens_required"], json!(true));
+    let refused = s.bearer(&s.mock.access_token().build()).await;
+    assert_eq!(refused.status, 401);
+    let challenge = refused
+        .challenges
+        .iter()
+        .find(|c| c.starts_with("DPoP "))
+        .unwrap_or_else(|| panic!("a DPoP challenge in {:?}", refused.challenges));
+    assert!(challenge.contains("algs=\""), "{challenge}");
+    assert!(challenge.contains("ES256"), "{challenge}");
+    let bound = s.bound_token();
+    assert_eq!(s.dpop(&bound, &s.proof(&bound, None)).await.status, 200);
+}
+
+#[tokio::test]
+async fn instances_with_the_same_nonce_secret_accept_each_others_nonces() {
+    let mock = MockOkta::start().await;
+    let with_secret = |secret: &str| {
+        let mut vars = org_vars(&mock);
+        vars.push(dpop("allowed"));
+        vars.push(("OKTA_DPOP_NONCE_SECRET", secret.to_owned()));
+        vars
+    };
+    let a = start(Base::Path(""), &with_secret("shared"), Some(mock.clone())).await;
+    let b = start(Base::Path(""), &with_secret("shared"), Some(mock.clone())).await;
+    let other = start(Base::Path(""), &with_secret("another"), Some(mock.clone())).await;
+    let bound = a.bound_token();
+    // RFC 9449 §9: no nonce, then use_dpop_nonce with the nonce to retry with.
+    let first = a.dpop(&bound, &a.proof(&bound, None)).await;
+    assert_eq!(first.status, 401);
+    assert!(
+        first
+            .challenges
+            .iter()
+            .any(|c| c.contains("use_dpop_nonce"))
+    );
+    let nonce = first.nonce.expect("a DPoP-Nonce header");
+    let retry = a.dpop(&bound, &a.proof(&bound, Some(&nonce))).await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    // Another instance with the same secret takes it; one with another secret does not.
+    let at_b = b.dpop(&bound, &b.proof(&bound, Some(&nonce))).await;
+    assert_eq!(at_b.status, 200, "{}", at_b.body);
+    let at_other = other.dpop(&bound, &other.proof(&bound, Some(&nonce))).await;
+    assert_eq!(at_other.status, 401);
+}
+
+#[tokio::test]
+async fn htu_is_the_base_urls_origin_and_the_path_never_host_or_forwarded_headers() {
+    let s = start(Base::Path(""), &[dpop("allowed")], None).await;
+    let bound = s.bound_token();
+    let spoofed = [
+        ("host", "evil.example"),
+        ("x-forwarded-host", "evil.example"),
+        ("x-forwarded-proto", "https"),
+    ];
+    // A proof for the URL the headers claim: refused.
+    let evil = example::demo_proof("GET", "https://evil.example/api/me", &bound, None);
+    let auth = format!("DPoP {bound}");
+    let mut headers = vec![("authorization", auth.as_str()), ("dpop", evil.as_str())];
+    headers.extend(spoofed);
+    assert_eq!(s.get(&s.me(), &headers).await.status, 401);
+    // A proof for APP_BASE_URL's origin and the path: accepted whatever the headers say.
+    let good = s.proof(&bound, None);
+    let mut headers = vec![("authorization", auth.as_str()), ("dpop", good.as_str())];
+    headers.extend(spoofed);
+    let answer = s.get(&s.me(), &headers).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn an_introspected_token_with_cnf_jkt_and_token_type_dpop_is_bound() {
+    let mock = MockOkta::start().await;
+    let mut vars = org_vars(&mock);
+    vars.push(dpop("allowed"));
+    let s = start(Base::Path(""), &vars, Some(mock.clone())).await;
+    let opaque = mock.opaque_token(json!({
+        "token_type": "DPoP",
+        "cnf": {"jkt": DpopKey::es256().thumbprint()},
+    }));
+    let ok = s.dpop(&opaque, &s.proof(&opaque, None)).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(s.bearer(&opaque).await.status, 401);
+    // OKTA_AUDIENCE keeps its meaning: a JWT access token for it passes as Bearer.
+    assert_eq!(s.bearer(&mock.access_token().build()).await.status, 200);
+}
+
+#[tokio::test]
+async fn the_offline_start_prints_a_dpop_call_that_works() {
+    let s = start(Base::Unset, &[dpop("allowed")], None).await;
+    let samples = s.samples.clone().unwrap();
+    let line = samples
+        .lines()
+        .find(|l| l.starts_with("T="))
+        .unwrap_or_else(|| panic!("a DPoP call in {samples}"));
+    let token = &line[2..line.find(';').unwrap()];
+    assert!(line.contains("dpop-proof GET"), "{line}");
+    assert!(line.contains(&s.me()), "{line}");
+    // What the line's `dpop-proof` command prints, for the URL it names.
+    let answer = s.dpop(token, &s.proof(token, None)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    // The bearer curl line is still there, and with DPoP off the DPoP line says what to set.
+    assert!(
+        samples
+            .lines()
+            .any(|l| l.starts_with("curl -s -H 'Authorization: Bearer "))
+    );
+    let off = start(Base::Unset, &[], None).await;
+    assert!(
+        off.samples
+            .unwrap()
+            .contains("start with OKTA_DPOP=allowed")
+    );
+}
+
+/// The example's start-up errors are `Display` text that names the variable to change.
+#[tokio::test]
+async fn start_up_errors_name_the_variable_to_change() {
+    let addr: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (
+            &[
+                ("OKTA_ISSUER", "http://127.0.0.1:9/"),
+                ("OKTA_AUDIENCE", "api://default"),
+            ],
+            "set OKTA_ALLOW_LOOPBACK_HTTP=1",
+        ),
+        (
+            &[
+                ("OKTA_ISSUER", "ftp://acme.okta.com"),
+                ("OKTA_AUDIENCE", "api://default"),
+            ],
+            "OKTA_ISSUER",
+        ),
+        (&[("OKTA_ISSUER", "https://acme.okta.com")], "OKTA_AUDIENCE"),
+        (&[("OKTA_DPOP", "sometimes")], "OKTA_DPOP"),
+        (&[("OKTA_DPOP_NONCE_SECRET", "s")], "OKTA_DPOP=allowed"),
+    ];
+    for (vars, expected) in cases {
+        let Err(error) = example::build(&Env::from_pairs(vars), addr).await else {
+            panic!("{vars:?} started");
+        };
+        assert!(error.contains(expected), "{vars:?}: {error}");
+        assert!(
+            !error.contains("InvalidIssuer {") && !error.contains("Invalid(\""),
+            "{error}"
+        );
+    }
+    // The web app's session secret, in the same words.
+    let short = okta_oidc::ConfigError::Invalid("session secrets must be at least 32 bytes");
+    let text = example::shared::explain_config_error(&short);
+    assert!(
+        text.starts_with("SESSION_SECRET: session secrets"),
+        "{text}"
+    );
+}
+
+/// A single issuer whose host does not resolve stops the start, naming OKTA_ISSUER and the
+/// DNS cause; one that refuses connections starts (the org may come up) and logs the cause.
+#[tokio::test]
+async fn an_issuer_that_does_not_resolve_stops_the_start_with_the_cause() {
+    let addr: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+    let vars = [
+        ("OKTA_ISSUER", "https://dev-000.okta.invalid/oauth2/default"),
+        ("OKTA_AUDIENCE", "api://default"),
+    ];
+    let Err(error) = example::build(&Env::from_pairs(&vars), addr).await else {
+        panic!("started with an issuer that does not resolve");
+    };
+    assert!(
+        error.contains("OKTA_ISSUER=https://dev-000.okta.invalid"),
+        "{error}"
+    );
+    assert!(error.contains("not found (DNS"), "{error}");
+    assert!(error.contains("check OKTA_ISSUER"), "{error}");
+
+    let (_reserved, refusing) = crate::common::refusing_address();
+    let issuer = format!("http://{refusing}");
+    let logs = capture_logs();
+    let vars = [
+        ("OKTA_ISSUER", issuer.as_str()),
+        ("OKTA_AUDIENCE", "api://default"),
+        ("OKTA_ALLOW_LOOPBACK_HTTP", "1"),
+    ];
+    let started = example::build(&Env::from_pairs(&vars), addr).await;
+    assert!(started.is_ok(), "{:?}", started.err());
+    let text = logs.text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("OKTA_ISSUER cannot be loaded yet") && l.contains(&issuer))
+        .unwrap_or_else(|| panic!("no warning in {text}"));
+    assert!(line.to_lowercase().contains("refused"), "the cause: {line}");
+}

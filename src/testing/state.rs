@@ -124,6 +124,8 @@ pub(super) struct State {
     pub(super) faults: HashMap<Endpoint, Fault>,
     /// Sign-in state: user, codes, issued tokens, hooks.
     pub(super) oauth: OAuthState,
+    /// Configuration mistakes on purpose (the tenant doctor's tests).
+    pub(super) mistakes: super::mistakes::Mistakes,
 }
 
 impl State {
@@ -183,7 +185,7 @@ impl State {
             .filter_map(|kid| self.key(kid).map(|m| m.public_jwk(kid)))
             .collect();
         keys.extend(self.extra_jwks.iter().cloned());
-        json!({ "keys": keys })
+        self.served_jwks(json!({ "keys": keys }))
     }
 
     /// The key set served for `?client_id=`: the app's pinned keys when it has some, else the

@@ -109,6 +109,11 @@ impl Introspector {
         })
     }
 
+    /// Introspection calls `tenant_id` could make now (its budget, not spent by asking).
+    pub(crate) fn budget_left(&self, tenant_id: &str, now: UnixTime) -> u32 {
+        self.budgets.remaining(tenant_id, now)
+    }
+
     /// Refuses, without any call, a value that cannot be an opaque access token.
     pub(crate) fn check_shape(&self, token: &str) -> Result<(), TokenError> {
         let (min, max) = self.config.opaque_len;

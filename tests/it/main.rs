@@ -12,7 +12,9 @@ mod browser;
 mod common;
 
 mod abuse;
+mod admin_page;
 mod backchannel_logout;
+mod diagnose;
 mod dpop;
 mod dpop_binding;
 mod faults;

@@ -132,7 +132,7 @@ pub(super) fn endpoints_on_issuer_host(
     if off.is_empty() {
         return Check::pass(
             code,
-            format!("all {listed} endpoints are https on the issuer's host"),
+            format!("all {listed} endpoints are on the issuer's host"),
         );
     }
     let message = format!(

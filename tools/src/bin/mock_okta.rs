@@ -2,8 +2,11 @@
 //! and black-box tests can start and stop "the org" independently of the app under test.
 //!
 //! ```text
-//! cargo run -p okta-oidc-tools --bin mock_okta -- [--bind 127.0.0.1:PORT] [--client-id ID] [--client-secret SECRET]
+//! cargo run -p okta-oidc-tools --bin mock_okta -- [--bind 127.0.0.1:PORT] [--client-id ID] [--client-secret SECRET] [--redirect-uri URI]...
 //! ```
+//!
+//! `--redirect-uri` registers a sign-in redirect URI (repeatable); with one registered, the
+//! authorize endpoint answers any other with its error page, as Okta does.
 //!
 //! `--bind` defaults to an ephemeral port on `127.0.0.1`. Once the port is bound it prints, on
 //! stdout, one `key=value` line per fact, in this order:
@@ -24,14 +27,15 @@ use std::process::ExitCode;
 use okta_oidc::testing::MockOkta;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str =
-    "usage: mock_okta [--bind 127.0.0.1:PORT] [--client-id ID] [--client-secret SECRET]";
+const USAGE: &str = "usage: mock_okta [--bind 127.0.0.1:PORT] [--client-id ID] [--client-secret SECRET] \
+     [--redirect-uri URI]...";
 
 #[derive(Default)]
 struct Args {
     bind: Option<SocketAddr>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    redirect_uris: Vec<String>,
 }
 
 fn args() -> Result<Args, String> {
@@ -46,6 +50,7 @@ fn args() -> Result<Args, String> {
             }
             "--client-id" => args.client_id = Some(value()?),
             "--client-secret" => args.client_secret = Some(value()?),
+            "--redirect-uri" => args.redirect_uris.push(value()?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -85,6 +90,9 @@ async fn main() -> ExitCode {
     }
     if let Some(client_secret) = args.client_secret {
         builder = builder.client_secret(client_secret);
+    }
+    for uri in args.redirect_uris {
+        builder = builder.redirect_uri(uri);
     }
     let okta = builder.build().await;
     // Listen for the signals before printing, so a script that stops the org as soon as it has

@@ -4,7 +4,7 @@
 use http::StatusCode;
 use http::header::LOCATION;
 
-use super::diagnosis::Env;
+use super::context::Env;
 use super::discovery::SKIPPED;
 use super::http::{bounded, send};
 use super::report::{Check, CheckCode, excerpt};

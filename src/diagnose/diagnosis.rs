@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::context::Env;
 use super::options::DiagnosisOptions;
 use super::report::{Check, CheckCode, Status};
 use super::{client, discovery, issuer, keys, universal_logout};
-use crate::algorithm::Algorithm;
 use crate::handle::OktaOidc;
 use crate::provider::fetch::{DEFAULT_MAX_BODY, Fetcher, UrlPolicy};
 use crate::tenant::config::Tenant;
-use crate::time::{Clock, SystemClock};
+use crate::time::SystemClock;
 
 /// The result of the tenant doctor: every check, in the order run, each with a stable
 /// [`CheckCode`], a [`Status`], a message of this crate's own and the fix.
@@ -142,17 +142,6 @@ impl OktaOidc {
         };
         Some(run_with(&tenant, &env).await)
     }
-}
-
-/// What every check may use.
-pub(super) struct Env<'a> {
-    pub(super) fetcher: &'a Fetcher,
-    pub(super) urls: UrlPolicy,
-    pub(super) algorithms: &'a [Algorithm],
-    pub(super) clock: &'a dyn Clock,
-    pub(super) max_skew: Duration,
-    pub(super) timeout: Duration,
-    pub(super) options: &'a DiagnosisOptions,
 }
 
 /// Every check, in order; a check that needs what an earlier one could not give is skipped.

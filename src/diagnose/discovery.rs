@@ -5,7 +5,7 @@
 use http::StatusCode;
 use http::header::ACCEPT;
 
-use super::diagnosis::Env;
+use super::context::Env;
 use super::http::{Reply, send};
 use super::report::{Check, CheckCode, excerpt};
 use crate::provider::discovery::{

@@ -6,7 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use http::StatusCode;
 use http::header::{ACCEPT, DATE};
 
-use super::diagnosis::Env;
+use super::context::Env;
 use super::http::{Reply, send};
 use super::report::{Check, CheckCode, excerpt};
 use crate::error::LoadError;

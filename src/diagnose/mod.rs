@@ -6,6 +6,7 @@
 //! second copy of the checks. Nothing in the core imports this module.
 
 mod client;
+mod context;
 mod diagnosis;
 mod discovery;
 mod http;

@@ -4,7 +4,7 @@
 use http::StatusCode;
 use http::header::CONTENT_TYPE;
 
-use super::diagnosis::Env;
+use super::context::Env;
 use super::http::send;
 use super::report::{Check, CheckCode, excerpt};
 

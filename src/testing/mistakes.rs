@@ -10,35 +10,11 @@ use axum::http::header::{DATE, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::org::{MockOkta, MockOktaBuilder};
 use super::respond::json_response;
-use super::state::{Shared, State as OrgState};
-
-/// What is wrong with the key set the mock serves; see [`MockOkta::set_key_set_mistake`].
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KeySetMistake {
-    /// `{"keys": []}`.
-    Empty,
-    /// Only keys no verifier may use: a symmetric (`oct`) key and an RSA key for encryption.
-    Unusable,
-    /// The signing key, then another key under the same `kid`.
-    DuplicateKid,
-}
-
-/// The mistakes of one mock org (inside its state).
-#[derive(Clone, Debug, Default)]
-pub(super) struct Mistakes {
-    /// Seconds added to the `Date` header of every answer.
-    pub(super) date_skew: i64,
-    pub(super) key_set: Option<KeySetMistake>,
-    /// Discovery overrides set on the builder (`Value::Null` removes the field).
-    pub(super) discovery: Map<String, Value>,
-    /// Redirect URIs registered on the builder.
-    pub(super) redirect_uris: Vec<String>,
-}
+use super::state::{KeySetMistake, Shared, State as OrgState};
 
 impl MockOktaBuilder {
     /// Makes every answer's `Date` header `seconds` ahead (negative: behind) of the real time,

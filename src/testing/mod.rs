@@ -38,7 +38,6 @@ mod state;
 mod token;
 
 pub use self::dpop::DpopKey;
-pub use self::mistakes::KeySetMistake;
 pub use self::org::{MockOkta, MockOktaBuilder};
-pub use self::state::{Endpoint, Fault, LogoutRequest};
+pub use self::state::{Endpoint, Fault, KeySetMistake, LogoutRequest};
 pub use self::token::TokenBuilder;

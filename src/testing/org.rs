@@ -70,7 +70,7 @@ pub struct MockOktaBuilder {
     pub(super) client_secret: String,
     pub(super) keys_cache_control: Option<String>,
     pub(super) bind: SocketAddr,
-    pub(super) mistakes: super::mistakes::Mistakes,
+    pub(super) mistakes: super::state::Mistakes,
 }
 
 impl MockOktaBuilder {

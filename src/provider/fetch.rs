@@ -135,8 +135,13 @@ impl Unreachable {
         let (mut dns, mut tls, mut refused, mut timed_out) = (false, false, false, false);
         while let Some(err) = source {
             if let Some(io) = err.downcast_ref::<std::io::Error>() {
-                refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
-                timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
+                use std::io::ErrorKind;
+                refused |= io.kind() == ErrorKind::ConnectionRefused;
+                timed_out |= io.kind() == ErrorKind::TimedOut;
+                // Once TCP is up, what fails in `connect` is the TLS handshake: rustls reports
+                // it as an I/O error of kind InvalidData (certificates) or Other (protocol).
+                tls |= e.is_connect()
+                    && matches!(io.kind(), ErrorKind::InvalidData | ErrorKind::Other);
             }
             let text = err.to_string().to_ascii_lowercase();
             dns |= text.contains("dns error") || text.contains("lookup address");

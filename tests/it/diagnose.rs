@@ -446,3 +446,18 @@ async fn renderings_agree() {
     assert_eq!(html.matches("<li ").count(), diagnosis.checks().len());
     assert!(html.contains("data-code=\"client.credentials\""));
 }
+
+#[tokio::test]
+async fn issuer_reachable_names_a_failed_tls_handshake() {
+    // An https:// issuer whose port speaks plain HTTP: the handshake fails.
+    let plain = crate::common::serve(axum::Router::new()).await;
+    let issuer = plain.replace("http://", "https://");
+    let tenant = Tenant::new("tls", issuer).client("0oa1", "s");
+    let diagnosis = run(&tenant).await;
+    assert_status(&diagnosis, CheckCode::IssuerReachable, Status::Fail);
+    assert!(
+        message(&diagnosis, CheckCode::IssuerReachable).contains("TLS"),
+        "{}",
+        diagnosis.to_text()
+    );
+}

@@ -39,10 +39,16 @@
 //! another site), `POST /auth/global-token-revocation` (Okta's Universal Logout; `aud` is
 //! `APP_BASE_URL/auth/global-token-revocation`) and `POST /auth/backchannel-logout`.
 //!
+//! `/admin/tenants` (`examples/support/admin.rs`): the tenants and the tenant doctor, for
+//! signed-in users listed in `ADMIN_USERS` (comma-separated `sub`s or emails; unset: 404).
+//! Offline, `DEMO_BROKEN_TENANT=1` adds a misconfigured second tenant, "globex".
+//!
 //! Offline, `GET /mock-okta/admin` is the embedded mock Okta's "admin console": its "Sign out
 //! everywhere" button makes the mock call the app's Universal Logout endpoint exactly as Okta
 //! does when an admin clears a user's sessions; the profile page then asks to sign in again.
 
+#[path = "support/admin.rs"]
+mod admin;
 mod shared;
 
 use axum::extract::State;
@@ -199,6 +205,7 @@ async fn run(env: Env) -> Result<(), String> {
     let path = shared::app_path(&app_base_url)?;
 
     let mut mock = None;
+    let mut demo_orgs = Vec::new();
     let mut allow_loopback_http = shared::allow_loopback_http(&env);
     let single_issuer = env
         .get("OKTA_ISSUER")
@@ -229,7 +236,12 @@ async fn run(env: Env) -> Result<(), String> {
         mock = Some(okta);
         // The embedded mock serves http://127.0.0.1: allowed here, and only here.
         allow_loopback_http = true;
-        vec![tenant]
+        if let Some((org, broken)) = admin::demo_broken_tenant().await {
+            demo_orgs.push(org);
+            vec![tenant, broken]
+        } else {
+            vec![tenant]
+        }
     };
 
     let mut config = LoginConfig::new(&app_base_url);
@@ -251,6 +263,7 @@ async fn run(env: Env) -> Result<(), String> {
     // Universal Logout and Back-Channel Logout, at the default paths under APP_BASE_URL.
     let logout = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&app_base_url))
         .map_err(|e| shared::explain_config_error(&e))?;
+    let admin = admin::Admin::new(oidc.clone(), env.get("ADMIN_USERS"), &app_base_url, &path);
 
     // Every route under the path of APP_BASE_URL (the login routes carry it already).
     let at = |route: &str| format!("{path}{route}");
@@ -279,6 +292,7 @@ async fn run(env: Env) -> Result<(), String> {
         .with_state(state)
         .merge(login.router())
         .merge(endpoints)
+        .merge(admin::router(admin.into()).layer(login.layer().optional()))
         .route(&at("/health"), get(|| async { "ok" }));
     if let Some(okta) = &mock {
         let (okta, endpoint) = (okta.clone(), logout.universal_logout_url().to_owned());

@@ -100,6 +100,11 @@ impl SharedBudgets {
         }
     }
 
+    /// Calls `issuer`'s org could make now (not spent by asking).
+    pub(crate) fn org_remaining(&self, issuer: &str, now: UnixTime) -> u32 {
+        self.orgs.remaining(org_of(issuer), now)
+    }
+
     /// The budget of `issuer`'s org.
     pub(crate) fn org(&self, issuer: &str, now: UnixTime) -> Arc<Budget> {
         self.orgs.of(&Arc::from(org_of(issuer)), now)
@@ -261,6 +266,19 @@ impl Budget {
         })
     }
 
+    /// Calls that could be made now (0 while paused), without spending any.
+    pub(crate) fn remaining(&self, now: UnixTime) -> u32 {
+        let bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
+        if bucket.paused_until > now {
+            return 0;
+        }
+        let full = u64::from(self.limits.burst) * MILLI;
+        let elapsed = u64::try_from(now.since(bucket.updated).as_millis()).unwrap_or(u64::MAX);
+        let refill = elapsed.saturating_mul(u64::from(self.limits.per_minute)) / 60;
+        let calls = bucket.milli_calls.saturating_add(refill).min(full) / MILLI;
+        u32::try_from(calls).unwrap_or(u32::MAX)
+    }
+
     /// No call before `until` (a provider's rate limit); a later pause wins.
     pub(crate) fn pause_until(&self, until: UnixTime) {
         let mut bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
@@ -301,6 +319,13 @@ impl Budgets {
     pub(crate) fn quiet(mut self) -> Self {
         self.quiet = true;
         self
+    }
+
+    /// Calls `key` could make now: a full budget when it has made none lately.
+    pub(crate) fn remaining(&self, key: &str, now: UnixTime) -> u32 {
+        self.entries
+            .get(key)
+            .map_or(self.limits.burst, |budget| budget.remaining(now))
     }
 
     /// The budget of `key`.

@@ -148,6 +148,7 @@ mod builder;
 mod call_budget;
 mod claims;
 mod client_address;
+mod diagnose;
 mod error;
 mod expiring_map;
 mod handle;
@@ -173,6 +174,10 @@ pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use builder::{BuildError, OktaOidcBuilder};
 pub use call_budget::CallBudget;
 pub use claims::{Audience, Claims, Confirmation, CredentialSource, StandardClaims, TenantRef};
+pub use diagnose::{
+    Check, CheckCode, Diagnosis, DiagnosisOptions, KeySetStatus, RevocationStatus, Status,
+    TenantStatus, UnknownCheckCode,
+};
 pub use error::{AuthError, ConfigError, LoadError, ProofError, TokenError, WarmUpError};
 pub use handle::OktaOidc;
 pub use idp_logout::{

@@ -108,51 +108,60 @@ pub(crate) async fn post_form(
         return Err(PostError::NoSecret);
     }
     for (index, secret) in client.secrets.iter().enumerate() {
-        let mut fields: Vec<(&str, &str)> = form.to_vec();
-        let mut request = fetcher
-            .client
-            .post(endpoint)
-            .header(ACCEPT, "application/json");
-        match client.method {
-            ClientAuthMethod::Post => {
-                fields.push(("client_id", client.id));
-                fields.push(("client_secret", secret.expose()));
-            }
-            ClientAuthMethod::Basic => {
-                let user = form_urlencode(client.id);
-                let password = form_urlencode(secret.expose());
-                let basic = STANDARD.encode(format!("{user}:{password}"));
-                request = request.header(AUTHORIZATION, format!("Basic {basic}"));
-            }
-        }
-        let response = request
-            .form(&fields)
-            .send()
-            .await
-            .map_err(|e| PostError::Transport(describe(e)))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = read_limited(response, max_body)
+        let answer = post_form_once(fetcher, endpoint, form, client, secret, max_body)
             .await
             .map_err(PostError::Transport)?;
-        if refused_client(status, &body) {
+        if refused_client(answer.status, &answer.body) {
             if index + 1 < client.secrets.len() {
                 tracing::info!(endpoint, "client secret refused: trying the other one");
                 continue;
             }
             return Err(PostError::InvalidClient);
         }
-        return Ok(Answer {
-            status,
-            headers,
-            body,
-        });
+        return Ok(answer);
     }
     Err(PostError::InvalidClient)
 }
 
+/// One authenticated POST with one secret, the answer as it came (a refused client too).
+pub(crate) async fn post_form_once(
+    fetcher: &Fetcher,
+    endpoint: &str,
+    form: &[(&str, &str)],
+    client: &Client<'_>,
+    secret: &ClientSecret,
+    max_body: usize,
+) -> Result<Answer, LoadError> {
+    let mut fields: Vec<(&str, &str)> = form.to_vec();
+    let mut request = fetcher
+        .client
+        .post(endpoint)
+        .header(ACCEPT, "application/json");
+    match client.method {
+        ClientAuthMethod::Post => {
+            fields.push(("client_id", client.id));
+            fields.push(("client_secret", secret.expose()));
+        }
+        ClientAuthMethod::Basic => {
+            let user = form_urlencode(client.id);
+            let password = form_urlencode(secret.expose());
+            let basic = STANDARD.encode(format!("{user}:{password}"));
+            request = request.header(AUTHORIZATION, format!("Basic {basic}"));
+        }
+    }
+    let response = request.form(&fields).send().await.map_err(describe)?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = read_limited(response, max_body).await?;
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
 /// A refused client: `401`, or an OAuth error `invalid_client` (RFC 6749 §5.2).
-fn refused_client(status: StatusCode, body: &[u8]) -> bool {
+pub(crate) fn refused_client(status: StatusCode, body: &[u8]) -> bool {
     #[derive(serde::Deserialize)]
     struct OAuthError {
         #[serde(default)]

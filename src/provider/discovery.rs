@@ -82,31 +82,62 @@ pub(crate) fn parse_metadata(
     issuer: &str,
     urls: UrlPolicy,
 ) -> Result<ProviderMetadata, LoadError> {
-    let metadata: ProviderMetadata = serde_json::from_slice(body)
-        .map_err(|e| LoadError::Document(format!("discovery document: {e}")))?;
+    let metadata = parse_document(body)?;
+    check_issuer(&metadata, issuer)?;
+    for (name, endpoint) in endpoints(&metadata) {
+        let Some(endpoint) = endpoint else { continue };
+        urls.check_endpoint(issuer, endpoint).map_err(|why| {
+            LoadError::Document(if name == "jwks_uri" {
+                format!("jwks_uri {why}")
+            } else {
+                format!("endpoint {endpoint:?} {why}")
+            })
+        })?;
+    }
+    Ok(metadata)
+}
+
+/// Parses a discovery document (JSON with at least `issuer` and `jwks_uri`), checking nothing.
+pub(crate) fn parse_document(body: &[u8]) -> Result<ProviderMetadata, LoadError> {
+    serde_json::from_slice(body)
+        .map_err(|e| LoadError::Document(format!("discovery document: {e}")))
+}
+
+/// The document's issuer must equal the configured one exactly (OpenID Connect Discovery 1.0
+/// §4.3).
+pub(crate) fn check_issuer(metadata: &ProviderMetadata, issuer: &str) -> Result<(), LoadError> {
     if metadata.issuer != issuer {
         return Err(LoadError::IssuerMismatch {
             expected: issuer.to_owned(),
-            found: metadata.issuer,
+            found: metadata.issuer.clone(),
         });
     }
-    urls.check_endpoint(issuer, &metadata.jwks_uri)
-        .map_err(|why| LoadError::Document(format!("jwks_uri {why}")))?;
-    for endpoint in [
-        &metadata.authorization_endpoint,
-        &metadata.token_endpoint,
-        &metadata.userinfo_endpoint,
-        &metadata.end_session_endpoint,
-        &metadata.introspection_endpoint,
-        &metadata.revocation_endpoint,
+    Ok(())
+}
+
+/// Every endpoint of the document this crate may call, by its field name (`jwks_uri` first).
+pub(crate) fn endpoints(metadata: &ProviderMetadata) -> [(&'static str, Option<&str>); 7] {
+    [
+        ("jwks_uri", Some(metadata.jwks_uri.as_str())),
+        (
+            "authorization_endpoint",
+            metadata.authorization_endpoint.as_deref(),
+        ),
+        ("token_endpoint", metadata.token_endpoint.as_deref()),
+        ("userinfo_endpoint", metadata.userinfo_endpoint.as_deref()),
+        (
+            "end_session_endpoint",
+            metadata.end_session_endpoint.as_deref(),
+        ),
+        (
+            "introspection_endpoint",
+            metadata.introspection_endpoint.as_deref(),
+        ),
+        (
+            "revocation_endpoint",
+            metadata.revocation_endpoint.as_deref(),
+        ),
     ]
-    .into_iter()
-    .flatten()
-    {
-        urls.check_endpoint(issuer, endpoint)
-            .map_err(|why| LoadError::Document(format!("endpoint {endpoint:?} {why}")))?;
-    }
-    Ok(metadata)
 }
 
 #[cfg(test)]

@@ -107,14 +107,55 @@ pub(crate) fn parse_jwks(
     previous: Option<&KeySet>,
     issuer: &str,
 ) -> Result<Vec<Arc<VerifyKey>>, LoadError> {
+    parse_jwks_reporting(body, allowed, previous, issuer, &mut JwksReport::default())
+}
+
+/// What [`parse_jwks_reporting`] saw: how many keys the set listed, and which it skipped.
+#[derive(Debug, Default)]
+pub(crate) struct JwksReport {
+    /// Entries of the `keys` array.
+    pub(crate) listed: usize,
+    /// Entries not kept, in order.
+    pub(crate) skipped: Vec<SkippedKey>,
+}
+
+/// A key of a set that was not kept.
+#[derive(Debug)]
+pub(crate) struct SkippedKey {
+    /// Its position in the `keys` array.
+    pub(crate) index: usize,
+    /// Its `kid`, as published (provider text: escape it before showing it).
+    pub(crate) kid: Option<String>,
+    /// Why, in this crate's words.
+    pub(crate) why: &'static str,
+}
+
+/// [`parse_jwks`], also telling in `report` which keys were skipped and why (the tenant
+/// doctor shows it).
+pub(crate) fn parse_jwks_reporting(
+    body: &[u8],
+    allowed: &[Algorithm],
+    previous: Option<&KeySet>,
+    issuer: &str,
+    report: &mut JwksReport,
+) -> Result<Vec<Arc<VerifyKey>>, LoadError> {
     let raw: RawJwks =
         serde_json::from_slice(body).map_err(|e| LoadError::Document(format!("key set: {e}")))?;
+    report.listed = raw.keys.len();
     let mut keys: Vec<Arc<VerifyKey>> = Vec::with_capacity(raw.keys.len());
+    let mut skip = |index: usize, kid: Option<&str>, why: &'static str| {
+        report.skipped.push(SkippedKey {
+            index,
+            kid: kid.map(str::to_owned),
+            why,
+        });
+    };
     for (index, value) in raw.keys.iter().enumerate() {
         let described = match describe(value, allowed) {
             Ok(described) => described,
             Err(why) => {
                 tracing::info!(issuer, index, why, "skipping key");
+                skip(index, value.get("kid").and_then(|k| k.as_str()), why);
                 continue;
             }
         };
@@ -126,6 +167,7 @@ pub(crate) fn parse_jwks(
         } = described;
         if kid.is_some() && keys.iter().any(|k| k.kid == kid) {
             tracing::warn!(issuer, index, kid = ?kid, "skipping key: duplicate kid");
+            skip(index, kid.as_deref(), "duplicate kid");
             continue;
         }
         // The same key listed twice without a kid: keep one, or tokens without a kid would
@@ -136,6 +178,7 @@ pub(crate) fn parse_jwks(
                 .any(|k| k.kid.is_none() && k.alg == alg && k.fingerprint == fingerprint)
         {
             tracing::info!(issuer, index, "skipping key: listed twice");
+            skip(index, None, "listed twice");
             continue;
         }
         // An unchanged key keeps its parsed form (and id): only new keys are parsed.
@@ -156,7 +199,10 @@ pub(crate) fn parse_jwks(
                 id: NEXT_KEY_ID.fetch_add(1, Ordering::Relaxed),
                 fingerprint,
             })),
-            Err(why) => tracing::info!(issuer, index, why, "skipping key"),
+            Err(why) => {
+                tracing::info!(issuer, index, why, "skipping key");
+                skip(index, kid.as_deref(), why);
+            }
         }
     }
     if keys.is_empty() {

@@ -26,6 +26,8 @@ pub(crate) struct KeyState {
     /// is older than the policy's `discovery_max_age`).
     pub(crate) metadata_loaded_at: UnixTime,
     pub(crate) keys: Option<Arc<KeySet>>,
+    /// When the key set was last fetched or confirmed unchanged (304).
+    pub(crate) keys_checked_at: UnixTime,
     pub(crate) etag: Option<String>,
     pub(crate) last_error: Option<LoadError>,
     pub(crate) consecutive_failures: u32,
@@ -235,6 +237,7 @@ impl KeyCache {
             metadata: Some(Arc::new(metadata)),
             metadata_loaded_at: now,
             keys: Some(Arc::new(KeySet { keys, generation })),
+            keys_checked_at: now,
             next_refresh: UnixTime::MAX,
             ..KeyState::default()
         }));
@@ -306,6 +309,7 @@ impl KeyCache {
                     metadata: Some(metadata),
                     metadata_loaded_at,
                     keys: current.keys.clone(),
+                    keys_checked_at: now,
                     etag: current.etag.clone(),
                     last_error: None,
                     consecutive_failures: 0,
@@ -334,6 +338,7 @@ impl KeyCache {
                             metadata: Some(metadata),
                             metadata_loaded_at,
                             keys: Some(Arc::new(KeySet { keys, generation })),
+                            keys_checked_at: now,
                             etag,
                             last_error: None,
                             consecutive_failures: 0,
@@ -395,6 +400,7 @@ impl KeyCache {
             metadata,
             metadata_loaded_at,
             keys: current.keys.clone(),
+            keys_checked_at: current.keys_checked_at,
             etag: current.etag.clone(),
             last_error: Some(error),
             consecutive_failures: failures,

@@ -29,22 +29,18 @@ async fn introspect(
     if let Some(response) = enter(&shared, Endpoint::Introspect).await {
         return response;
     }
-    let (client_id, client_secret) = {
-        let state = shared.lock();
-        (state.client_id.clone(), state.client_secret.clone())
-    };
     let presented = basic_credentials(&headers).or_else(|| {
         Some((
             form.get("client_id")?.clone(),
             form.get("client_secret")?.clone(),
         ))
     });
-    match presented {
-        Some((id, secret)) if id == client_id && secret == client_secret => {}
-        _ => {
-            let body = json!({"error": "invalid_client", "error_description": "Client authentication failed."});
-            return json_response(StatusCode::UNAUTHORIZED, &body);
-        }
+    let Some((id, secret)) = presented else {
+        let body = json!({"error": "invalid_client", "error_description": "Client authentication failed."});
+        return json_response(StatusCode::UNAUTHORIZED, &body);
+    };
+    if let Some(refused) = shared.lock().refuse_client(&id, &secret) {
+        return refused;
     }
     let Some(token) = form.get("token") else {
         let body = json!({"error": "invalid_request", "error_description": "token is required"});

@@ -29,6 +29,7 @@ mod dpop;
 mod introspect;
 mod keys;
 mod logout;
+mod mistakes;
 mod oauth;
 mod org;
 mod respond;
@@ -38,5 +39,5 @@ mod token;
 
 pub use self::dpop::DpopKey;
 pub use self::org::{MockOkta, MockOktaBuilder};
-pub use self::state::{Endpoint, Fault, LogoutRequest};
+pub use self::state::{Endpoint, Fault, KeySetMistake, LogoutRequest};
 pub use self::token::TokenBuilder;

@@ -1,4 +1,5 @@
-//! The mock's sign-in endpoints: authorize (auto-approves the configured user, or denies),
+//! The mock's sign-in endpoints: authorize (auto-approves the configured user, or denies;
+//! `prompt=none` answers `login_required`: the mock has no Okta session),
 //! token (client auth, single-use codes bound to redirect_uri and PKCE), userinfo and logout,
 //! with hooks that break the ID token or the userinfo `sub` on purpose.
 
@@ -202,6 +203,11 @@ async fn authorize(State(shared): Mock, RawQuery(query): RawQuery) -> Response {
     if state.oauth.deny {
         return error("access_denied");
     }
+    // No Okta session in the mock: a silent authentication cannot sign anyone in
+    // (OpenID Connect Core 1.0 §3.1.2.6).
+    if get("prompt") == "none" {
+        return error("login_required");
+    }
     let serial = shared.next_serial();
     let code = format!("code{serial}{}", random_suffix(serial));
     let user = state.oauth.user.clone().unwrap_or_else(default_user);
@@ -294,13 +300,8 @@ async fn token(State(shared): Mock, headers: HeaderMap, body: Bytes) -> Response
     };
     let mut state = shared.lock();
     state.oauth.last_auth_method = Some(method.to_owned());
-    let accepted = state
-        .oauth
-        .secrets
-        .clone()
-        .unwrap_or_else(|| vec![state.client_secret.clone()]);
-    if client_id != state.client_id || !accepted.contains(&secret) {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    if let Some(refused) = state.refuse_client(&client_id, &secret) {
+        return refused;
     }
     if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");

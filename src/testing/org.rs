@@ -70,6 +70,7 @@ pub struct MockOktaBuilder {
     pub(super) client_secret: String,
     pub(super) keys_cache_control: Option<String>,
     pub(super) bind: SocketAddr,
+    pub(super) mistakes: super::state::Mistakes,
 }
 
 impl MockOktaBuilder {
@@ -140,6 +141,7 @@ impl MockOkta {
             client_secret: DEFAULT_CLIENT_SECRET.into(),
             keys_cache_control: Some(DEFAULT_KEYS_CACHE_CONTROL.into()),
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            mistakes: Default::default(),
         }
     }
 

@@ -14,7 +14,7 @@ use axum::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
@@ -32,6 +32,10 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .merge(keys_routes())
         .merge(super::oauth::routes())
         .merge(introspect_routes())
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            super::mistakes::skew_date,
+        ))
         .with_state(shared)
 }
 
@@ -212,9 +216,13 @@ impl MockOktaBuilder {
             extra_jwks: Vec::new(),
             app_keys: HashMap::new(),
             keys_cache_control: self.keys_cache_control,
-            discovery_overrides: Map::new(),
+            discovery_overrides: self.mistakes.discovery.clone(),
             faults: HashMap::new(),
-            oauth: OAuthState::default(),
+            oauth: OAuthState {
+                redirect_uris: self.mistakes.redirect_uris.clone(),
+                ..OAuthState::default()
+            },
+            mistakes: self.mistakes,
         };
         let shared = Arc::new(Shared {
             issuer: format!("http://{local}"),

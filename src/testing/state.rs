@@ -124,6 +124,8 @@ pub(super) struct State {
     pub(super) faults: HashMap<Endpoint, Fault>,
     /// Sign-in state: user, codes, issued tokens, hooks.
     pub(super) oauth: OAuthState,
+    /// Configuration mistakes on purpose (the tenant doctor's tests).
+    pub(super) mistakes: Mistakes,
 }
 
 impl State {
@@ -183,7 +185,7 @@ impl State {
             .filter_map(|kid| self.key(kid).map(|m| m.public_jwk(kid)))
             .collect();
         keys.extend(self.extra_jwks.iter().cloned());
-        json!({ "keys": keys })
+        self.served_jwks(json!({ "keys": keys }))
     }
 
     /// The key set served for `?client_id=`: the app's pinned keys when it has some, else the
@@ -324,4 +326,28 @@ impl Shared {
         let shared = Arc::clone(self);
         Arc::new(move |kid: &str| shared.lock().key(kid))
     }
+}
+
+/// What is wrong with the key set the mock serves; see [`MockOkta::set_key_set_mistake`](crate::testing::MockOkta::set_key_set_mistake).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySetMistake {
+    /// `{"keys": []}`.
+    Empty,
+    /// Only keys no verifier may use: a symmetric (`oct`) key and an RSA key for encryption.
+    Unusable,
+    /// The signing key, then another key under the same `kid`.
+    DuplicateKid,
+}
+
+/// The mistakes of one mock org (inside its state).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Mistakes {
+    /// Seconds added to the `Date` header of every answer.
+    pub(super) date_skew: i64,
+    pub(super) key_set: Option<KeySetMistake>,
+    /// Discovery overrides set on the builder (`Value::Null` removes the field).
+    pub(super) discovery: Map<String, Value>,
+    /// Redirect URIs registered on the builder.
+    pub(super) redirect_uris: Vec<String>,
 }

@@ -131,6 +131,12 @@ impl Introspector {
         self.config.trusted_proxies.client_of(request)
     }
 
+    /// Introspection calls the org of `issuer` could make now (its budget, shared by the org's
+    /// tenants; not spent by asking).
+    pub(crate) fn budget_left(&self, issuer: &str, now: UnixTime) -> u32 {
+        self.budgets.org_remaining(issuer, now)
+    }
+
     /// Refuses, without any call, a value that cannot be an opaque access token.
     pub(crate) fn check_shape(&self, token: &str) -> Result<(), TokenError> {
         let (min, max) = self.config.opaque_len;

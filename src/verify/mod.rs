@@ -87,7 +87,7 @@ pub(crate) struct Verifier {
     pub(crate) provider: Arc<ProviderContext>,
     pub(crate) options: ValidationOptions,
     /// Opaque-token introspection and its cache.
-    introspector: Arc<Introspector>,
+    pub(crate) introspector: Arc<Introspector>,
     /// Verified tokens (`None` when turned off).
     token_cache: Option<TokenCache>,
     /// DPoP proofs, when the application accepts them.

@@ -1,4 +1,5 @@
-//! Tests that need a tool outside Rust: Chromium (end to end through the `web_app` example),
+//! Tests that need a tool outside Rust: Chromium (end to end through the `web_app` example, and
+//! its admin page),
 //! Node's `oidc-provider` and `oauth4webapi` (interop with a certified OpenID Provider and a
 //! DPoP client), and `redis-server` (the revocation store shared by several instances, DPoP
 //! single use across instances, the store over TLS).
@@ -12,6 +13,7 @@
 //! function built from [`harness::requires`] (add the tool to `harness` if it is new), and a
 //! line in [`trials`].
 
+mod admin_page;
 #[cfg(feature = "redis")]
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../examples/api.rs"]
@@ -51,6 +53,11 @@ fn trials() -> Vec<Trial> {
             "e2e::chromium_signs_in_to_the_web_app_under_a_path",
             e2e::needs,
             e2e::chromium_signs_in_to_the_web_app_under_a_path,
+        ),
+        trial(
+            "admin_page::chromium_checks_tenants_on_the_admin_page",
+            admin_page::needs,
+            admin_page::chromium_checks_tenants_on_the_admin_page,
         ),
         trial(
             "interop::oidc_provider_login_userinfo_logout_and_key_rotation",

@@ -12,8 +12,10 @@ mod browser;
 mod common;
 
 mod abuse;
+mod admin_page;
 mod api_example;
 mod backchannel_logout;
+mod diagnose;
 mod dpop;
 mod dpop_binding;
 mod faults;

@@ -3,8 +3,12 @@
 //!
 //! ```text
 //! cargo run -p okta-oidc-tools --bin mock_okta -- [--bind 127.0.0.1:PORT] [--client-id ID] \
-//!     [--client-secret SECRET] [--admin-bind 127.0.0.1:PORT] [--app APP_BASE_URL]...
+//!     [--client-secret SECRET] [--admin-bind 127.0.0.1:PORT] [--app APP_BASE_URL]... \
+//!     [--redirect-uri URI]...
 //! ```
+//!
+//! `--redirect-uri` registers a sign-in redirect URI (repeatable); with one registered, the
+//! authorize endpoint answers any other with its error page, as Okta does.
 //!
 //! `--bind` defaults to an ephemeral port on `127.0.0.1`. Once the port is bound it prints, on
 //! stdout, one `key=value` line per fact, in this order:
@@ -154,7 +158,8 @@ mod admin {
 }
 
 const USAGE: &str = "usage: mock_okta [--bind 127.0.0.1:PORT] [--client-id ID] \
-     [--client-secret SECRET] [--admin-bind 127.0.0.1:PORT] [--app APP_BASE_URL]...";
+     [--client-secret SECRET] [--admin-bind 127.0.0.1:PORT] [--app APP_BASE_URL]... \
+     [--redirect-uri URI]...";
 
 /// The user the mock signs in (`sub` of its ID tokens and userinfo).
 const MOCK_USER: &str = "00u1mockuser";
@@ -166,6 +171,7 @@ struct Args {
     client_secret: Option<String>,
     admin_bind: Option<SocketAddr>,
     apps: Vec<String>,
+    redirect_uris: Vec<String>,
 }
 
 fn args() -> Result<Args, String> {
@@ -195,6 +201,7 @@ fn args() -> Result<Args, String> {
                 }
                 args.apps.push(app.trim_end_matches('/').to_owned());
             }
+            "--redirect-uri" => args.redirect_uris.push(value()?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -234,6 +241,9 @@ async fn main() -> ExitCode {
     }
     if let Some(client_secret) = args.client_secret {
         builder = builder.client_secret(client_secret);
+    }
+    for uri in args.redirect_uris {
+        builder = builder.redirect_uri(uri);
     }
     let okta = builder.build().await;
     let admin_bind = args

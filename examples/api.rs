@@ -21,8 +21,12 @@
 //! - or `OKTA_TENANTS_FILE`: a JSON array `[{"id","issuer","client_id","client_secret",
 //!   "audience"}]` (`client_secret` and `audience` optional);
 //! - `OKTA_CLIENT_ID` + `OKTA_CLIENT_SECRET` (single tenant): opaque access tokens are
-//!   introspected with them; with `OKTA_TENANTS_FILE`, the tenant of an opaque token comes from
-//!   the `X-Okta-Tenant: <id>` header;
+//!   introspected with them; with `OKTA_TENANTS_FILE`, the `X-Okta-Tenant: <id>` header names
+//!   the request's tenant: an opaque token is introspected there, and a JWT or DPoP token of
+//!   another tenant is refused (`401`);
+//! - `TRUSTED_PROXIES` (comma-separated addresses): from these peers, `X-Forwarded-For` gives
+//!   the client address that introspection budget shares are counted by; from any other peer
+//!   it is ignored;
 //! - `OKTA_ALLOW_LOOPBACK_HTTP=1`: accept an `http://` issuer on a loopback host (a local mock
 //!   org such as `cargo run -p okta-oidc-tools --bin mock_okta`); the embedded mock always is;
 //! - `BIND_ADDR` (default `127.0.0.1:3000`);
@@ -86,7 +90,11 @@ async fn run(env: Env) -> Result<(), String> {
     if let Some(okta) = &api.mock {
         print_samples(okta, &api);
     }
-    axum::serve(listener, api.router)
+    // With the peer address of each connection: budget shares are counted by client.
+    let service = api
+        .router
+        .into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
@@ -175,6 +183,7 @@ pub async fn build(env: &Env, addr: SocketAddr) -> Result<Api, String> {
         env,
         OktaOidc::builder()
             .allow_loopback_http(allow_loopback_http)
+            .trusted_proxies(shared::trusted_proxies(env)?)
             .tenants(tenants),
     )?;
     if let Some(resource) = &resource {
@@ -193,11 +202,9 @@ pub async fn build(env: &Env, addr: SocketAddr) -> Result<Api, String> {
         return Err("OKTA_DPOP_NONCE_SECRET needs OKTA_DPOP=allowed or OKTA_DPOP=required".into());
     }
     if multi_tenant {
-        // An opaque token names no issuer: the caller says which tenant it belongs to.
-        builder = builder.tenant_resolver(|request: &http::request::Parts| {
-            let tenant = request.headers.get("x-okta-tenant")?.to_str().ok()?;
-            Some(tenant.to_owned())
-        });
+        // `X-Okta-Tenant` names the request's tenant: an opaque token is introspected there,
+        // and a token of any other tenant is refused.
+        builder = builder.tenant_resolver(shared::tenant_header);
     }
     let oidc = builder
         .build()
@@ -214,7 +221,8 @@ pub async fn build(env: &Env, addr: SocketAddr) -> Result<Api, String> {
             &at("/api/me"),
             get(|claims: Claims| async move { Json(claims) }),
         )
-        .layer(OktaOidcLayer::new(oidc.clone()))
+        // On the routes only: a path no route serves is 404, not 401.
+        .route_layer(OktaOidcLayer::new(oidc.clone()))
         .route(&at("/health"), get(|| async { "ok" }))
         .merge(oidc.resource_metadata_router());
     if let Some(base) = env.get("APP_BASE_URL") {

@@ -19,7 +19,12 @@
 //! - `OKTA_ISSUER`, `OKTA_CLIENT_ID`, `OKTA_CLIENT_SECRET` (one tenant), or `OKTA_TENANTS_FILE`:
 //!   a JSON array `[{"id","issuer","client_id","client_secret","audience"}]` (`client_secret`
 //!   and `audience` optional; sign-in needs the secret). With several tenants, start a login
-//!   with `/auth/login?tenant=<id>` or from the Okta dashboard (`?iss=`).
+//!   with `/auth/login?tenant=<id>` or from the Okta dashboard (`?iss=`). With
+//!   `OKTA_TENANTS_FILE`, an `X-Okta-Tenant: <id>` header names the request's tenant (a
+//!   stand-in for the host a real app would read): a session of another tenant counts as none
+//!   there, and a sign-in starts at that tenant.
+//! - `TRUSTED_PROXIES` (comma-separated addresses): from these peers, `X-Forwarded-For` gives
+//!   the client address that budget shares (code exchanges, introspection) are counted by.
 //! - `APP_BASE_URL` (default `http://127.0.0.1:3000`): the redirect URI is
 //!   `APP_BASE_URL/auth/callback`, the post-logout redirect `APP_BASE_URL/`. With a path
 //!   (`https://example.com/app`), every route below is served under it (`/app/profile`,
@@ -249,9 +254,15 @@ async fn run(env: Env) -> Result<(), String> {
         Some(secret) => config.session_secret(secret),
         None => config.random_session_secret_if_unset(),
     };
-    let builder = OktaOidc::builder()
+    let mut builder = OktaOidc::builder()
         .allow_loopback_http(allow_loopback_http)
+        .trusted_proxies(shared::trusted_proxies(&env)?)
         .tenants(tenants);
+    if env.get("OKTA_TENANTS_FILE").is_some() {
+        // `X-Okta-Tenant` names the request's tenant (a stand-in for the host a real app would
+        // read): a session of another tenant is none there, and sign-in starts at this one.
+        builder = builder.tenant_resolver(shared::tenant_header);
+    }
     let oidc = shared::with_revocation_store(&env, builder)?
         .build()
         .await
@@ -271,15 +282,16 @@ async fn run(env: Env) -> Result<(), String> {
     let me = |claims: Claims| async move { Json(claims) };
     let pages = Router::new()
         .route(&at("/profile"), get(profile_or_sign_in))
-        .layer(login.layer().optional());
+        // On the routes only (here and below): a path no route serves is 404, not 401.
+        .route_layer(login.layer().optional());
     let api = Router::new()
         .route(&at("/api/me"), get(me).post(me))
-        .layer(login.layer());
+        .route_layer(login.layer());
     let mut public = Router::new().route(&at("/"), get(home));
     if !path.is_empty() {
         public = public.route(&path, get(home));
     }
-    let public = public.layer(login.layer().optional());
+    let public = public.route_layer(login.layer().optional());
     let endpoints = if path.is_empty() {
         logout.router()
     } else {
@@ -292,7 +304,7 @@ async fn run(env: Env) -> Result<(), String> {
         .with_state(state)
         .merge(login.router())
         .merge(endpoints)
-        .merge(admin::router(admin.into()).layer(login.layer().optional()))
+        .merge(admin::router(admin.into()).route_layer(login.layer().optional()))
         .route(&at("/health"), get(|| async { "ok" }));
     if let Some(okta) = &mock {
         let (okta, endpoint) = (okta.clone(), logout.universal_logout_url().to_owned());
@@ -326,7 +338,9 @@ async fn run(env: Env) -> Result<(), String> {
         println!("Mock Okta admin console: {app_base_url}/mock-okta/admin");
     }
     println!("Open {app_base_url}/ (listening on {addr})");
-    axum::serve(listener, app)
+    // With the peer address of each connection: budget shares are counted by client.
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -64,6 +64,11 @@ for _ in $(seq 1 300); do
 done
 health=$(status "$base/health")
 [ "$health" = 200 ] || fail "/health answered $health, expected 200 while the org is down"
+# A path that no route serves is 404, never the layer's 401 (the layer sits on the routes).
+for unknown in /no-such-page /.well-known/no-such-document; do
+  code=$(status "$base$unknown")
+  [ "$code" = 404 ] || fail "$unknown answered $code, expected 404"
+done
 
 # A token of that issuer (the signature cannot be checked without the org's keys).
 b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }

@@ -112,6 +112,31 @@ pub fn allow_loopback_http(env: &Env) -> bool {
         .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }
 
+/// `TRUSTED_PROXIES` (comma-separated addresses): the reverse proxies whose `X-Forwarded-For`
+/// gives the client address that budget shares are counted by; from any other peer the header
+/// is ignored. Unset: none.
+pub fn trusted_proxies(env: &Env) -> Result<Vec<std::net::IpAddr>, String> {
+    let Some(list) = env.get("TRUSTED_PROXIES") else {
+        return Ok(Vec::new());
+    };
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse()
+                .map_err(|e| format!("TRUSTED_PROXIES: {item:?} is not an IP address ({e})"))
+        })
+        .collect()
+}
+
+/// A resolver that takes the request's tenant from the `X-Okta-Tenant: <id>` header (with
+/// `OKTA_TENANTS_FILE`; a real app would use the host): it names the tenant of every credential,
+/// and an identity of another tenant is refused on that request.
+pub fn tenant_header(request: &http::request::Parts) -> Option<String> {
+    let tenant = request.headers.get("x-okta-tenant")?.to_str().ok()?;
+    Some(tenant.to_owned())
+}
+
 /// The path of `APP_BASE_URL` (`""` at the root, `/app` for `https://host/app`): every route of
 /// the example is served under it.
 pub fn app_path(app_base_url: &str) -> Result<String, String> {

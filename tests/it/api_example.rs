@@ -65,7 +65,10 @@ async fn start(base: Base<'_>, vars: &[(&str, String)], mock: Option<MockOkta>) 
     let mock = mock.or_else(|| api.mock.clone()).expect("a mock org");
     let api_dpop = api.dpop;
     tokio::spawn(async move {
-        axum::serve(listener, api.router).await.unwrap();
+        let service = api
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service).await.unwrap();
     });
     Running {
         origin,
@@ -524,4 +527,73 @@ async fn an_issuer_that_does_not_resolve_stops_the_start_with_the_cause() {
         .find(|l| l.contains("OKTA_ISSUER cannot be loaded yet") && l.contains(&issuer))
         .unwrap_or_else(|| panic!("no warning in {text}"));
     assert!(line.to_lowercase().contains("refused"), "the cause: {line}");
+}
+
+/// Issue 17 item 13: a path that no route serves answers 404, not the layer's 401 (the layer
+/// sits on the protected routes, not on the fallback).
+#[tokio::test]
+async fn paths_no_route_serves_are_404() {
+    for base in [Base::Unset, Base::Path("/base")] {
+        let api = start(base, &[], None).await;
+        for path in [
+            "/nope".to_owned(),
+            format!("{WELL_KNOWN}/elsewhere"),
+            "/api/me/more".to_owned(),
+        ] {
+            let response = api.http.get(format!("{}{path}", api.origin)).send().await;
+            assert_eq!(response.unwrap().status(), 404, "{path}");
+        }
+        let me = api.http.get(format!("{}/api/me", api.base)).send().await;
+        assert_eq!(me.unwrap().status(), 401, "the protected route still is");
+    }
+}
+
+/// Issue 17: with `OKTA_TENANTS_FILE`, `X-Okta-Tenant` names the request's tenant for every
+/// credential: a JWT of another tenant is 401; `TRUSTED_PROXIES` gives the client address that
+/// budget shares count by, and a malformed one names the variable.
+#[tokio::test]
+async fn the_tenant_header_pins_every_credential_and_trusted_proxies_are_read() {
+    let (a, b) = (MockOkta::start().await, MockOkta::start().await);
+    let dir = std::env::temp_dir().join(format!("okta-oidc-tenants-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{}.json", a.issuer().replace([':', '/', '.'], "_")));
+    let tenant = |id: &str, mock: &MockOkta| {
+        json!({"id": id, "issuer": mock.issuer(), "client_id": mock.client_id(),
+               "client_secret": mock.client_secret(), "audience": "api://default"})
+    };
+    std::fs::write(&file, json!([tenant("a", &a), tenant("b", &b)]).to_string()).unwrap();
+    let vars = [
+        ("OKTA_TENANTS_FILE", file.display().to_string()),
+        ("OKTA_ALLOW_LOOPBACK_HTTP", "1".into()),
+        ("TRUSTED_PROXIES", "127.0.0.1, ::1".into()),
+    ];
+    let api = start(Base::Unset, &vars, Some(a.clone())).await;
+    let status = |token: String, tenant: &'static str| {
+        let request = api
+            .http
+            .get(format!("{}/api/me", api.base))
+            .bearer_auth(token)
+            .header("x-okta-tenant", tenant);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(a.access_token().build(), "a").await, 200);
+    assert_eq!(
+        status(a.access_token().build(), "b").await,
+        401,
+        "a's JWT on b"
+    );
+    assert_eq!(status(b.access_token().build(), "b").await, 200);
+    assert_eq!(
+        status(b.opaque_token(json!({})), "a").await,
+        401,
+        "b's opaque on a"
+    );
+    std::fs::remove_file(&file).ok();
+
+    let addr: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+    let bad = Env::from_pairs(&[("TRUSTED_PROXIES", "10.0.0.1,proxy.local")]);
+    let Err(error) = example::build(&bad, addr).await else {
+        panic!("a malformed TRUSTED_PROXIES started");
+    };
+    assert!(error.contains("TRUSTED_PROXIES"), "{error}");
 }

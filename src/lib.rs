@@ -152,6 +152,7 @@ mod diagnose;
 mod error;
 mod expiring_map;
 mod handle;
+mod html;
 mod idp_logout;
 #[cfg(feature = "login")]
 mod login;

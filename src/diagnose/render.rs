@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use super::diagnosis::Diagnosis;
 use super::report::Status;
+use crate::html::escape;
 
 impl Diagnosis {
     /// One line per check: its mark (`✔ ⚠ ✘ ·`), code and message, then the fix for a warning
@@ -94,21 +95,6 @@ impl Diagnosis {
     }
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {

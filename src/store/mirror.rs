@@ -117,12 +117,14 @@ impl RevocationMirror {
             let key = revocation.key();
             match entries.get(&key) {
                 Some(old) if old.covers(&revocation) => {}
-                Some(old) => {
+                // An expired entry not swept yet says nothing: replaced, never merged (its
+                // `before` would outlive it).
+                Some(old) if old.until_ms > now => {
                     let merged = old.merged(&revocation);
                     entries.insert(key, merged);
                     changed += 1;
                 }
-                None => {
+                _ => {
                     entries.insert(key, revocation);
                     changed += 1;
                 }

@@ -31,6 +31,7 @@ mod pipeline;
 mod properties;
 mod provider_urls;
 mod resource_metadata;
+mod revocation_properties;
 mod rp_logout;
 mod token_cache;
 mod universal_logout;

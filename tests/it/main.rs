@@ -17,6 +17,8 @@ mod dpop;
 mod dpop_binding;
 mod faults;
 mod fuzz_regressions;
+mod fuzz_seeds;
+mod htu_properties;
 mod introspection;
 mod jwt_rules;
 mod key_cache;

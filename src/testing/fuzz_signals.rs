@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::routing::get;
+use axum::routing::any;
 use axum_core::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -173,9 +173,11 @@ impl Signals {
             .expect("valid logout endpoints");
         let universal_url = endpoints.universal_logout_url().to_owned();
         let api = Router::new()
+            // Every method and path reaches the layer and, past it, a handler (no 404 or 405
+            // after a successful check).
             .route(
                 "/v1/api/me",
-                get(|claims: Claims| async move { claims.sub.clone() }),
+                any(|claims: Claims| async move { claims.sub.clone() }),
             )
             .fallback(|claims: Claims| async move { claims.sub.clone() })
             .layer(OktaOidcLayer::new(oidc.clone()));

@@ -112,6 +112,18 @@ fn seeds(signals: &Signals) -> Vec<(&'static str, &'static str, String)> {
         format!("{}\t{proof}{get}", header("dpop+jwt", "EdDSA", &private)),
     );
     add("dpop", "not-a-jws", format!("eyJ.e30{get}"));
+    let post = with(proof.clone(), "htm", json!("POST"));
+    add("dpop", "valid-post", format!("{post}\nPOST /v1/api/me"));
+    let other = with(
+        proof.clone(),
+        "htu",
+        json!("https://api.fuzz.example/v1/other"),
+    );
+    add(
+        "dpop",
+        "valid-other-path",
+        format!("{other}\nGET /v1/other"),
+    );
 
     // htu: RFC 3986 §6.2.2–6.2.3
     for (name, a, b) in [
@@ -236,6 +248,20 @@ fn seeds(signals: &Signals) -> Vec<(&'static str, &'static str, String)> {
         "opaque-token",
         format!("00Tq8vS2\n{email}"),
     );
+    add(
+        "universal_logout",
+        "unknown-issuer",
+        format!(
+            "{}\n{email}",
+            with(gtr.clone(), "iss", json!("https://evil.example"))
+        ),
+    );
+    let unknown_kid = json!({"alg": "RS256", "kid": "nope", "typ": "global-token-revocation+jwt"});
+    add(
+        "universal_logout",
+        "unknown-kid",
+        format!("{unknown_kid}\t{gtr}\n{email}"),
+    );
 
     // backchannel_logout: OIDC Back-Channel Logout 1.0 §2.4–2.6
     let lt = logout_claims("LT.seed-1");
@@ -265,6 +291,17 @@ fn seeds(signals: &Signals) -> Vec<(&'static str, &'static str, String)> {
         "backchannel_logout",
         "typ-at-jwt",
         format!("{at_typ}\t{lt}"),
+    );
+    add(
+        "backchannel_logout",
+        "unknown-issuer",
+        with(lt.clone(), "iss", json!("https://evil.example")).to_string(),
+    );
+    let unknown_kid = json!({"alg": "EdDSA", "kid": "nope", "typ": "logout+jwt"});
+    add(
+        "backchannel_logout",
+        "unknown-kid",
+        format!("{unknown_kid}\t{lt}"),
     );
     add(
         "backchannel_logout",
@@ -444,6 +481,8 @@ fn valid_signal_seeds_are_answered_as_the_server_would() {
     assert_eq!(dpop("valid"), 200);
     assert_eq!(dpop("valid-query"), 200);
     assert_eq!(dpop("htu-equivalent"), 200);
+    assert_eq!(dpop("valid-post"), 200);
+    assert_eq!(dpop("valid-other-path"), 200);
     for forged in [
         "htu-other-path",
         "htm-post",
@@ -494,6 +533,8 @@ fn valid_signal_seeds_are_answered_as_the_server_would() {
         "typ-jwt",
         "no-token",
         "opaque-token",
+        "unknown-issuer",
+        "unknown-kid",
     ] {
         assert_eq!(universal(forged), 401, "universal_logout/{forged}");
     }
@@ -507,6 +548,8 @@ fn valid_signal_seeds_are_answered_as_the_server_would() {
         "no-events",
         "no-sub-no-sid",
         "typ-at-jwt",
+        "unknown-issuer",
+        "unknown-kid",
         "form-two-tokens",
         "form-garbage",
     ] {

@@ -9,6 +9,7 @@
 #   FUZZ_NICE=19 scripts/fuzz.sh 600 # on a shared machine
 #   FUZZ_NO_BUILD=1 FUZZ_WORK=fuzz/target/run-2 scripts/fuzz.sh 600  # the binaries built last,
 #                                    # in another work directory (two runs side by side)
+#   FUZZ_DEV=1 scripts/fuzz.sh 20    # unoptimized build (compiles faster, runs slower): CI's smoke
 #
 # cargo-fuzz needs nightly compiler flags (-Zsanitizer); on a stable toolchain this script sets
 # RUSTC_BOOTSTRAP=1, which lets stable rustc accept them, and installs cargo-fuzz
@@ -40,16 +41,21 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 triple="$(rustc -vV | sed -n 's/^host: //p')"
+if [ -n "${FUZZ_DEV:-}" ]; then
+    profile=debug build_flags="--dev"
+else
+    profile=release build_flags="--release"
+fi
 if [ -z "${FUZZ_NO_BUILD:-}" ]; then
-    echo "== building fuzz targets (release, ASan, debug assertions, $triple)"
-    (cd fuzz && nice -n "$niceness" cargo fuzz build --debug-assertions)
+    echo "== building fuzz targets ($profile, ASan, debug assertions, $triple)"
+    (cd fuzz && nice -n "$niceness" cargo fuzz build $build_flags --debug-assertions)
 fi
 
 work="${FUZZ_WORK:-fuzz/target/fuzz-run}"
 rm -rf "$work/bin" "$work/logs"
 mkdir -p "$work/logs" "$work/bin"
 for t in $targets; do
-    cp "fuzz/target/$triple/release/$t" "$work/bin/$t"
+    cp "fuzz/target/$triple/$profile/$t" "$work/bin/$t"
 done
 touch "$work/started"
 

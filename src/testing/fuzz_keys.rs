@@ -3,6 +3,9 @@
 //! RSA key for the tenants' Universal Logout requests (RS256 only). Fixed material, never
 //! generated: the seeds signed with them stay valid.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -56,10 +59,18 @@ fn ed25519(seed: &[u8; 32], message: &[u8]) -> ([u8; 32], [u8; 64]) {
 
 /// An RSA key of the harness (`src/testing/keys/rsa6.pem`, which the mock org never publishes):
 /// Universal Logout requests are RS256 only.
+///
+/// RSA signing is slow under the fuzzer's instrumentation (about half a second a signature with
+/// AddressSanitizer and comparison tracing), so signatures are remembered by message: the
+/// fuzzer mutating a request's body reuses its token's signature.
 pub(crate) struct RsaKey {
     signer: rsa::pkcs1v15::SigningKey<Sha256>,
     pub(crate) jwk: Value,
+    signed: Mutex<HashMap<String, String>>,
 }
+
+/// Signatures remembered at most (then forgotten all at once).
+const MAX_SIGNED: usize = 4096;
 
 impl RsaKey {
     pub(crate) fn new() -> RsaKey {
@@ -78,6 +89,7 @@ impl RsaKey {
         RsaKey {
             signer: rsa::pkcs1v15::SigningKey::<Sha256>::new(key),
             jwk,
+            signed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -88,7 +100,15 @@ impl RsaKey {
             URL_SAFE_NO_PAD.encode(header),
             URL_SAFE_NO_PAD.encode(payload)
         );
-        let signature = self.signer.sign(message.as_bytes()).to_vec();
-        format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature))
+        let mut signed = self.signed.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(signature) = signed.get(&message) {
+            return format!("{message}.{signature}");
+        }
+        let signature = URL_SAFE_NO_PAD.encode(self.signer.sign(message.as_bytes()).to_vec());
+        if signed.len() >= MAX_SIGNED {
+            signed.clear();
+        }
+        signed.insert(message.clone(), signature.clone());
+        format!("{message}.{signature}")
     }
 }

@@ -166,6 +166,8 @@ impl RevocationMirror {
             let key = revocation.key();
             match entries.by_key.get(&key) {
                 Some(old) if old.until_ms > now && old.covers(&revocation) => {}
+                // An expired entry not swept yet says nothing: replaced, never merged (its
+                // `before` would outlive it).
                 Some(old) if old.until_ms > now => {
                     let merged = old.merged(&revocation);
                     entries.put(key, merged);

@@ -5,6 +5,25 @@
 //! of them touches the network. Invariants that must hold for every input are asserted here,
 //! so that a violation is a crash the fuzzer reports.
 
+#[path = "fuzz_htu.rs"]
+mod htu;
+#[cfg(feature = "rust_crypto")]
+#[path = "fuzz_keys.rs"]
+mod keys;
+#[cfg(feature = "rust_crypto")]
+#[path = "fuzz_signals.rs"]
+mod signals;
+#[path = "fuzz_store.rs"]
+mod store_wire;
+
+pub use self::htu::{htu, normalized_uri, same_uri};
+#[cfg(feature = "rust_crypto")]
+pub use self::signals::{
+    APP_BASE_URL, DEFAULT_REQUEST, DPOP_SUB, ISSUER2, RESOURCE, RESOURCE2, RSA_KID, SIGNAL_KID,
+    Signals, TENANT2, logout_claims, proof_claims, universal_claims,
+};
+pub use self::store_wire::revocation_wire;
+
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -72,13 +91,18 @@ fn options() -> ValidationOptions {
 /// The static discovery document of the harness: no token or introspection endpoint, so that
 /// no input can lead to an outbound call.
 pub fn metadata() -> ProviderMetadata {
+    metadata_of(ISSUER)
+}
+
+/// [`metadata`] of another issuer.
+pub(crate) fn metadata_of(issuer: &str) -> ProviderMetadata {
     ProviderMetadata {
-        issuer: ISSUER.into(),
-        jwks_uri: format!("{ISSUER}/oauth2/v1/keys"),
-        authorization_endpoint: Some(format!("{ISSUER}/oauth2/v1/authorize")),
+        issuer: issuer.into(),
+        jwks_uri: format!("{issuer}/oauth2/v1/keys"),
+        authorization_endpoint: Some(format!("{issuer}/oauth2/v1/authorize")),
         token_endpoint: None,
         userinfo_endpoint: None,
-        end_session_endpoint: Some(format!("{ISSUER}/oauth2/v1/logout")),
+        end_session_endpoint: Some(format!("{issuer}/oauth2/v1/logout")),
         introspection_endpoint: None,
         revocation_endpoint: None,
         token_endpoint_auth_methods_supported: None,

@@ -311,7 +311,7 @@ pub(crate) fn same_uri(a: &str, b: &str) -> bool {
 /// Scheme and host lowercased, default port dropped, dot segments removed (all by `url`),
 /// percent-encoded unreserved characters decoded and other escapes uppercased; no query,
 /// fragment or user information.
-fn normalized(uri: &str) -> Option<String> {
+pub(crate) fn normalized(uri: &str) -> Option<String> {
     let mut url = url::Url::parse(uri).ok()?;
     if !matches!(url.scheme(), "https" | "http") || url.cannot_be_a_base() {
         return None;

@@ -3,25 +3,28 @@
 //! through the same entry points the fuzzer uses (`okta_oidc::__fuzz`, feature `fuzzing`).
 //!
 //! A crash found by `scripts/fuzz.sh` is fixed, then its input is copied to
-//! `fuzz/regressions/<target>/` and a named test added below when the case deserves one.
+//! `fuzz/regressions/<target>/` and a named test added below when the case deserves one. The
+//! structure-aware targets (`dpop`, `universal_logout`, `backchannel_logout`: inputs starting
+//! with the byte 0xFF) are committed in their text form, which
+//! `OKTA_FUZZ_RENDER=1 fuzz/target/fuzz-run/bin/<target> <crash file>` prints.
 //!
 //! The seeds themselves are written by the ignored test `regenerate_fuzz_seeds`:
 //! `cargo test --all-features --test it -- --ignored fuzz_regressions::regenerate_fuzz_seeds`.
-#![cfg(feature = "fuzzing")]
+#![cfg(all(feature = "fuzzing", feature = "rust_crypto"))]
 
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use okta_oidc::__fuzz::{
-    self, AUDIENCE, CLIENT_ID, Harness, ISSUER, LOGIN_STATE, NOW, SESSION_COOKIE, TENANT,
+    self, AUDIENCE, CLIENT_ID, Harness, ISSUER, LOGIN_STATE, NOW, SESSION_COOKIE, Signals, TENANT,
 };
 use okta_oidc::testing::MockOkta;
 use serde_json::{Value, json};
 
 const KEYS: &[u8] = include_bytes!("../../fuzz/keys.json");
 
-const TARGETS: [&str; 7] = [
+const TARGETS: [&str; 13] = [
     "bearer",
     "jwks",
     "discovery",
@@ -29,6 +32,12 @@ const TARGETS: [&str; 7] = [
     "session_cookie",
     "login_cookie",
     "callback",
+    "dpop",
+    "htu",
+    "universal_logout",
+    "backchannel_logout",
+    "revocation_wire",
+    "resource_metadata",
 ];
 
 fn fuzz_dir() -> PathBuf {
@@ -57,8 +66,26 @@ fn inputs(kind: &str, target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-fn run(harness: &Harness, target: &str, data: &[u8]) {
+fn run(harness: &Harness, signals: &Signals, target: &str, data: &[u8]) {
     match target {
+        "dpop" => {
+            signals.dpop(data);
+        }
+        "htu" => {
+            __fuzz::htu(data);
+        }
+        "universal_logout" => {
+            signals.universal_logout(data);
+        }
+        "backchannel_logout" => {
+            signals.backchannel_logout(data);
+        }
+        "revocation_wire" => {
+            __fuzz::revocation_wire(data);
+        }
+        "resource_metadata" => {
+            signals.resource_metadata(data);
+        }
         "bearer" => {
             harness.bearer(data);
         }
@@ -88,19 +115,20 @@ fn run(harness: &Harness, target: &str, data: &[u8]) {
 #[test]
 fn replay_seed_corpus_and_past_crashes() {
     let harness = Harness::new(KEYS);
+    let signals = Signals::new(KEYS);
     let mut seeds = 0;
     for target in TARGETS {
         let corpus = inputs("corpus", target);
         assert!(!corpus.is_empty(), "no seed corpus for {target}");
         for (path, data) in corpus.iter().chain(&inputs("regressions", target)) {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run(&harness, target, data)
+                run(&harness, &signals, target, data)
             }));
             assert!(outcome.is_ok(), "{target} panicked on {}", path.display());
             seeds += 1;
         }
     }
-    assert!(seeds >= 7 * 3);
+    assert!(seeds >= TARGETS.len() * 3);
 }
 
 /// The seeds are real-shaped: the valid ones get all the way through, so the fuzzer starts

@@ -95,7 +95,6 @@ impl Diagnosis {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

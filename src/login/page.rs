@@ -8,7 +8,6 @@ use http::{HeaderValue, StatusCode};
 use crate::html::escape;
 use crate::middleware::sessions::SessionEnd;
 
-
 /// A plain error page with `status`, saying `message` (escaped), with a link to `home`.
 pub(crate) fn error(status: StatusCode, message: &str, home: &str) -> Response {
     let body = format!(

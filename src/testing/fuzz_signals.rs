@@ -341,7 +341,7 @@ impl Signals {
 
     /// A Universal Logout request: the bearer token (or a payload the harness signs with the
     /// tenant key as a `global-token-revocation+jwt`) on the first line, the JSON body after
-    /// it. Returns the status; asserts only 204, 400, 401 and 403 are answered, that a `204`
+    /// it. Returns the status; asserts only 204, 400, 401, 403 and 503 are answered, that a `204`
     /// recorded the revocation of the named user in the token's tenant, and that the same
     /// request is refused the second time (its `jti` is used up).
     pub fn universal_logout(&self, input: &[u8]) -> u16 {
@@ -356,7 +356,9 @@ impl Signals {
         self.store.forget_markers();
         let status = self.post(path, authorization, body.as_bytes().to_vec(), false);
         assert!(
-            matches!(status, 0 | 204 | 400 | 401 | 403),
+            // 503: a `kid` the key set lacks while a refetch is held back (the harness holds
+            // every refetch back; #25: the key may be new, so the caller should retry).
+            matches!(status, 0 | 204 | 400 | 401 | 403 | 503),
             "unexpected status {status}"
         );
         if status == 204 {
@@ -387,7 +389,7 @@ impl Signals {
 
     /// A Back-Channel Logout request: the form body, or (a line starting with `{`) a payload
     /// the harness signs with the tenant key as a `logout+jwt` and sends as the form's
-    /// `logout_token`. Returns the status; asserts only 200 and 400 are answered, that a `200`
+    /// `logout_token`. Returns the status; asserts only 200, 400 and 503 are answered, that a `200`
     /// recorded the revocation of the token's `sid` (else `sub`), and that the same token is
     /// refused the second time.
     pub fn backchannel_logout(&self, input: &[u8]) -> u16 {
@@ -405,7 +407,8 @@ impl Signals {
         self.store.forget_markers();
         let status = self.post(path, None, body.clone().into_bytes(), true);
         assert!(
-            matches!(status, 0 | 200 | 400),
+            // 503: a `kid` the key set lacks while a refetch is held back (#25).
+            matches!(status, 0 | 200 | 400 | 503),
             "unexpected status {status}"
         );
         if status == 200 {

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use http::header::AUTHORIZATION;
 use http::request::Parts;
 
-use crate::claims::StandardClaims;
+use crate::claims::{Identity, StandardClaims};
 use crate::error::{AuthError, TokenError};
 use crate::tenant::config::Tenant;
 use crate::tenant::directory::TenantDirectory;
@@ -90,6 +90,31 @@ impl RejectionLog {
                 "request refused: {error}"
             );
         }
+    }
+
+    /// Records a refusal of a route layer behind the authentication layer
+    /// ([`RequireScopes`](crate::RequireScopes)): the identity it refused, if any, was validated,
+    /// so its tenant is a registered one; `now` in seconds.
+    pub(crate) fn record_route(&self, error: &AuthError, identity: Option<&Identity>, now: i64) {
+        let reason = error.reason();
+        let tenant = identity.map(|identity| &identity.tenant.id);
+        let Some(folded) = self.admit(reason, tenant, now) else {
+            return;
+        };
+        let expected = match error {
+            AuthError::InsufficientScope { required } => required.join(" "),
+            _ => "-".to_owned(),
+        };
+        let received = identity.map_or_else(|| "-".to_owned(), |i| cut(&i.claims.scopes.join(" ")));
+        tracing::info!(
+            reason,
+            tenant = tenant.map_or("-", |t| &**t),
+            expected,
+            received,
+            hint = "-",
+            folded,
+            "request refused: {error}"
+        );
     }
 
     /// `Some(folded)` when a line is due for this reason and tenant at `now` (seconds).

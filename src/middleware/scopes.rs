@@ -12,6 +12,8 @@ use super::challenge::{Challenges, DEFAULT_REALM};
 use super::credential::{AuthContext, check_scopes};
 use super::future::ResponseFuture;
 use crate::error::AuthError;
+use crate::rejection_log::RejectionLog;
+use crate::time::{SystemClock, UnixTime};
 
 /// A layer for a route or group of routes that requires scopes of an already authenticated
 /// identity (put [`OktaOidcLayer`](crate::OktaOidcLayer) outside it). Answers 403 `insufficient_scope` naming the
@@ -26,9 +28,19 @@ use crate::error::AuthError;
 ///     .route_layer(RequireScopes::new(["admin"]));
 /// # let _ = admin;
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RequireScopes {
     scopes: Arc<[String]>,
+    /// This layer's refusals, one INFO line per reason and tenant a minute.
+    rejections: Arc<RejectionLog>,
+}
+
+impl std::fmt::Debug for RequireScopes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequireScopes")
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RequireScopes {
@@ -44,6 +56,7 @@ impl RequireScopes {
                 .map(Into::into)
                 .collect::<Vec<_>>()
                 .into(),
+            rejections: Arc::default(),
         }
     }
 }
@@ -55,15 +68,26 @@ impl<S> Layer<S> for RequireScopes {
         RequireScopesService {
             inner,
             scopes: Arc::clone(&self.scopes),
+            rejections: Arc::clone(&self.rejections),
         }
     }
 }
 
 /// The service made by [`RequireScopes`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RequireScopesService<S> {
     inner: S,
     scopes: Arc<[String]>,
+    rejections: Arc<RejectionLog>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for RequireScopesService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequireScopesService")
+            .field("inner", &self.inner)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireScopesService<S>
@@ -83,14 +107,18 @@ where
         let realm = context
             .and_then(|c| c.realm.clone())
             .unwrap_or_else(|| Arc::from(DEFAULT_REALM));
-        let verdict = match context.and_then(|c| c.identity.as_deref()) {
+        let identity = context.and_then(|c| c.identity.as_deref());
+        let verdict = match identity {
             None => Err(AuthError::MissingCredential),
             Some(identity) => check_scopes(identity, &self.scopes),
         };
         let Err(error) = verdict else {
             return ResponseFuture::calling(self.inner.call(request));
         };
-        tracing::debug!(reason = %error, "request lacks scope");
+        // One INFO line per reason and tenant a minute, as the authentication layer's refusals
+        // (`rejection_log.rs`); the system clock: this layer has no handle to the provider's.
+        self.rejections
+            .record_route(&error, identity, UnixTime::now(&SystemClock).as_secs());
         // The error goes on the challenge of the scheme the request used (RFC 9449 §7.1).
         let challenges = match context.and_then(|c| c.dpop.as_ref()) {
             Some(offer) => Challenges {

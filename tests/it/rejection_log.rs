@@ -130,6 +130,54 @@ async fn an_unknown_issuer_is_logged_under_no_tenant_with_the_issuer_received() 
     assert!(line.contains(&format!("received=\"{issuer}\"")), "{line}");
 }
 
+/// A route's `RequireScopes` refusal is logged like the layer's own: reason `scope`, the
+/// scopes required and those the token had (not secret), once a minute per tenant.
+#[tokio::test]
+async fn a_missing_scope_on_a_route_is_logged_with_required_and_received_scopes() {
+    use axum::{Router, routing::get};
+    use okta_oidc::{OktaOidcLayer, RequireScopes};
+
+    let mock = MockOkta::start().await;
+    let oidc = OktaOidc::builder()
+        .allow_loopback_http(true)
+        .tenant(
+            Tenant::new("log-scope", mock.issuer())
+                .client_id(mock.client_id())
+                .audience("api://default"),
+        )
+        .build()
+        .await
+        .unwrap();
+    let app = Router::new()
+        .route("/orders", get(|| async { "ok" }))
+        .route_layer(RequireScopes::new(["orders:write"]))
+        .layer(OktaOidcLayer::new(oidc));
+    let base = crate::common::serve(app).await;
+    let logs = capture_logs();
+    let token = mock
+        .access_token()
+        .claim("scp", ["openid", "orders:read"])
+        .build();
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        let response = client
+            .get(format!("{base}/orders"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403);
+    }
+    let lines = lines_for(&logs.text(), "log-scope");
+    assert_eq!(lines.len(), 1, "one line a minute: {lines:?}");
+    let line = &lines[0];
+    assert!(line.contains(" INFO "), "{line}");
+    assert!(line.contains("reason=\"scope\""), "{line}");
+    assert!(line.contains("expected=\"orders:write\""), "{line}");
+    assert!(line.contains("received=\"openid orders:read\""), "{line}");
+    assert!(!line.contains(&token), "never the token: {line}");
+}
+
 #[test]
 fn every_reason_is_a_short_snake_case_name() {
     for reason in REJECTION_REASONS {

@@ -30,6 +30,8 @@ mod redis_config;
 mod redis_state;
 #[cfg(feature = "redis")]
 mod redis_sync;
+#[cfg(feature = "redis")]
+mod redis_target;
 mod revocation;
 mod revocation_store;
 

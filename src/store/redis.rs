@@ -15,12 +15,13 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use redis::aio::ConnectionManager;
 use sha2::{Digest, Sha256};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use super::mirror::RevocationMirror;
 use super::redis_config::RedisStoreConfig;
@@ -29,7 +30,8 @@ use super::redis_sync;
 use super::revocation::Revocation;
 use super::revocation_store::{RevocationStore, StoreError, StoreFuture};
 
-/// The Redis store (feature `redis`): one Redis shared by every instance of the app.
+/// The Redis store (feature `redis`): one Redis shared by every instance of the app, a single
+/// node or a primary behind Redis Sentinel ([`RedisStoreConfig::new`] for the URL forms).
 ///
 /// Made without any network call; a task (on the current Tokio runtime) connects, fills the
 /// mirror and keeps it current, and reconnects when Redis goes away. While Redis is away,
@@ -88,19 +90,23 @@ impl RedisStore {
 
     /// A store with `config`. Needs a Tokio runtime; fails only for a URL that does not parse.
     pub fn with_config(config: RedisStoreConfig) -> Result<Self, StoreError> {
-        let client = config.client()?;
+        let target = config.target()?;
         let now = config.clock.now();
         let mirror = RevocationMirror::remote(now);
         if !config.fail_closed_until_first_sync {
             mirror.mark_synced(now);
         }
+        let replicas_to_ack = AtomicU32::new(config.min_replicas_acked.unwrap_or(0));
         let inner = Arc::new(Inner {
             config,
-            client,
+            target,
             mirror,
             manager: ArcSwapOption::empty(),
             connected: watch::Sender::new(false),
             syncs: watch::Sender::new(0),
+            replicas_to_ack,
+            unacknowledged: AtomicU64::new(0),
+            primary_moved: Notify::new(),
         });
         let task = tokio::spawn(redis_sync::run(Arc::clone(&inner)));
         Ok(RedisStore {
@@ -118,6 +124,13 @@ impl RedisStore {
     pub async fn wait_connected(&self, connected: bool) {
         let mut rx = self.inner.connected.subscribe();
         let _ = rx.wait_for(|now| *now == connected).await;
+    }
+
+    /// Revocations that fewer replicas than
+    /// [`min_replicas_acked`](RedisStoreConfig::min_replicas_acked) confirmed in time: each was
+    /// answered as a failure (the logout endpoint's `503`, so Okta sends it again).
+    pub fn unacknowledged_revocations(&self) -> u64 {
+        self.inner.unacknowledged.load(Ordering::Relaxed)
     }
 
     /// How many full syncs of the mirror have completed.
@@ -147,13 +160,52 @@ impl RedisStore {
     async fn timed<T>(
         &self,
         what: &'static str,
+        limit: Duration,
         future: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.inner.config.command_timeout, future).await {
+        match tokio::time::timeout(limit, future).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(StoreError::Unavailable(format!("{what}: {e}"))),
+            Ok(Err(e)) => {
+                if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly) {
+                    // A replica now (a failover): the sync task finds the primary again.
+                    self.inner.primary_moved.notify_one();
+                }
+                Err(StoreError::Unavailable(format!("{what}: {e}")))
+            }
             Err(_) => Err(StoreError::Unavailable(format!("{what}: timed out"))),
         }
+    }
+
+    /// Writes `revocation`, then waits until `replicas` replicas hold it (`WAIT`, in the same
+    /// round trip); fewer in time is a failure, counted.
+    async fn record_acknowledged(
+        &self,
+        manager: &mut ConnectionManager,
+        revocation: &Revocation,
+        replicas: u32,
+    ) -> Result<(), StoreError> {
+        let config = &self.inner.config;
+        let wait_ms = u64::try_from(config.replica_ack_timeout.as_millis()).unwrap_or(u64::MAX);
+        let mut pipe = write_pipeline(&self.inner, revocation);
+        pipe.cmd("WAIT").arg(replicas).arg(wait_ms);
+        let limit = config.command_timeout + config.replica_ack_timeout;
+        let (acked,): (u32,) = self
+            .timed("record", limit, pipe.query_async(manager))
+            .await?;
+        if acked >= replicas {
+            return Ok(());
+        }
+        self.inner.unacknowledged.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            acked,
+            replicas,
+            wait_ms,
+            "revocation not confirmed by enough replicas in time: answered as a failure so that \
+             its sender sends it again (min_replicas_acked)"
+        );
+        Err(StoreError::Unavailable(format!(
+            "record: {acked} of {replicas} replicas confirmed the revocation within {wait_ms} ms"
+        )))
     }
 }
 
@@ -173,8 +225,15 @@ impl RevocationStore for RedisStore {
             // (and writes it back when it returns).
             self.inner.mirror.apply(revocation.clone(), now);
             let mut manager = self.manager()?;
+            let replicas = self.inner.replicas_to_ack.load(Ordering::Acquire);
+            if replicas > 0 {
+                return self
+                    .record_acknowledged(&mut manager, revocation, replicas)
+                    .await;
+            }
             let pipe = write_pipeline(&self.inner, revocation);
-            self.timed("record", pipe.query_async::<()>(&mut manager))
+            let limit = self.inner.config.command_timeout;
+            self.timed("record", limit, pipe.query_async::<()>(&mut manager))
                 .await
         })
     }
@@ -193,8 +252,9 @@ impl RevocationStore for RedisStore {
             let mut manager = self.manager()?;
             let mut cmd = redis::cmd("SET");
             cmd.arg(name).arg(1).arg("NX").arg("PX").arg(ttl_ms);
+            let limit = self.inner.config.command_timeout;
             let set: Option<String> = self
-                .timed("mark_used", cmd.query_async(&mut manager))
+                .timed("mark_used", limit, cmd.query_async(&mut manager))
                 .await?;
             Ok(set.is_some())
         })

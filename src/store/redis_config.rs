@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::redis_target::{Target, sentinel_parts, sentinel_target};
 use super::revocation_store::StoreError;
 use crate::time::{Clock, SharedClock, SystemClock};
 
@@ -18,6 +19,10 @@ pub struct RedisStoreConfig {
     pub(super) reconnect_delay: Duration,
     pub(super) clock: SharedClock,
     pub(super) fail_closed_until_first_sync: bool,
+    /// Replicas that must hold a revocation before it is acknowledged; `None`: 1 when the
+    /// primary has replicas at connection, else 0.
+    pub(super) min_replicas_acked: Option<u32>,
+    pub(super) replica_ack_timeout: Duration,
     /// A PEM CA certificate trusted instead of the system's roots (`rediss://`).
     #[cfg(feature = "redis-tls")]
     pub(super) tls_root_certificate: Option<Vec<u8>>,
@@ -34,6 +39,8 @@ impl fmt::Debug for RedisStoreConfig {
                 "fail_closed_until_first_sync",
                 &self.fail_closed_until_first_sync,
             )
+            .field("min_replicas_acked", &self.min_replicas_acked)
+            .field("replica_ack_timeout", &self.replica_ack_timeout)
             .field("tls", &is_tls_url(&self.url))
             .finish_non_exhaustive()
     }
@@ -43,6 +50,11 @@ impl RedisStoreConfig {
     /// The store at `url`: `redis://[:password@]host:port/db`, or `rediss://…` for TLS (feature
     /// `redis-tls`; the server's certificate is checked against the system's root certificates,
     /// or [`tls_root_certificate`](Self::tls_root_certificate)).
+    ///
+    /// Behind Redis Sentinel: `redis+sentinel://[:password@]host:port[,host:port…]/<master
+    /// name>`, the Sentinels and the master name (`rediss+sentinel://` for TLS). The store
+    /// asks the Sentinels for the primary at every connection, and reconnects when the node it
+    /// writes to is no longer the primary (a failover).
     pub fn new(url: impl Into<String>) -> Self {
         RedisStoreConfig {
             url: url.into(),
@@ -52,6 +64,8 @@ impl RedisStoreConfig {
             reconnect_delay: Duration::from_millis(200),
             clock: Arc::new(SystemClock),
             fail_closed_until_first_sync: true,
+            min_replicas_acked: None,
+            replica_ack_timeout: Duration::from_secs(1),
             #[cfg(feature = "redis-tls")]
             tls_root_certificate: None,
         }
@@ -125,6 +139,36 @@ impl RedisStoreConfig {
         self
     }
 
+    /// How many replicas must hold a revocation before it is acknowledged (default: 1 when the
+    /// primary has replicas when the store connects, else 0). Redis replicates asynchronously:
+    /// a revocation only the primary holds is lost if the primary fails before a replica has
+    /// it, and Okta, having had its answer, never sends it again. With `n > 0`, each recorded
+    /// revocation is followed by `WAIT n` ([`replica_ack_timeout`](Self::replica_ack_timeout));
+    /// when fewer replicas confirm in time, recording fails, the logout endpoint answers `503`
+    /// (Okta sends the signal again) and
+    /// [`RedisStore::unacknowledged_revocations`](super::RedisStore::unacknowledged_revocations)
+    /// counts it. Single-use markers are not waited for: losing one in a failover only reopens
+    /// a short replay window.
+    ///
+    /// ```
+    /// use okta_oidc::store::RedisStoreConfig;
+    ///
+    /// let config = RedisStoreConfig::new("redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/main")
+    ///     .min_replicas_acked(1);
+    /// # let _ = config;
+    /// ```
+    pub fn min_replicas_acked(mut self, replicas: u32) -> Self {
+        self.min_replicas_acked = Some(replicas);
+        self
+    }
+
+    /// Longest wait for the replicas of [`min_replicas_acked`](Self::min_replicas_acked)
+    /// (default 1 s).
+    pub fn replica_ack_timeout(mut self, timeout: Duration) -> Self {
+        self.replica_ack_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     /// The clock (the same as the [`OktaOidc`](crate::OktaOidc)'s: tests pass a
     /// [`ManualClock`](crate::ManualClock) to both).
     pub fn clock(mut self, clock: impl Clock) -> Self {
@@ -137,7 +181,14 @@ impl RedisStoreConfig {
     /// The Redis client of these settings; an error for a URL that does not parse, or that
     /// asks for TLS in a build without it. (The messages never repeat the URL: it may hold a
     /// password.)
-    pub(super) fn client(&self) -> Result<redis::Client, StoreError> {
+    pub(super) fn target(&self) -> Result<Target, StoreError> {
+        if let Some(parts) = sentinel_parts(&self.url) {
+            return sentinel_target(parts?);
+        }
+        self.client().map(Target::Node)
+    }
+
+    fn client(&self) -> Result<redis::Client, StoreError> {
         let invalid =
             |e: redis::RedisError| StoreError::Unavailable(format!("invalid Redis URL: {e}"));
         #[cfg(feature = "redis-tls")]

@@ -1,23 +1,35 @@
 //! What a [`RedisStore`](super::RedisStore) and its sync task share: the client, the
 //! connection, the mirror and the key layout.
 
+use std::sync::atomic::{AtomicU32, AtomicU64};
+
 use arc_swap::ArcSwapOption;
 use redis::aio::ConnectionManager;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use super::mirror::RevocationMirror;
 use super::redis_config::RedisStoreConfig;
+use super::redis_target::Target;
 use super::revocation::Revocation;
 
 pub(super) struct Inner {
     pub(super) config: RedisStoreConfig,
-    pub(super) client: redis::Client,
+    /// Where the primary is (one node, or the Sentinels' answer).
+    pub(super) target: Target,
     pub(super) mirror: RevocationMirror,
     pub(super) manager: ArcSwapOption<ConnectionManager>,
     /// Whether the mirror is subscribed and synced now.
     pub(super) connected: watch::Sender<bool>,
     /// Counts full syncs.
     pub(super) syncs: watch::Sender<u64>,
+    /// Replicas each revocation waits for (`WAIT`): the setting, or what the primary reported
+    /// at connection.
+    pub(super) replicas_to_ack: AtomicU32,
+    /// Revocations that fewer replicas than that confirmed in time (answered as failures).
+    pub(super) unacknowledged: AtomicU64,
+    /// Told when a write found a node that is no longer the primary (`READONLY`): the sync
+    /// task then connects again, to the primary the Sentinels name.
+    pub(super) primary_moved: Notify,
 }
 
 impl Inner {
@@ -30,7 +42,7 @@ impl Inner {
     }
 }
 
-/// `SET key json PXAT until` and `PUBLISH`, in one round trip.
+/// `SET key json PXAT until` and `PUBLISH`, in one round trip (a caller may add `WAIT`).
 pub(super) fn write_pipeline(inner: &Inner, revocation: &Revocation) -> redis::Pipeline {
     let json = serde_json::to_string(revocation).unwrap_or_default();
     let mut pipe = redis::pipe();

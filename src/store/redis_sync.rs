@@ -3,6 +3,7 @@
 //! logs that say when the store is lost and found again.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -12,6 +13,7 @@ use super::redis_state::{Inner, write_pipeline};
 use super::revocation::Revocation;
 
 const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
+const MAX_RECONNECT_DELAY_SENTINEL: Duration = Duration::from_secs(1);
 /// Keys read per `SCAN` and `MGET`.
 const BATCH: usize = 500;
 
@@ -35,14 +37,26 @@ pub(super) async fn run(inner: Arc<Inner>) {
         }
         inner.connected.send_replace(false);
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(MAX_RECONNECT_DELAY);
+        // Behind Sentinel a failover takes a few seconds, and asking the Sentinels is cheap:
+        // retry at least every second, so the promoted replica is found soon after.
+        let most = if inner.target.may_move() {
+            MAX_RECONNECT_DELAY_SENTINEL
+        } else {
+            MAX_RECONNECT_DELAY
+        };
+        delay = (delay * 2).min(most);
     }
 }
 
 /// One connection's life: returns why it ended.
 async fn follow(inner: &Inner, was_connected: &mut bool, ever_connected: &mut bool) -> String {
     let timeout = inner.config.command_timeout;
-    let pubsub = match tokio::time::timeout(timeout, inner.client.get_async_pubsub()).await {
+    let client = match tokio::time::timeout(timeout, inner.target.primary()).await {
+        Ok(Ok(client)) => client,
+        Ok(Err(e)) => return e,
+        Err(_) => return "sentinel: timed out".into(),
+    };
+    let pubsub = match tokio::time::timeout(timeout, client.get_async_pubsub()).await {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => return format!("subscribe: {e}"),
         Err(_) => return "subscribe: timed out".into(),
@@ -51,23 +65,24 @@ async fn follow(inner: &Inner, was_connected: &mut bool, ever_connected: &mut bo
     if let Err(e) = pubsub.subscribe(inner.channel()).await {
         return format!("subscribe: {e}");
     }
-    if inner.manager.load().is_none() {
+    // One node: the manager reconnects by itself. Behind Sentinel the primary may have
+    // moved: a new manager for the one named now.
+    if inner.manager.load().is_none() || inner.target.may_move() {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
             .set_number_of_retries(1)
             .set_max_delay(MAX_RECONNECT_DELAY);
-        match inner
-            .client
-            .get_connection_manager_with_config(config)
-            .await
-        {
+        match client.get_connection_manager_with_config(config).await {
             Ok(manager) => inner.manager.store(Some(Arc::new(manager))),
             Err(e) => return format!("connect: {e}"),
         }
     }
     if !*ever_connected {
         check_eviction_policy(inner).await;
+    }
+    if inner.config.min_replicas_acked.is_none() {
+        count_replicas(inner).await;
     }
     if let Err(e) = full_sync(inner).await {
         return e;
@@ -104,9 +119,15 @@ async fn follow(inner: &Inner, was_connected: &mut bool, ever_connected: &mut bo
                 }
             }
             _ = tick.tick() => {
+                if inner.target.may_move() && !is_primary(inner).await {
+                    return "the node is no longer the primary".into();
+                }
                 if let Err(e) = full_sync(inner).await {
                     return e;
                 }
+            }
+            () = inner.primary_moved.notified() => {
+                return "a write found a replica (READONLY): the primary moved".into();
             }
         }
     }
@@ -135,6 +156,64 @@ async fn check_eviction_policy(inner: &Inner) {
         ),
         Ok(_) => {}
         Err(e) => tracing::debug!(error = %e, "Redis eviction policy not readable: not checked"),
+    }
+}
+
+/// Sets how many replicas each revocation waits for, when the application left it to the
+/// store: 1 when the primary reports replicas (`INFO replication`), else 0.
+async fn count_replicas(inner: &Inner) {
+    let Ok(mut manager) = manager(inner) else {
+        return;
+    };
+    let mut cmd = redis::cmd("INFO");
+    cmd.arg("replication");
+    let info: Result<String, String> = timed(
+        inner.config.command_timeout,
+        "info",
+        cmd.query_async(&mut manager),
+    )
+    .await;
+    let replicas = info
+        .ok()
+        .as_deref()
+        .and_then(connected_replicas)
+        .unwrap_or(0);
+    let wait_for = u32::from(replicas > 0);
+    let before = inner.replicas_to_ack.swap(wait_for, Ordering::AcqRel);
+    if before != wait_for {
+        tracing::info!(
+            replicas,
+            wait_for,
+            "revocations wait for {wait_for} replica(s) to hold them (min_replicas_acked)"
+        );
+    }
+}
+
+/// `connected_slaves` of an `INFO replication` answer.
+fn connected_replicas(info: &str) -> Option<u32> {
+    info.lines()
+        .find_map(|line| line.trim().strip_prefix("connected_slaves:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// Whether the node the store writes to says it is the primary (`ROLE`).
+async fn is_primary(inner: &Inner) -> bool {
+    let Ok(mut manager) = manager(inner) else {
+        return false;
+    };
+    let role: Result<redis::Value, String> = timed(
+        inner.config.command_timeout,
+        "role",
+        redis::cmd("ROLE").query_async(&mut manager),
+    )
+    .await;
+    match role {
+        Ok(redis::Value::Array(items)) => matches!(
+            items.first(),
+            Some(redis::Value::BulkString(role)) if role.as_slice() == b"master"
+        ),
+        // A failed command: the connection's own error path decides.
+        _ => true,
     }
 }
 
@@ -222,7 +301,18 @@ async fn timed<T>(
 
 #[cfg(test)]
 mod tests {
-    use super::evicts_unexpired;
+    use super::{connected_replicas, evicts_unexpired};
+
+    #[test]
+    fn replicas_are_read_from_info_replication() {
+        let info = "# Replication\r\nrole:master\r\nconnected_slaves:2\r\nslave0:ip=…\r\n";
+        assert_eq!(connected_replicas(info), Some(2));
+        assert_eq!(
+            connected_replicas("role:master\r\nconnected_slaves:0\r\n"),
+            Some(0)
+        );
+        assert_eq!(connected_replicas("role:slave\r\n"), None);
+    }
 
     #[test]
     fn allkeys_policies_evict_unexpired_keys() {

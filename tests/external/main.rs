@@ -34,6 +34,8 @@ mod redis;
 mod redis_hostile;
 #[cfg(feature = "redis")]
 mod redis_logout;
+#[cfg(feature = "redis")]
+mod redis_sentinel;
 mod redis_server;
 #[cfg(feature = "redis-tls")]
 mod redis_tls;
@@ -101,6 +103,21 @@ fn redis_trials() -> Vec<Trial> {
             "redis_hostile::a_cold_start_without_redis_refuses_older_identities_until_synced",
             redis::needs,
             redis_hostile::a_cold_start_without_redis_refuses_older_identities_until_synced,
+        ),
+        trial(
+            "redis_sentinel::a_failover_loses_no_acknowledged_revocation",
+            redis::needs,
+            redis_sentinel::a_failover_loses_no_acknowledged_revocation,
+        ),
+        trial(
+            "redis_sentinel::an_unreplicated_revocation_is_never_acknowledged",
+            redis::needs,
+            redis_sentinel::an_unreplicated_revocation_is_never_acknowledged,
+        ),
+        trial(
+            "redis_sentinel::the_api_example_reads_sentinel_urls_and_replica_acks",
+            redis::needs,
+            redis_sentinel::the_api_example_reads_sentinel_urls_and_replica_acks,
         ),
         trial(
             "redis_hostile::every_key_in_redis_has_a_ttl",

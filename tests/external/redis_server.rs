@@ -21,6 +21,8 @@ pub struct RedisServer {
     pub port: u16,
     /// TLS only on `port` (the certificates of `fixtures/redis-tls`), no plain port.
     tls: bool,
+    /// More arguments (`--replicaof 127.0.0.1 <port>`).
+    extra: Vec<String>,
 }
 
 /// A file of `tests/external/fixtures/redis-tls`: a test CA (`ca.crt`) and the certificate
@@ -32,7 +34,7 @@ pub fn tls_fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -47,15 +49,31 @@ impl RedisServer {
     }
 
     /// Starts one that speaks TLS only (no client certificates asked).
+    #[cfg_attr(not(feature = "redis-tls"), allow(dead_code))]
     pub async fn start_tls() -> RedisServer {
         RedisServer::launch(true).await
     }
 
+    /// Starts a replica of the server on `primary`.
+    pub async fn start_replica_of(primary: u16) -> RedisServer {
+        let extra = vec![
+            "--replicaof".to_owned(),
+            "127.0.0.1".to_owned(),
+            primary.to_string(),
+        ];
+        RedisServer::launch_with(false, extra).await
+    }
+
     async fn launch(tls: bool) -> RedisServer {
+        RedisServer::launch_with(tls, Vec::new()).await
+    }
+
+    async fn launch_with(tls: bool, extra: Vec<String>) -> RedisServer {
         let mut server = RedisServer {
             child: None,
             port: free_port(),
             tls,
+            extra,
         };
         server.restart().await;
         server
@@ -103,6 +121,7 @@ impl RedisServer {
             .args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
             .args(["--appendonly", "no"])
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

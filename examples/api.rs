@@ -43,6 +43,10 @@
 //!   (`use_dpop_nonce`, `DPoP-Nonce`); instances with the same secret accept each other's;
 //! - `REDIS_URL` (optional, with `--features redis`; `rediss://` with `redis-tls`): revocations
 //!   and DPoP proofs' `jti` shared by every instance pointed at that Redis; otherwise in memory.
+//!   Behind Redis Sentinel: `redis+sentinel://host:port,host:port/<master name>` (the
+//!   Sentinels; `rediss+sentinel://` with `redis-tls`);
+//! - `REDIS_MIN_REPLICAS_ACKED` (optional, with `REDIS_URL`): replicas that must hold a
+//!   revocation before a logout signal is answered (default: 1 when the primary has replicas);
 //!
 //! Routes (under APP_BASE_URL's path): `GET /health` (public), `GET /api/me` (the token's claims
 //! as JSON; every `401` names the metadata in `resource_metadata="…"`), and with

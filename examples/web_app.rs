@@ -35,6 +35,10 @@
 //! - `BIND_ADDR` (default `127.0.0.1:3000`).
 //! - `REDIS_URL` (optional, with `--features redis`; `rediss://` with `redis-tls`): revocations
 //!   shared by every instance pointed at that Redis; otherwise kept in memory.
+//!   Behind Redis Sentinel: `redis+sentinel://host:port,host:port/<master name>` (the
+//!   Sentinels; `rediss+sentinel://` with `redis-tls`);
+//! - `REDIS_MIN_REPLICAS_ACKED` (optional, with `REDIS_URL`): replicas that must hold a
+//!   revocation before a logout signal is answered (default: 1 when the primary has replicas);
 //!
 //! Routes: `GET /` (public), `GET /health`, `/auth/login`, `/auth/callback`, `/auth/logout`,
 //! `GET /profile` (HTML; redirects to login without a session, and asks to sign in again when

@@ -145,7 +145,9 @@ pub fn app_path(app_base_url: &str) -> Result<String, String> {
 }
 
 /// The revocation store: Redis when `REDIS_URL` is set (feature `redis`; every instance pointed
-/// at the same Redis shares logouts), else the embedded memory store (one instance).
+/// at the same Redis shares logouts; `redis+sentinel://host:port,…/<master>` behind Sentinel;
+/// `REDIS_MIN_REPLICAS_ACKED` sets how many replicas must hold a revocation before it is
+/// acknowledged), else the embedded memory store (one instance).
 pub fn with_revocation_store(
     env: &Env,
     builder: okta_oidc::OktaOidcBuilder,
@@ -155,8 +157,15 @@ pub fn with_revocation_store(
     };
     #[cfg(feature = "redis")]
     {
-        let store =
-            okta_oidc::store::RedisStore::new(url).map_err(|e| format!("REDIS_URL: {e}"))?;
+        let mut config = okta_oidc::store::RedisStoreConfig::new(url);
+        if let Some(n) = env.get("REDIS_MIN_REPLICAS_ACKED") {
+            let n = n.trim().parse().map_err(|_| {
+                format!("REDIS_MIN_REPLICAS_ACKED={n}: expected a number of replicas (0, 1, …)")
+            })?;
+            config = config.min_replicas_acked(n);
+        }
+        let store = okta_oidc::store::RedisStore::with_config(config)
+            .map_err(|e| format!("REDIS_URL: {e}"))?;
         tracing::info!("revocations shared through Redis (REDIS_URL)");
         Ok(builder.revocation_store(store))
     }

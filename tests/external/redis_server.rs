@@ -85,6 +85,18 @@ impl RedisServer {
         format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
+    /// This server's working directory (a replica's received snapshot goes there), made on
+    /// first use and removed when the server is dropped.
+    fn dir(&self) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "okta-oidc-redis-{}-{}",
+            std::process::id(),
+            self.port
+        ));
+        std::fs::create_dir_all(&dir).expect("a directory for redis-server");
+        dir
+    }
+
     /// Stops it (its data is gone: no persistence).
     pub async fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -122,6 +134,9 @@ impl RedisServer {
             .args(["--save", ""])
             .args(["--appendonly", "no"])
             .args(&self.extra)
+            // A replica writes the primary's snapshot to its directory: one of its own.
+            .arg("--dir")
+            .arg(self.dir())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -141,6 +156,15 @@ impl RedisServer {
         assert!(matches!(ready, Ok(true)), "redis-server did not start");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.child = Some(child);
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+        let _ = std::fs::remove_dir_all(self.dir());
     }
 }
 

@@ -27,6 +27,8 @@ mod redis;
 #[cfg(feature = "redis")]
 mod redis_config;
 #[cfg(feature = "redis")]
+mod redis_conn;
+#[cfg(feature = "redis")]
 mod redis_state;
 #[cfg(feature = "redis")]
 mod redis_sync;

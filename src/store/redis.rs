@@ -3,7 +3,8 @@
 //! Layout (every key under the configured prefix, `okta-oidc:` by default):
 //!
 //! - `rev:<digest>`: one revocation as JSON, expiring with it (`PXAT`); the digest is a
-//!   SHA-256 of (kind, tenant, value), so no email or session id appears in a key name;
+//!   SHA-256 of (kind, tenant, value), so no email or session id appears in a key name (in a
+//!   cluster `{<prefix>}rev:<digest>`: one hash tag, one slot);
 //! - `used:<kind>:<digest>`: a single-use marker (`SET NX PX`);
 //! - channel `revocations`: every recorded revocation, as JSON, for the other instances'
 //!   mirrors.
@@ -19,12 +20,12 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use redis::aio::ConnectionManager;
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, watch};
 
 use super::mirror::RevocationMirror;
 use super::redis_config::RedisStoreConfig;
+use super::redis_conn::Conn;
 use super::redis_state::{Inner, write_pipeline};
 use super::redis_sync;
 use super::revocation::Revocation;
@@ -149,11 +150,11 @@ impl RedisStore {
         self.synced_after(0).await;
     }
 
-    fn manager(&self) -> Result<ConnectionManager, StoreError> {
+    fn manager(&self) -> Result<Conn, StoreError> {
         self.inner
             .manager
             .load_full()
-            .map(|m| ConnectionManager::clone(&m))
+            .map(|m| Conn::clone(&m))
             .ok_or_else(|| StoreError::Unavailable("not connected yet".into()))
     }
 
@@ -180,7 +181,7 @@ impl RedisStore {
     /// round trip); fewer in time is a failure, counted.
     async fn record_acknowledged(
         &self,
-        manager: &mut ConnectionManager,
+        manager: &mut Conn,
         revocation: &Revocation,
         replicas: u32,
     ) -> Result<(), StoreError> {

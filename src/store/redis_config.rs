@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::redis_target::{Target, sentinel_parts, sentinel_target};
+use super::redis_target::{Target, multi_host_parts, multi_host_target};
 use super::revocation_store::StoreError;
 use crate::time::{Clock, SharedClock, SystemClock};
 
@@ -55,6 +55,11 @@ impl RedisStoreConfig {
     /// name>`, the Sentinels and the master name (`rediss+sentinel://` for TLS). The store
     /// asks the Sentinels for the primary at every connection, and reconnects when the node it
     /// writes to is no longer the primary (a failover).
+    ///
+    /// A Redis Cluster (feature `redis-cluster`): `redis+cluster://[:password@]host:port,…`, seed
+    /// nodes (`rediss+cluster://` for TLS). Revocations share one hash tag (one slot: the
+    /// re-sync reads them on one node), single-use markers spread over the slots, and
+    /// `MOVED`/`ASK` redirections during a resharding are followed.
     pub fn new(url: impl Into<String>) -> Self {
         RedisStoreConfig {
             url: url.into(),
@@ -182,8 +187,8 @@ impl RedisStoreConfig {
     /// asks for TLS in a build without it. (The messages never repeat the URL: it may hold a
     /// password.)
     pub(super) fn target(&self) -> Result<Target, StoreError> {
-        if let Some(parts) = sentinel_parts(&self.url) {
-            return sentinel_target(parts?);
+        if let Some(parts) = multi_host_parts(&self.url) {
+            return multi_host_target(parts?);
         }
         self.client().map(Target::Node)
     }

@@ -4,11 +4,11 @@
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
 use arc_swap::ArcSwapOption;
-use redis::aio::ConnectionManager;
 use tokio::sync::{Notify, watch};
 
 use super::mirror::RevocationMirror;
 use super::redis_config::RedisStoreConfig;
+use super::redis_conn::Conn;
 use super::redis_target::Target;
 use super::revocation::Revocation;
 
@@ -17,7 +17,8 @@ pub(super) struct Inner {
     /// Where the primary is (one node, or the Sentinels' answer).
     pub(super) target: Target,
     pub(super) mirror: RevocationMirror,
-    pub(super) manager: ArcSwapOption<ConnectionManager>,
+    /// The connection commands go on, once made.
+    pub(super) manager: ArcSwapOption<Conn>,
     /// Whether the mirror is subscribed and synced now.
     pub(super) connected: watch::Sender<bool>,
     /// Counts full syncs.
@@ -34,7 +35,18 @@ pub(super) struct Inner {
 
 impl Inner {
     pub(super) fn key_of(&self, revocation: &Revocation) -> String {
-        format!("{}rev:{}", self.config.prefix, revocation.digest())
+        format!("{}{}", self.revocation_prefix(), revocation.digest())
+    }
+
+    /// What every revocation key starts with: `<prefix>rev:`, and in a cluster
+    /// `{<prefix>}rev:`, a hash tag that puts every revocation in one slot (one node to read in
+    /// a re-sync, one `MGET`).
+    pub(super) fn revocation_prefix(&self) -> String {
+        if self.target.is_cluster() {
+            format!("{{{}}}rev:", self.config.prefix)
+        } else {
+            format!("{}rev:", self.config.prefix)
+        }
     }
 
     pub(super) fn channel(&self) -> String {

@@ -7,8 +7,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManagerConfig;
 
+use super::redis_conn::Conn;
 use super::redis_state::{Inner, write_pipeline};
 use super::revocation::Revocation;
 
@@ -73,8 +74,8 @@ async fn follow(inner: &Inner, was_connected: &mut bool, ever_connected: &mut bo
             .set_response_timeout(Some(timeout))
             .set_number_of_retries(1)
             .set_max_delay(MAX_RECONNECT_DELAY);
-        match client.get_connection_manager_with_config(config).await {
-            Ok(manager) => inner.manager.store(Some(Arc::new(manager))),
+        match inner.target.connect(&client, config, timeout).await {
+            Ok(conn) => inner.manager.store(Some(Arc::new(conn))),
             Err(e) => return format!("connect: {e}"),
         }
     }
@@ -167,10 +168,11 @@ async fn count_replicas(inner: &Inner) {
     };
     let mut cmd = redis::cmd("INFO");
     cmd.arg("replication");
+    let tag = inner.revocation_prefix();
     let info: Result<String, String> = timed(
         inner.config.command_timeout,
         "info",
-        cmd.query_async(&mut manager),
+        manager.on_revocation_node(cmd, &tag),
     )
     .await;
     let replicas = info
@@ -222,11 +224,11 @@ fn evicts_unexpired(policy: &str) -> bool {
     policy.to_ascii_lowercase().starts_with("allkeys-")
 }
 
-fn manager(inner: &Inner) -> Result<ConnectionManager, String> {
+fn manager(inner: &Inner) -> Result<Conn, String> {
     inner
         .manager
         .load_full()
-        .map(|m| ConnectionManager::clone(&m))
+        .map(|m| Conn::clone(&m))
         .ok_or_else(|| "not connected".to_owned())
 }
 
@@ -235,7 +237,8 @@ fn manager(inner: &Inner) -> Result<ConnectionManager, String> {
 async fn full_sync(inner: &Inner) -> Result<(), String> {
     let timeout = inner.config.command_timeout;
     let mut manager = manager(inner)?;
-    let pattern = format!("{}rev:*", inner.config.prefix);
+    let prefix = inner.revocation_prefix();
+    let pattern = format!("{prefix}*");
     let mut cursor: u64 = 0;
     let mut stored = Vec::new();
     loop {
@@ -246,7 +249,7 @@ async fn full_sync(inner: &Inner) -> Result<(), String> {
             .arg("COUNT")
             .arg(BATCH);
         let (next, keys): (u64, Vec<String>) =
-            timed(timeout, "scan", scan.query_async(&mut manager)).await?;
+            timed(timeout, "scan", manager.on_revocation_node(scan, &prefix)).await?;
         for chunk in keys.chunks(BATCH) {
             let mut mget = redis::cmd("MGET");
             mget.arg(chunk);

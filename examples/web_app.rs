@@ -36,7 +36,8 @@
 //! - `REDIS_URL` (optional, with `--features redis`; `rediss://` with `redis-tls`): revocations
 //!   shared by every instance pointed at that Redis; otherwise kept in memory.
 //!   Behind Redis Sentinel: `redis+sentinel://host:port,host:port/<master name>` (the
-//!   Sentinels; `rediss+sentinel://` with `redis-tls`);
+//!   Sentinels; `rediss+sentinel://` with `redis-tls`); a Redis Cluster:
+//!   `redis+cluster://host:port,host:port` (seed nodes; `--features redis-cluster`);
 //! - `REDIS_MIN_REPLICAS_ACKED` (optional, with `REDIS_URL`): replicas that must hold a
 //!   revocation before a logout signal is answered (default: 1 when the primary has replicas);
 //!

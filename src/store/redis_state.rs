@@ -49,8 +49,14 @@ impl Inner {
         }
     }
 
+    /// The pub/sub channel; in a cluster under the revocations' hash tag, so that the write
+    /// pipeline (`SET`, `PUBLISH`) stays in one slot (`PUBLISH` is cluster-wide all the same).
     pub(super) fn channel(&self) -> String {
-        format!("{}revocations", self.config.prefix)
+        if self.target.is_cluster() {
+            format!("{{{}}}revocations", self.config.prefix)
+        } else {
+            format!("{}revocations", self.config.prefix)
+        }
     }
 }
 

@@ -30,6 +30,8 @@ mod interop;
 mod logout_app;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis-cluster")]
+mod redis_cluster;
 #[cfg(feature = "redis")]
 mod redis_hostile;
 #[cfg(feature = "redis")]
@@ -138,6 +140,12 @@ fn redis_trials() -> Vec<Trial> {
             "dpop_redis::the_api_examples_proofs_are_single_use_across_instances",
             dpop_redis::needs,
             dpop_redis::the_api_examples_proofs_are_single_use_across_instances,
+        ),
+        #[cfg(feature = "redis-cluster")]
+        trial(
+            "redis_cluster::two_instances_share_a_cluster_and_a_resharding_loses_nothing",
+            redis::needs,
+            redis_cluster::two_instances_share_a_cluster_and_a_resharding_loses_nothing,
         ),
         #[cfg(feature = "redis-tls")]
         trial(

@@ -398,6 +398,8 @@ pub async fn the_api_example_reads_sentinel_urls_and_replica_acks() -> Result<()
         "1",
     )
     .await?;
+    #[cfg(feature = "redis-cluster")]
+    start(format!("redis+cluster://127.0.0.1:{}", free_port()), "0").await?;
 
     let endpoint = start(primary.url(), "1").await?;
     // Acknowledged while the replica is up (once the store has connected: bounded retries).

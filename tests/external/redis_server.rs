@@ -64,6 +64,20 @@ impl RedisServer {
         RedisServer::launch_with(false, extra).await
     }
 
+    /// Starts a node of a Redis Cluster to be (`--cluster-enabled yes`, no slots yet).
+    #[cfg_attr(not(feature = "redis-cluster"), allow(dead_code))]
+    pub async fn start_cluster_node() -> RedisServer {
+        let extra = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "2000",
+        ];
+        RedisServer::launch_with(false, extra.map(str::to_owned).to_vec()).await
+    }
+
     async fn launch(tls: bool) -> RedisServer {
         RedisServer::launch_with(tls, Vec::new()).await
     }

@@ -188,6 +188,17 @@ impl RedisStoreConfig {
     /// password.)
     pub(super) fn target(&self) -> Result<Target, StoreError> {
         if let Some(parts) = multi_host_parts(&self.url) {
+            #[cfg(feature = "redis-tls")]
+            if self.tls_root_certificate.is_some() {
+                // Refused rather than ignored: the nodes would be checked against the system's
+                // roots instead of the CA the application named.
+                return Err(StoreError::Unavailable(
+                    "tls_root_certificate is supported with redis:// and rediss:// URLs only, \
+                     not with Sentinel or Cluster URLs (their certificates are checked against \
+                     the system's root certificates)"
+                        .into(),
+                ));
+            }
             return multi_host_target(parts?);
         }
         self.client().map(Target::Node)
@@ -214,13 +225,14 @@ impl RedisStoreConfig {
     }
 }
 
-/// Whether `url` asks for TLS: `rediss://`, or `valkeys://` which the redis crate takes alike
-/// (any case).
+/// Whether `url` asks for TLS: `rediss://`, or `valkeys://` which the redis crate takes alike,
+/// and their Sentinel and Cluster forms (`rediss+sentinel://`, …), in any case.
 pub(super) fn is_tls_url(url: &str) -> bool {
-    ["rediss://", "valkeys://"].iter().any(|scheme| {
-        url.get(..scheme.len())
-            .is_some_and(|start| start.eq_ignore_ascii_case(scheme))
-    })
+    let Some((scheme, _)) = url.split_once("://") else {
+        return false;
+    };
+    let base = scheme.split('+').next().unwrap_or_default();
+    base.eq_ignore_ascii_case("rediss") || base.eq_ignore_ascii_case("valkeys")
 }
 
 #[cfg(test)]
@@ -236,6 +248,47 @@ mod tests {
         assert!(!is_tls_url("redis://cache:6379"));
         assert!(!is_tls_url("rediss"));
         assert!(!is_tls_url("unix:///run/redis.sock"));
+        assert!(is_tls_url("rediss+sentinel://a:26379/main"));
+        assert!(is_tls_url("REDISS+CLUSTER://a:7000"));
+        assert!(!is_tls_url("redis+cluster://a:7000"));
+    }
+
+    #[test]
+    fn sentinel_and_cluster_urls_are_read_and_bad_ones_named() {
+        assert!(
+            RedisStoreConfig::new("redis+sentinel://127.0.0.1:26379,127.0.0.1:26380/main")
+                .target()
+                .is_ok()
+        );
+        let Err(err) = RedisStoreConfig::new("redis+sentinel://:hunter2@127.0.0.1:26379").target()
+        else {
+            panic!("a Sentinel URL without a master name was taken");
+        };
+        let err = err.to_string();
+        assert!(
+            err.contains("master name") && !err.contains("hunter2"),
+            "{err}"
+        );
+        let cluster =
+            RedisStoreConfig::new("redis+cluster://127.0.0.1:7000,127.0.0.1:7001").target();
+        #[cfg(feature = "redis-cluster")]
+        assert!(cluster.is_ok());
+        #[cfg(not(feature = "redis-cluster"))]
+        assert!(cluster.is_err_and(|e| e.to_string().contains("redis-cluster")));
+    }
+
+    #[cfg(feature = "redis-tls")]
+    #[test]
+    fn a_private_ca_is_refused_with_sentinel_and_cluster_urls_not_ignored() {
+        for url in ["rediss+sentinel://a:26379/main", "rediss+cluster://a:7000"] {
+            let Err(err) = RedisStoreConfig::new(url)
+                .tls_root_certificate(&b"pem"[..])
+                .target()
+            else {
+                panic!("{url}: a private CA was ignored");
+            };
+            assert!(err.to_string().contains("tls_root_certificate"), "{err}");
+        }
     }
 
     #[test]

@@ -21,7 +21,8 @@
 //! - or `OKTA_TENANTS_FILE`: a JSON array `[{"id","issuer","client_id","client_secret",
 //!   "audience"}]` (`client_secret` and `audience` optional);
 //! - `OKTA_CLIENT_ID` + `OKTA_CLIENT_SECRET` (single tenant): opaque access tokens are
-//!   introspected with them; with `OKTA_TENANTS_FILE`, the `X-Okta-Tenant: <id>` header names
+//!   introspected with them; `OKTA_CLIENT_ID` alone names the app (its ID tokens, and Okta's
+//!   Universal Logout requests, which name the app by its client id, need it); with `OKTA_TENANTS_FILE`, the `X-Okta-Tenant: <id>` header names
 //!   the request's tenant: an opaque token is introspected there, and a JWT or DPoP token of
 //!   another tenant is refused (`401`);
 //! - `TRUSTED_PROXIES` (comma-separated addresses): from these peers, `X-Forwarded-For` gives
@@ -141,9 +142,12 @@ pub async fn build(env: &Env, addr: SocketAddr) -> Result<Api, String> {
         tenants_from_file(&path)?
     } else if let Some(issuer) = env.get("OKTA_ISSUER") {
         let mut tenant = Tenant::new("default", issuer);
-        if let (Some(id), Some(secret)) = (env.get("OKTA_CLIENT_ID"), env.get("OKTA_CLIENT_SECRET"))
-        {
-            tenant = tenant.client(id, secret);
+        match (env.get("OKTA_CLIENT_ID"), env.get("OKTA_CLIENT_SECRET")) {
+            (Some(id), Some(secret)) => tenant = tenant.client(id, secret),
+            // The app's client id alone: its ID tokens, and the Universal Logout requests Okta
+            // sends for it (they name the app by its client id), without introspection.
+            (Some(id), None) => tenant = tenant.client_id(id),
+            _ => {}
         }
         match env.get("OKTA_AUDIENCE") {
             // Given only an audience, it is both the client id of the ID tokens the API accepts
@@ -239,6 +243,12 @@ pub async fn build(env: &Env, addr: SocketAddr) -> Result<Api, String> {
             url = logout.universal_logout_url(),
             "Universal Logout endpoint"
         );
+        if mock.is_none() && !multi_tenant && env.get("OKTA_CLIENT_ID").is_none() {
+            tracing::warn!(
+                "Universal Logout requests name the app by its client id: set OKTA_CLIENT_ID \
+                 (the OIN app's), or they are refused"
+            );
+        }
         router = if path.is_empty() {
             router.merge(logout.router())
         } else {

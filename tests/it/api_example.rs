@@ -597,3 +597,52 @@ async fn the_tenant_header_pins_every_credential_and_trusted_proxies_are_read() 
     };
     assert!(error.contains("TRUSTED_PROXIES"), "{error}");
 }
+
+/// Okta's Universal Logout request names the app by its client id (the request's `sub`): with
+/// `OKTA_CLIENT_ID` alone (no secret, no introspection) beside `OKTA_AUDIENCE`, the api example
+/// accepts it; with `OKTA_AUDIENCE` alone it refuses it, and says so at start.
+#[tokio::test]
+async fn okta_client_id_alone_names_the_app_for_universal_logout() {
+    let mock = MockOkta::start().await;
+    let vars = |client_id: bool| {
+        let mut vars = vec![
+            ("OKTA_ISSUER", mock.issuer()),
+            ("OKTA_AUDIENCE", "api://default".to_owned()),
+            ("OKTA_ALLOW_LOOPBACK_HTTP", "1".to_owned()),
+        ];
+        if client_id {
+            vars.push(("OKTA_CLIENT_ID", mock.client_id()));
+        }
+        vars
+    };
+    let logs = crate::common::capture_logs();
+    let named = start(Base::Path(""), &vars(true), Some(mock.clone())).await;
+    let endpoint = format!("{}/auth/global-token-revocation", named.base);
+    assert_eq!(
+        mock.universal_logout(&endpoint, mock.iss_sub("00u1")).await,
+        204
+    );
+    // The access tokens of the API audience still pass, and no introspection is configured.
+    let token = mock.access_token().build();
+    let me = named
+        .http
+        .get(format!("{}/api/me", named.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert!(!logs.text().contains("set OKTA_CLIENT_ID"));
+
+    let unnamed = start(Base::Path(""), &vars(false), Some(mock.clone())).await;
+    let endpoint = format!("{}/auth/global-token-revocation", unnamed.base);
+    assert_eq!(
+        mock.universal_logout(&endpoint, mock.iss_sub("00u2")).await,
+        401
+    );
+    assert!(
+        logs.text().contains("set OKTA_CLIENT_ID"),
+        "the start-up warning: {}",
+        logs.text()
+    );
+}

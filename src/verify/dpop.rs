@@ -310,7 +310,8 @@ pub(crate) fn same_uri(a: &str, b: &str) -> bool {
 
 /// Scheme and host lowercased, default port dropped, dot segments removed (all by `url`),
 /// percent-encoded unreserved characters decoded and other escapes uppercased; no query,
-/// fragment or user information.
+/// fragment or user information. A path with a `%` that starts no escape (RFC 3986 §2.1:
+/// `%` and two hex digits) has no normal form: refused.
 pub(crate) fn normalized(uri: &str) -> Option<String> {
     let mut url = url::Url::parse(uri).ok()?;
     if !matches!(url.scheme(), "https" | "http") || url.cannot_be_a_base() {
@@ -321,12 +322,14 @@ pub(crate) fn normalized(uri: &str) -> Option<String> {
     }
     url.set_query(None);
     url.set_fragment(None);
-    let path = normalize_escapes(url.path());
+    let path = normalize_escapes(url.path())?;
     url.set_path(&path);
     Some(url.into())
 }
 
-fn normalize_escapes(path: &str) -> String {
+/// `None` for a `%` without two hex digits after it: decoding what follows it (`%%61` to `%a`)
+/// would make a new escape, so the normal form would change when normalized again.
+fn normalize_escapes(path: &str) -> Option<String> {
     let bytes = path.as_bytes();
     let mut out = String::with_capacity(path.len());
     let mut i = 0;
@@ -345,12 +348,14 @@ fn normalize_escapes(path: &str) -> String {
                 out.push_str(&format!("%{decoded:02X}"));
             }
             i += 3;
+        } else if bytes[i] == b'%' {
+            return None;
         } else {
             out.push(bytes[i] as char);
             i += 1;
         }
     }
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -398,5 +403,25 @@ mod tests {
         for (a, b) in different {
             assert!(!same_uri(a, b), "{a} != {b}");
         }
+    }
+
+    /// Found by the `htu` fuzz target: `%%61` decoded its second escape into `%a`, which the
+    /// next normalization read as a new escape (`%A2`): the normal form was not stable. A `%`
+    /// that starts no escape (RFC 3986 §2.1) is refused instead.
+    #[test]
+    fn a_percent_that_starts_no_escape_is_refused() {
+        for uri in [
+            "https://api.example.com/m/a%2Fb%%6123",
+            "https://api.example.com/a%",
+            "https://api.example.com/a%4",
+            "https://api.example.com/a%zz",
+        ] {
+            assert_eq!(normalized(uri), None, "{uri}");
+            assert!(!same_uri(uri, uri), "{uri}");
+        }
+        assert_eq!(
+            normalized("https://api.example.com/a%25%61").as_deref(),
+            Some("https://api.example.com/a%25a")
+        );
     }
 }

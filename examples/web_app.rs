@@ -75,21 +75,9 @@ use shared::{Env, tenants_from_file};
 /// The user of the embedded mock Okta.
 const SAMPLE_USER: &str = "00u1sampleuser";
 
-/// Escapes text for HTML (claims come from the identity provider: never trust them as HTML).
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+// Claims come from the identity provider: never trust them as HTML (one escape for the
+// example's pages, in `support/admin.rs`).
+use admin::escape;
 
 fn layout(title: &str, body: &str) -> Html<String> {
     Html(format!(

@@ -281,8 +281,8 @@ fn ago(d: Duration) -> String {
     }
 }
 
-/// Escapes text for HTML.
-fn escape(text: &str) -> String {
+/// Escapes text for HTML (the web_app example's pages use it too).
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

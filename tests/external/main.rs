@@ -33,6 +33,8 @@ mod redis;
 #[cfg(feature = "redis-cluster")]
 mod redis_cluster;
 #[cfg(feature = "redis")]
+mod redis_common;
+#[cfg(feature = "redis")]
 mod redis_hostile;
 #[cfg(feature = "redis")]
 mod redis_logout;

@@ -9,36 +9,18 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::Failed;
 use okta_oidc::ManualClock;
-use okta_oidc::store::{RedisStore, RedisStoreConfig, RevocationStore};
+use okta_oidc::store::RevocationStore;
 use okta_oidc::testing::MockOkta;
 
 use crate::common::{self, now};
 use crate::harness::requires;
 use crate::logout_app::{Browser, Instance};
+use crate::redis_common::{Pair, config, synced as store, within};
 use crate::redis_server::{Proxy, REDIS, RedisServer};
 
 /// `redis-server` on PATH.
 pub fn needs() -> Option<String> {
     requires(&REDIS)
-}
-
-/// Fails the test instead of hanging when something never happens.
-async fn within<T>(what: &str, future: impl Future<Output = T>) -> Result<T, Failed> {
-    tokio::time::timeout(Duration::from_secs(15), future)
-        .await
-        .map_err(|_| format!("timed out waiting for {what}").into())
-}
-
-fn config(url: &str) -> RedisStoreConfig {
-    RedisStoreConfig::new(url)
-        .reconnect_delay(Duration::from_millis(50))
-        .resync_interval(Duration::from_millis(300))
-}
-
-async fn store(config: RedisStoreConfig) -> Result<RedisStore, Failed> {
-    let store = RedisStore::with_config(config).map_err(|e| e.to_string())?;
-    within("the first sync", store.wait_synced()).await?;
-    Ok(store)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -51,16 +33,15 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 pub async fn universal_logout_on_one_instance_holds_on_the_other() -> Result<(), Failed> {
     let redis = RedisServer::start().await;
     let mock = MockOkta::start().await;
-    let store_a = store(config(&redis.url())).await?;
-    let store_b = store(config(&redis.url())).await?;
-    let a = Instance::start(&mock, |b| b.revocation_store(store_a.clone())).await;
-    let b = Instance::start(&mock, |b| b.revocation_store(store_b.clone())).await;
+    let Pair {
+        store_a: _store_a,
+        store_b,
+        a,
+        b,
+    } = Pair::start(&mock, &redis.url()).await?;
 
     // A session made on A and a token validated (and cached) on B.
-    let mut browser = Browser::new(&a);
-    browser.login().await;
-    let mut on_b = browser.at(&b);
-    assert_eq!(on_b.me().await, 200);
+    let (_browser, mut on_b) = Pair::signed_in_on(&a, &b).await;
     let id_token = mock.id_token().issued_at(now() - 5).build();
     assert_eq!(b.bearer_status(&id_token).await, 200);
 

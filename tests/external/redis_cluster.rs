@@ -7,21 +7,16 @@
 use std::time::{Duration, Instant};
 
 use libtest_mimic::Failed;
-use okta_oidc::store::{RedisStore, RedisStoreConfig, RevocationStore};
+use okta_oidc::store::RevocationStore;
 use okta_oidc::testing::MockOkta;
 
 use crate::common::now;
-use crate::logout_app::{Browser, Instance};
+use crate::logout_app::Instance;
+use crate::redis_common::{Pair, config, synced as store, within_secs as within};
 use crate::redis_server::RedisServer;
 
 /// The key prefix of the stores here (the default): revocations share its hash tag.
 const TAG: &str = "{okta-oidc:}";
-
-async fn within<T>(what: &str, secs: u64, future: impl Future<Output = T>) -> Result<T, Failed> {
-    tokio::time::timeout(Duration::from_secs(secs), future)
-        .await
-        .map_err(|_| format!("timed out waiting for {what}").into())
-}
 
 async fn node(port: u16) -> Result<redis::aio::MultiplexedConnection, Failed> {
     let client =
@@ -112,18 +107,6 @@ async fn next_write(answered: &mut tokio::sync::watch::Receiver<usize>) -> Resul
         .map_err(|e| e.to_string().into())
 }
 
-fn config(url: &str) -> RedisStoreConfig {
-    RedisStoreConfig::new(url)
-        .reconnect_delay(Duration::from_millis(50))
-        .resync_interval(Duration::from_millis(300))
-}
-
-async fn store(config: RedisStoreConfig) -> Result<RedisStore, Failed> {
-    let store = RedisStore::with_config(config).map_err(|e| e.to_string())?;
-    within("the first sync", 15, store.wait_synced()).await?;
-    Ok(store)
-}
-
 pub async fn two_instances_share_a_cluster_and_a_resharding_loses_nothing() -> Result<(), Failed> {
     let nodes = cluster().await?;
     let url = format!(
@@ -131,16 +114,15 @@ pub async fn two_instances_share_a_cluster_and_a_resharding_loses_nothing() -> R
         nodes[0].port, nodes[1].port
     );
     let mock = MockOkta::start().await;
-    let store_a = store(config(&url)).await?;
-    let store_b = store(config(&url)).await?;
-    let a = Instance::start(&mock, |b| b.revocation_store(store_a.clone())).await;
-    let b = Instance::start(&mock, |b| b.revocation_store(store_b.clone())).await;
+    let Pair {
+        store_a: _store_a,
+        store_b,
+        a,
+        b,
+    } = Pair::start(&mock, &url).await?;
 
     // Login state and session: signed in on A (its state marked in the cluster), served on B.
-    let mut browser = Browser::new(&a);
-    browser.login().await;
-    let mut on_b = browser.at(&b);
-    assert_eq!(on_b.me().await, 200);
+    let (_browser, mut on_b) = Pair::signed_in_on(&a, &b).await;
     let id_token = mock.id_token().issued_at(now() - 5).build();
     assert_eq!(b.bearer_status(&id_token).await, 200);
 

@@ -10,31 +10,14 @@
 use std::time::Duration;
 
 use libtest_mimic::Failed;
-use okta_oidc::store::{RedisStore, RedisStoreConfig, RevocationStore};
+use okta_oidc::store::{RedisStore, RevocationStore};
 use okta_oidc::testing::{DpopKey, MockOkta};
 use okta_oidc::{Dpop, ManualClock, ProtectedResource};
 
 use crate::common::{self, client, now};
 use crate::logout_app::{Browser, Instance};
+use crate::redis_common::{config, synced, within};
 use crate::redis_server::{Proxy, RedisServer};
-
-async fn within<T>(what: &str, future: impl Future<Output = T>) -> Result<T, Failed> {
-    tokio::time::timeout(Duration::from_secs(15), future)
-        .await
-        .map_err(|_| format!("timed out waiting for {what}").into())
-}
-
-fn config(url: &str) -> RedisStoreConfig {
-    RedisStoreConfig::new(url)
-        .reconnect_delay(Duration::from_millis(50))
-        .resync_interval(Duration::from_millis(300))
-}
-
-async fn synced(config: RedisStoreConfig) -> Result<RedisStore, Failed> {
-    let store = RedisStore::with_config(config).map_err(|e| e.to_string())?;
-    within("the first sync", store.wait_synced()).await?;
-    Ok(store)
-}
 
 /// Issue 17, item 11: an instance that starts while Redis is away refuses, until its first
 /// sync, the identities issued before it started; after, the revoked ones are 401.

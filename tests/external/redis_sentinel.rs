@@ -19,17 +19,11 @@ use tokio::process::{Child, Command};
 
 use crate::common::now;
 use crate::harness::find;
-use crate::logout_app::{Browser, Instance};
+use crate::logout_app::Instance;
+use crate::redis_common::{Pair, config, synced as store, within_secs as within};
 use crate::redis_server::{REDIS, RedisServer, free_port};
 
 const MASTER: &str = "okta-oidc-test";
-
-/// Fails the test instead of hanging when something never happens.
-async fn within<T>(what: &str, secs: u64, future: impl Future<Output = T>) -> Result<T, Failed> {
-    tokio::time::timeout(Duration::from_secs(secs), future)
-        .await
-        .map_err(|_| format!("timed out waiting for {what}").into())
-}
 
 /// A Sentinel watching the primary on `primary` (quorum 2, down after 1 s).
 struct SentinelServer {
@@ -188,18 +182,6 @@ async fn replica_in_sync(port: u16) -> Result<(), Failed> {
     .await
 }
 
-fn config(url: &str) -> RedisStoreConfig {
-    RedisStoreConfig::new(url)
-        .reconnect_delay(Duration::from_millis(50))
-        .resync_interval(Duration::from_millis(300))
-}
-
-async fn store(config: RedisStoreConfig) -> Result<RedisStore, Failed> {
-    let store = RedisStore::with_config(config).map_err(|e| e.to_string())?;
-    within("the first sync", 15, store.wait_synced()).await?;
-    Ok(store)
-}
-
 /// Waits until `store` has lost its primary and synced with the next one.
 async fn follows_the_failover(store: &RedisStore) -> Result<(), Failed> {
     within("the store to notice", 15, store.wait_connected(false)).await?;
@@ -226,15 +208,14 @@ pub async fn a_failover_loses_no_acknowledged_revocation() -> Result<(), Failed>
     );
     let mock = MockOkta::start().await;
     // The default: the primary has a replica, so each revocation waits for it.
-    let store_a = store(config(&url)).await?;
-    let store_b = store(config(&url)).await?;
-    let a = Instance::start(&mock, |b| b.revocation_store(store_a.clone())).await;
-    let b = Instance::start(&mock, |b| b.revocation_store(store_b.clone())).await;
+    let Pair {
+        store_a,
+        store_b,
+        a,
+        b,
+    } = Pair::start(&mock, &url).await?;
 
-    let mut browser = Browser::new(&a);
-    browser.login().await;
-    let mut on_b = browser.at(&b);
-    assert_eq!(on_b.me().await, 200);
+    let (mut browser, mut on_b) = Pair::signed_in_on(&a, &b).await;
     let seen = store_b.mirror().generation();
     assert_eq!(
         mock.universal_logout(&a.universal(), mock.iss_sub("00u1mockuser"))

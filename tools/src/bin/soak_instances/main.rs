@@ -59,7 +59,7 @@ const GIVE_UP: Duration = Duration::from_secs(10);
 /// The hard cap of one signal's check.
 const CHECK_CAP: Duration = Duration::from_secs(120);
 const PROBE_EVERY: Duration = Duration::from_millis(5);
-/// One logout signal this often.
+/// One logout signal this often (`SOAK_SIGNAL_MS` to change).
 const SIGNAL_EVERY: Duration = Duration::from_millis(500);
 const MAX_CHECKS_IN_FLIGHT: usize = 64;
 /// A fault cycle: key rotation at 0, C cut off at `CUT_AT` for `CUT_FOR`, Redis restarted
@@ -205,6 +205,9 @@ struct Shared {
     load: Load,
     kinds: Mutex<BTreeMap<Kind, KindStats>>,
     spurious_examples: Mutex<Vec<String>>,
+    /// One line per false accept (the first few).
+    false_accept_details: Mutex<Vec<String>>,
+    signal_every: Duration,
     stop: AtomicBool,
     deadline: Instant,
     started: Instant,
@@ -467,12 +470,17 @@ struct Outcome {
     faulted: bool,
     /// Refused (or not) after the bound.
     late: bool,
+    /// The credentials still accepted at the end (indices), or the last one refused.
+    last: Vec<usize>,
+    /// The bound, from the answer (`None`: a fault window still open).
+    bound: Option<Duration>,
 }
 
 async fn check_instance(shared: &Shared, i: usize, t0: Instant, creds: &[Credential]) -> Outcome {
     let mut pending = vec![true; creds.len()];
     let max_probes = (CHECK_CAP.as_millis() / PROBE_EVERY.as_millis()) as usize;
     let mut refused_after = None;
+    let mut last = Vec::new();
     for _ in 0..max_probes {
         for (c, credential) in creds.iter().enumerate() {
             if !pending[c] {
@@ -482,6 +490,7 @@ async fn check_instance(shared: &Shared, i: usize, t0: Instant, creds: &[Credent
             {
                 if answer.status == 401 {
                     pending[c] = false;
+                    last = vec![c];
                 } else if answer.status == 503 && !answer.retry_after {
                     add(&shared.load.missing_retry_after);
                 }
@@ -509,15 +518,21 @@ async fn check_instance(shared: &Shared, i: usize, t0: Instant, creds: &[Credent
     }
     let end = Instant::now();
     let faulted = shared.faults.overlaps(t0, end);
-    let late = match (refused_after, shared.faults.allowed_until(t0)) {
+    let allowed = shared.faults.allowed_until(t0);
+    let late = match (refused_after, allowed) {
         (None, _) => true,
         (Some(after), Some(until)) => t0 + after > until,
         (Some(_), None) => false,
     };
+    if refused_after.is_none() {
+        last = (0..creds.len()).filter(|&c| pending[c]).collect();
+    }
     Outcome {
         refused_after,
         faulted,
         late,
+        last,
+        bound: allowed.map(|u| u.saturating_duration_since(t0)),
     }
 }
 
@@ -534,6 +549,44 @@ async fn check(
         check_instance(&shared, 2, t0, &creds)
     );
     for (i, outcome) in [a, b, c].into_iter().enumerate() {
+        if outcome.late {
+            let mut d = shared
+                .false_accept_details
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if d.len() < 24 {
+                let what = |c: &usize| match &creds[*c] {
+                    Credential::Session(_) => "session",
+                    Credential::Bearer(_) if *c == 1 => "ID token",
+                    Credential::Bearer(_) => "access token",
+                };
+                d.push(format!(
+                    "answered {:.1}s by {}: {} on {} {} (bound {}, {}; {} {})",
+                    (t0 - shared.started).as_secs_f64(),
+                    NAMES[receiver],
+                    kind.name(),
+                    NAMES[i],
+                    outcome
+                        .refused_after
+                        .map_or("never refused".to_owned(), |a| format!(
+                            "refused after {}",
+                            ms(a)
+                        )),
+                    outcome.bound.map_or("open".to_owned(), ms),
+                    if outcome.faulted {
+                        "a fault met"
+                    } else {
+                        "Redis up"
+                    },
+                    if outcome.refused_after.is_some() {
+                        "last refused:"
+                    } else {
+                        "still accepted:"
+                    },
+                    outcome.last.iter().map(what).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
         shared.kind(kind, |k| {
             match outcome.refused_after {
                 None => k.lost += 1,
@@ -558,7 +611,7 @@ async fn check(
 /// tokens are first accepted (and cached) on every instance.
 async fn signals(shared: Arc<Shared>) {
     let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CHECKS_IN_FLIGHT));
-    let mut tick = tokio::time::interval(SIGNAL_EVERY);
+    let mut tick = tokio::time::interval(shared.signal_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut checks = Vec::new();
     let count = shared.instances.len();
@@ -866,6 +919,13 @@ async fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(2),
     );
+    let signal_every = Duration::from_millis(
+        std::env::var("SOAK_SIGNAL_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(SIGNAL_EVERY.as_millis() as u64)
+            .clamp(20, 60_000),
+    );
     let report_path = std::env::var("SOAK_REPORT")
         .unwrap_or_else(|_| "target/soak/instances-report.txt".to_owned());
     if std::env::var("RUST_LOG").is_ok() {
@@ -931,6 +991,8 @@ async fn main() {
         load: Load::default(),
         kinds: Mutex::new(BTreeMap::new()),
         spurious_examples: Mutex::new(Vec::new()),
+        false_accept_details: Mutex::new(Vec::new()),
+        signal_every,
         stop: AtomicBool::new(false),
         deadline: started + duration,
         started,
@@ -942,7 +1004,7 @@ async fn main() {
         "soak_instances: {minutes} min, 3 instances (C through a proxy) on redis-server :{}, \
          a signal every {} ms, faults every {} s{}",
         redis.port,
-        SIGNAL_EVERY.as_millis(),
+        signal_every.as_millis(),
         CYCLE.as_secs(),
         if broken {
             "; SOAK_BREAK_PUBLISH=1: C's store has a key prefix of its own"
@@ -1100,6 +1162,14 @@ async fn main() {
         .iter()
     {
         let _ = writeln!(out, "  e.g. {e}");
+    }
+    for d in shared
+        .false_accept_details
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+    {
+        let _ = writeln!(out, "  false accept: {d}");
     }
     let _ = writeln!(out, "fault windows:");
     for w in shared

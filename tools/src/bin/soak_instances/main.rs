@@ -712,7 +712,12 @@ async fn signals(shared: Arc<Shared>) {
 
 /// The faults, cycle after cycle: key rotation; C cut off from Redis, restored; Redis
 /// restarted empty.
-async fn faults(shared: Arc<Shared>, mut redis: RedisServer, proxy: Arc<Proxy>) -> RedisServer {
+async fn faults(
+    shared: Arc<Shared>,
+    mut redis: RedisServer,
+    proxy: Arc<Proxy>,
+    cut: bool,
+) -> RedisServer {
     let url = redis.url();
     let max_cycles = 10_000;
     for _ in 0..max_cycles {
@@ -727,28 +732,31 @@ async fn faults(shared: Arc<Shared>, mut redis: RedisServer, proxy: Arc<Proxy>) 
         if shared.done() {
             break;
         }
-        let store_c = &shared.instances[2].store;
-        let w = shared.faults.open("instance C cut off from Redis");
-        proxy.cut();
-        let noticed = Instant::now();
-        let _ = tokio::time::timeout(Duration::from_secs(10), store_c.wait_connected(false)).await;
-        let noticed = noticed.elapsed();
-        tokio::time::sleep(CUT_FOR).await;
-        let syncs = store_c.syncs();
-        proxy.restore();
-        let back = Instant::now();
-        let synced = tokio::time::timeout(Duration::from_secs(15), store_c.synced_after(syncs))
-            .await
-            .is_ok();
-        shared.faults.close(
-            w,
-            format!(
-                "C noticed in {} ms; re-synced {} {} ms after restore",
-                noticed.as_millis(),
-                if synced { "" } else { "NOT (timeout)" },
-                back.elapsed().as_millis()
-            ),
-        );
+        if cut {
+            let store_c = &shared.instances[2].store;
+            let w = shared.faults.open("instance C cut off from Redis");
+            proxy.cut();
+            let noticed = Instant::now();
+            let _ =
+                tokio::time::timeout(Duration::from_secs(10), store_c.wait_connected(false)).await;
+            let noticed = noticed.elapsed();
+            tokio::time::sleep(CUT_FOR).await;
+            let syncs = store_c.syncs();
+            proxy.restore();
+            let back = Instant::now();
+            let synced = tokio::time::timeout(Duration::from_secs(15), store_c.synced_after(syncs))
+                .await
+                .is_ok();
+            shared.faults.close(
+                w,
+                format!(
+                    "C noticed in {} ms; re-synced {} {} ms after restore",
+                    noticed.as_millis(),
+                    if synced { "" } else { "NOT (timeout)" },
+                    back.elapsed().as_millis()
+                ),
+            );
+        }
 
         tokio::time::sleep_until(cycle_start + RESTART_AT).await;
         if shared.done() {
@@ -913,6 +921,9 @@ async fn main() {
         .unwrap_or(10.0);
     let duration = Duration::from_secs_f64((minutes * 60.0).clamp(10.0, 240.0 * 60.0));
     let broken = std::env::var("SOAK_BREAK_PUBLISH").is_ok_and(|v| v == "1");
+    // A diagnostic knob: C reaches Redis directly, and the cut fault is skipped (to tell what
+    // the in-process proxy adds).
+    let direct = std::env::var("SOAK_NO_PROXY").is_ok_and(|v| v == "1");
     let pace = Duration::from_millis(
         std::env::var("SOAK_PACE_MS")
             .ok()
@@ -954,7 +965,7 @@ async fn main() {
     };
     let mut instances = Vec::new();
     for (i, name) in NAMES.into_iter().enumerate() {
-        let mut c = if i == 2 {
+        let mut c = if i == 2 && !direct {
             config(&proxy.url())
         } else {
             config(&url)
@@ -1001,8 +1012,13 @@ async fn main() {
     let at_start = snapshot(&shared, &url).await;
     let rss_start = rss_kib().0;
     println!(
-        "soak_instances: {minutes} min, 3 instances (C through a proxy) on redis-server :{}, \
+        "soak_instances: {minutes} min, 3 instances ({}) on redis-server :{}, \
          a signal every {} ms, faults every {} s{}",
+        if direct {
+            "SOAK_NO_PROXY=1: C direct, no cut"
+        } else {
+            "C through a proxy"
+        },
         redis.port,
         signal_every.as_millis(),
         CYCLE.as_secs(),
@@ -1020,7 +1036,12 @@ async fn main() {
         tasks.push(tokio::spawn(session_worker(Arc::clone(&shared), i)));
     }
     let signal_task = tokio::spawn(signals(Arc::clone(&shared)));
-    let fault_task = tokio::spawn(faults(Arc::clone(&shared), redis, Arc::clone(&proxy)));
+    let fault_task = tokio::spawn(faults(
+        Arc::clone(&shared),
+        redis,
+        Arc::clone(&proxy),
+        !direct,
+    ));
 
     let mut at_half = String::new();
     let mut rss_half = 0;

@@ -50,7 +50,11 @@ pub(super) async fn run(inner: Arc<Inner>) {
 }
 
 /// One connection's life: returns why it ended.
-async fn follow(inner: &Inner, was_connected: &mut bool, ever_connected: &mut bool) -> String {
+async fn follow(
+    inner: &Arc<Inner>,
+    was_connected: &mut bool,
+    ever_connected: &mut bool,
+) -> String {
     let timeout = inner.config.command_timeout;
     let client = match tokio::time::timeout(timeout, inner.target.primary()).await {
         Ok(Ok(client)) => client,
@@ -106,6 +110,9 @@ async fn follow(inner: &Inner, was_connected: &mut bool, ever_connected: &mut bo
     let mut tick = tokio::time::interval(inner.config.resync_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<Result<(), String>>(1);
+    // Aborted when this connection's life ends (whatever ends it).
+    let mut syncing: Option<AbortOnDrop> = None;
     loop {
         tokio::select! {
             message = messages.next() => {
@@ -119,11 +126,24 @@ async fn follow(inner: &Inner, was_connected: &mut bool, ever_connected: &mut bo
                     Err(_) => tracing::warn!("revocation message that is not one: ignored"),
                 }
             }
-            _ = tick.tick() => {
-                if inner.target.may_move() && !is_primary(inner).await {
-                    return "the node is no longer the primary".into();
-                }
-                if let Err(e) = full_sync(inner).await {
+            // The periodic sync runs beside this loop, never in it: messages are applied while
+            // it reads every key (a sync takes longer as revocations pile up, and over a slow
+            // link a revocation would wait for it).
+            _ = tick.tick(), if syncing.is_none() => {
+                let inner = Arc::clone(inner);
+                let done = done_tx.clone();
+                syncing = Some(AbortOnDrop(tokio::spawn(async move {
+                    let result = if inner.target.may_move() && !is_primary(&inner).await {
+                        Err("the node is no longer the primary".to_owned())
+                    } else {
+                        full_sync(&inner).await
+                    };
+                    let _ = done.send(result).await;
+                })));
+            }
+            Some(result) = done_rx.recv() => {
+                syncing = None;
+                if let Err(e) = result {
                     return e;
                 }
             }
@@ -157,6 +177,15 @@ async fn check_eviction_policy(inner: &Inner) {
         ),
         Ok(_) => {}
         Err(e) => tracing::debug!(error = %e, "Redis eviction policy not readable: not checked"),
+    }
+}
+
+/// A task aborted when dropped: the periodic sync of a connection that ended.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -50,11 +50,7 @@ pub(super) async fn run(inner: Arc<Inner>) {
 }
 
 /// One connection's life: returns why it ended.
-async fn follow(
-    inner: &Arc<Inner>,
-    was_connected: &mut bool,
-    ever_connected: &mut bool,
-) -> String {
+async fn follow(inner: &Arc<Inner>, was_connected: &mut bool, ever_connected: &mut bool) -> String {
     let timeout = inner.config.command_timeout;
     let client = match tokio::time::timeout(timeout, inner.target.primary()).await {
         Ok(Ok(client)) => client,

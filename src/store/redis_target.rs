@@ -123,7 +123,7 @@ pub(super) enum HostsKind {
 
 /// The parts of a `redis+sentinel://` or `redis+cluster://` URL, or `None` when `url` is
 /// neither. An error names what is wrong (never the password).
-pub(super) fn multi_host_parts(url: &str) -> Option<Result<SentinelUrl, StoreError>> {
+pub(super) fn multi_host_parts(url: &str) -> Option<Result<MultiHostUrl, StoreError>> {
     let (scheme, rest) = url.split_once("://")?;
     let (kind, tls) = match scheme.to_ascii_lowercase().as_str() {
         "redis+sentinel" | "valkey+sentinel" => (HostsKind::Sentinel, false),
@@ -140,24 +140,22 @@ pub(super) fn multi_host_parts(url: &str) -> Option<Result<SentinelUrl, StoreErr
 
 /// The parts of a Sentinel URL (tests).
 #[cfg(test)]
-fn sentinel_parts(url: &str) -> Option<Result<SentinelUrl, StoreError>> {
+fn sentinel_parts(url: &str) -> Option<Result<MultiHostUrl, StoreError>> {
     multi_host_parts(url).filter(|p| p.as_ref().map_or(true, |u| u.kind == HostsKind::Sentinel))
 }
 
-/// A parsed `redis+sentinel://` or `redis+cluster://` URL.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct SentinelUrl {
+/// A parsed `redis+sentinel://` or `redis+cluster://` URL. No `Debug`: its hosts carry the
+/// password.
+pub(super) struct MultiHostUrl {
     pub(super) kind: HostsKind,
     pub(super) tls: bool,
     /// `redis://[userinfo@]host:port` (or `rediss://`) for each Sentinel or seed node.
-    pub(super) sentinels: Vec<String>,
+    pub(super) hosts: Vec<String>,
     /// The master name (Sentinel; empty for a cluster).
     pub(super) master: String,
-    /// `user:password` or `:password`, when given.
-    pub(super) userinfo: Option<String>,
 }
 
-fn parse_sentinel(tls: bool, rest: &str) -> Result<SentinelUrl, StoreError> {
+fn parse_sentinel(tls: bool, rest: &str) -> Result<MultiHostUrl, StoreError> {
     let invalid = |what: &str| {
         StoreError::Unavailable(format!(
             "invalid Redis Sentinel URL: {what} (expected \
@@ -171,18 +169,17 @@ fn parse_sentinel(tls: bool, rest: &str) -> Result<SentinelUrl, StoreError> {
     if master.is_empty() || master.contains('/') {
         return Err(invalid("no master name"));
     }
-    let (userinfo, sentinels) =
+    let sentinels =
         host_list(tls, authority).map_err(|()| invalid("each Sentinel is host:port"))?;
-    Ok(SentinelUrl {
+    Ok(MultiHostUrl {
         kind: HostsKind::Sentinel,
         tls,
-        sentinels,
+        hosts: sentinels,
         master: master.to_owned(),
-        userinfo,
     })
 }
 
-fn parse_cluster(tls: bool, rest: &str) -> Result<SentinelUrl, StoreError> {
+fn parse_cluster(tls: bool, rest: &str) -> Result<MultiHostUrl, StoreError> {
     let invalid = |what: &str| {
         StoreError::Unavailable(format!(
             "invalid Redis Cluster URL: {what} (expected \
@@ -193,19 +190,17 @@ fn parse_cluster(tls: bool, rest: &str) -> Result<SentinelUrl, StoreError> {
     if authority.contains('/') {
         return Err(invalid("no path after the seed nodes"));
     }
-    let (userinfo, seeds) =
-        host_list(tls, authority).map_err(|()| invalid("each seed node is host:port"))?;
-    Ok(SentinelUrl {
+    let seeds = host_list(tls, authority).map_err(|()| invalid("each seed node is host:port"))?;
+    Ok(MultiHostUrl {
         kind: HostsKind::Cluster,
         tls,
-        sentinels: seeds,
+        hosts: seeds,
         master: String::new(),
-        userinfo,
     })
 }
 
 /// `[userinfo@]host:port,host:port…` as one `redis://` (or `rediss://`) URL per host.
-fn host_list(tls: bool, authority: &str) -> Result<(Option<String>, Vec<String>), ()> {
+fn host_list(tls: bool, authority: &str) -> Result<Vec<String>, ()> {
     let (userinfo, hosts) = match authority.rsplit_once('@') {
         Some((userinfo, hosts)) => (Some(userinfo.to_owned()), hosts),
         None => (None, authority),
@@ -224,11 +219,11 @@ fn host_list(tls: bool, authority: &str) -> Result<(Option<String>, Vec<String>)
             None => format!("{scheme}://{host}"),
         });
     }
-    Ok((userinfo, urls))
+    Ok(urls)
 }
 
 /// The target of a multi-host URL.
-pub(super) fn multi_host_target(url: SentinelUrl) -> Result<Target, StoreError> {
+pub(super) fn multi_host_target(url: MultiHostUrl) -> Result<Target, StoreError> {
     match url.kind {
         HostsKind::Sentinel => sentinel_target(url),
         HostsKind::Cluster => cluster_target(url),
@@ -238,7 +233,7 @@ pub(super) fn multi_host_target(url: SentinelUrl) -> Result<Target, StoreError> 
 /// The target of a cluster URL: a cluster client of its seed nodes, and a client of each for
 /// pub/sub.
 #[cfg(feature = "redis-cluster")]
-fn cluster_target(url: SentinelUrl) -> Result<Target, StoreError> {
+fn cluster_target(url: MultiHostUrl) -> Result<Target, StoreError> {
     let invalid =
         |e: redis::RedisError| StoreError::Unavailable(format!("invalid Redis Cluster URL: {e}"));
     #[cfg(not(feature = "redis-tls"))]
@@ -247,9 +242,9 @@ fn cluster_target(url: SentinelUrl) -> Result<Target, StoreError> {
             "a rediss+cluster:// (TLS) URL needs the `redis-tls` feature of okta-oidc".into(),
         ));
     }
-    let client = redis::cluster::ClusterClient::new(url.sentinels.clone()).map_err(invalid)?;
+    let client = redis::cluster::ClusterClient::new(url.hosts.clone()).map_err(invalid)?;
     let seeds = url
-        .sentinels
+        .hosts
         .iter()
         .map(|seed| redis::Client::open(seed.as_str()))
         .collect::<Result<Vec<_>, _>>()
@@ -262,7 +257,7 @@ fn cluster_target(url: SentinelUrl) -> Result<Target, StoreError> {
 }
 
 #[cfg(not(feature = "redis-cluster"))]
-fn cluster_target(_url: SentinelUrl) -> Result<Target, StoreError> {
+fn cluster_target(_url: MultiHostUrl) -> Result<Target, StoreError> {
     Err(StoreError::Unavailable(
         "a redis+cluster:// URL needs the `redis-cluster` feature of okta-oidc".into(),
     ))
@@ -270,7 +265,7 @@ fn cluster_target(_url: SentinelUrl) -> Result<Target, StoreError> {
 
 /// The target of a Sentinel URL: the Sentinels, and how to reach the nodes they name (the
 /// password and TLS of the URL).
-fn sentinel_target(url: SentinelUrl) -> Result<Target, StoreError> {
+fn sentinel_target(url: MultiHostUrl) -> Result<Target, StoreError> {
     let invalid =
         |e: redis::RedisError| StoreError::Unavailable(format!("invalid Redis Sentinel URL: {e}"));
     #[cfg(not(feature = "redis-tls"))]
@@ -279,13 +274,9 @@ fn sentinel_target(url: SentinelUrl) -> Result<Target, StoreError> {
             "a rediss+sentinel:// (TLS) URL needs the `redis-tls` feature of okta-oidc".into(),
         ));
     }
-    let sentinel = Sentinel::build(url.sentinels.clone()).map_err(invalid)?;
+    let sentinel = Sentinel::build(url.hosts.clone()).map_err(invalid)?;
     // The nodes take the URL's credentials: read them as the redis crate reads a node URL.
-    let first = url
-        .sentinels
-        .first()
-        .map(String::as_str)
-        .unwrap_or_default();
+    let first = url.hosts.first().map(String::as_str).unwrap_or_default();
     let info = redis::IntoConnectionInfo::into_connection_info(first).map_err(invalid)?;
     let mut nodes = SentinelNodeConnectionInfo::default()
         .set_redis_connection_info(info.redis_settings().clone());
@@ -308,24 +299,17 @@ mod tests {
         let parsed = sentinel_parts("redis+sentinel://127.0.0.1:26379,10.0.0.2:26380/mymaster")
             .unwrap()
             .unwrap();
+        assert!(parsed.kind == HostsKind::Sentinel && !parsed.tls);
         assert_eq!(
-            parsed,
-            SentinelUrl {
-                kind: HostsKind::Sentinel,
-                tls: false,
-                sentinels: vec![
-                    "redis://127.0.0.1:26379".into(),
-                    "redis://10.0.0.2:26380".into()
-                ],
-                master: "mymaster".into(),
-                userinfo: None,
-            }
+            parsed.hosts,
+            ["redis://127.0.0.1:26379", "redis://10.0.0.2:26380"]
         );
+        assert_eq!(parsed.master, "mymaster");
         let parsed = sentinel_parts("REDISS+SENTINEL://:s3cret@cache:26379/main/")
             .unwrap()
             .unwrap();
         assert!(parsed.tls);
-        assert_eq!(parsed.sentinels, ["rediss://:s3cret@cache:26379"]);
+        assert_eq!(parsed.hosts, ["rediss://:s3cret@cache:26379"]);
         assert_eq!(parsed.master, "main");
         assert!(sentinel_parts("redis://127.0.0.1:6379").is_none());
     }
@@ -337,7 +321,7 @@ mod tests {
             .unwrap();
         assert_eq!(parsed.kind, HostsKind::Cluster);
         assert_eq!(
-            parsed.sentinels,
+            parsed.hosts,
             ["redis://:pw@10.0.0.1:7000", "redis://:pw@10.0.0.2:7001"]
         );
         for bad in [

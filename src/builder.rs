@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::algorithm::Algorithm;
+use crate::telemetry::metrics::Metrics;
 
 use crate::call_budget::CallBudget;
 use crate::error::{ConfigError, WarmUpError};
@@ -85,6 +86,7 @@ pub struct OktaOidcBuilder {
     introspection: IntrospectionConfig,
     resolver: Option<Arc<dyn TenantResolver>>,
     accept_other_tenants: bool,
+    metrics_tenant_label: bool,
     token_cache: TokenCacheConfig,
     require_warm_up: bool,
     urls: UrlPolicy,
@@ -124,6 +126,7 @@ impl Default for OktaOidcBuilder {
             introspection: IntrospectionConfig::default(),
             resolver: None,
             accept_other_tenants: false,
+            metrics_tenant_label: false,
             token_cache: TokenCacheConfig::default(),
             require_warm_up: false,
             urls: UrlPolicy::default(),
@@ -373,6 +376,25 @@ impl OktaOidcBuilder {
         self
     }
 
+    /// Whether `okta_oidc_requests_total` and `okta_oidc_introspection_calls_total` carry a
+    /// `tenant` label (default off): the id of a registered tenant, the empty value for
+    /// anything else (loaded tenants, refusals no registered tenant can be named for), so the
+    /// number of series is bounded by the tenants the application registered, never by
+    /// traffic. Each registered tenant multiplies those two metrics' series: turn it on for
+    /// tens of tenants, think twice for thousands. Feature `metrics`; see
+    /// [`telemetry::catalogue`](crate::telemetry::catalogue).
+    ///
+    /// ```
+    /// # use okta_oidc::{OktaOidc, Tenant};
+    /// let builder = OktaOidc::builder()
+    ///     .tenant(Tenant::new("acme", "https://acme.okta.com").audience("api://default"))
+    ///     .metrics_tenant_label(true);
+    /// ```
+    pub fn metrics_tenant_label(mut self, on: bool) -> Self {
+        self.metrics_tenant_label = on;
+        self
+    }
+
     /// Uses this HTTP client for all provider calls. It should not follow redirects and should
     /// have timeouts.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
@@ -519,6 +541,10 @@ impl OktaOidcBuilder {
         let store = self
             .revocation_store
             .unwrap_or_else(|| Arc::new(MemoryStore::with_shared_clock(Arc::clone(&self.clock))));
+        if !store.is_shared() {
+            // A store in this process is always there; a shared one says so as it connects.
+            crate::telemetry::metrics::store_connected(true);
+        }
         let dpop = self
             .dpop
             .map(|config| {
@@ -549,6 +575,7 @@ impl OktaOidcBuilder {
             algorithms: self.validation.algorithms.clone(),
             background_refresh: self.background_refresh,
             urls: self.urls,
+            metrics: Arc::new(Metrics::new(self.metrics_tenant_label)),
         });
         let mut seen = std::collections::HashSet::new();
         for t in &self.tenants {

@@ -164,6 +164,7 @@ mod rejection_log;
 mod resource_metadata;
 mod single_flight;
 pub mod store;
+pub mod telemetry;
 mod tenant;
 mod time;
 mod verify;

@@ -59,13 +59,19 @@ struct Context {
 impl RejectionLog {
     /// Records the refusal of `parts` with `error`, and writes its line unless one for the
     /// same reason and tenant was written less than the interval ago.
-    pub(crate) fn record(&self, verifier: &Verifier, error: &AuthError, parts: &Parts) {
+    pub(crate) fn record(
+        &self,
+        verifier: &Verifier,
+        error: &AuthError,
+        parts: &Parts,
+    ) -> Option<Arc<str>> {
         let reason = error.reason();
         let claims = unverified_claims(verifier, parts);
         let tenant = tenant_of(&verifier.tenants, claims.as_ref(), parts);
+        let tenant_id = tenant.as_ref().map(|t| Arc::clone(&t.id));
         let now = UnixTime::now(verifier.provider.clock.as_ref()).as_secs();
-        let Some(folded) = self.admit(reason, tenant.as_ref().map(|t| &t.id), now) else {
-            return;
+        let Some(folded) = self.admit(reason, tenant_id.as_ref(), now) else {
+            return tenant_id;
         };
         let context = describe(error, tenant, claims.as_ref());
         let tenant = context.tenant.as_ref().map_or("-", |t| &*t.id);
@@ -90,11 +96,9 @@ impl RejectionLog {
                 "request refused: {error}"
             );
         }
+        tenant_id
     }
 
-    /// Records a refusal of a route layer behind the authentication layer
-    /// ([`RequireScopes`](crate::RequireScopes)): the identity it refused, if any, was validated,
-    /// so its tenant is a registered one; `now` in seconds.
     pub(crate) fn record_route(&self, error: &AuthError, identity: Option<&Identity>, now: i64) {
         let reason = error.reason();
         let tenant = identity.map(|identity| &identity.tenant.id);

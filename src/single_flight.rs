@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
+use tracing::Instrument;
 
 /// A call in flight, which any number of callers can await.
 pub(crate) type Flight<T> = Shared<BoxFuture<'static, T>>;
@@ -59,14 +60,19 @@ where
         let call = start()?;
         let registry = Arc::clone(&self.flights);
         let done_key = key.clone();
-        let task = tokio::spawn(async move {
-            let result = call.await;
-            registry
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&done_key);
-            result
-        });
+        // In the span of the caller that started it: a key-set fetch or an introspection call
+        // shows up in the trace of the request that waited for it.
+        let task = tokio::spawn(
+            async move {
+                let result = call.await;
+                registry
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&done_key);
+                result
+            }
+            .in_current_span(),
+        );
         let flight = async move { task.await.unwrap_or_else(|_| panicked()) }
             .boxed()
             .shared();

@@ -8,6 +8,7 @@ use super::context::Env;
 use super::discovery::SKIPPED;
 use super::http::{bounded, send};
 use super::report::{Check, CheckCode, excerpt};
+use crate::provider::call_span::CallKind;
 use crate::provider::client_auth::{
     Answer, Client, ClientAuthMethod, ClientSecret, post_form_once, refused_client,
 };
@@ -121,7 +122,20 @@ pub(super) async fn credentials(
     };
     let mut verdicts = Vec::with_capacity(client.secrets.len());
     for secret in client.secrets {
-        let call = post_form_once(env.fetcher, &endpoint, form, &client, secret, 16 * 1024);
+        let kind = if introspect {
+            CallKind::Introspection
+        } else {
+            CallKind::Token
+        };
+        let call = post_form_once(
+            kind,
+            env.fetcher,
+            &endpoint,
+            form,
+            &client,
+            secret,
+            16 * 1024,
+        );
         let verdict = match bounded(env.timeout, call).await {
             Some(Ok(answer)) => judge(&answer, introspect),
             _ => Verdict::NoAnswer,

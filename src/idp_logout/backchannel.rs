@@ -52,6 +52,7 @@ pub(super) async fn handle(settings: &Settings, body: Option<Bytes>) -> Response
         value,
         StatusCode::OK,
         SIGNAL,
+        "backchannel_logout",
     )
     .await
 }

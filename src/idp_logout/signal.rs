@@ -11,6 +11,7 @@ use super::settings::Settings;
 use crate::claims::{Identity, TenantRef};
 use crate::error::AuthError;
 use crate::store::RevocationKind;
+use crate::telemetry::metrics;
 use crate::time::UnixTime;
 use crate::verify::Expect;
 
@@ -48,6 +49,7 @@ pub(super) async fn revoke_user(
     value: &str,
     ok: StatusCode,
     what: &'static str,
+    source: &'static str,
 ) -> Response<Body> {
     let verifier = settings.oidc.verifier();
     let revocations = &verifier.revocations;
@@ -55,6 +57,7 @@ pub(super) async fn revoke_user(
     let revocation = revocations.user_wide(kind, &tenant.id, value, now);
     match revocations.record(&revocation).await {
         Ok(()) => {
+            metrics::revocation(source);
             tracing::info!(tenant = &*tenant.id, kind = ?kind, signal = what, "user signed out");
             answer::empty(ok)
         }

@@ -99,6 +99,7 @@ pub(super) async fn handle(
         &value,
         StatusCode::NO_CONTENT,
         SIGNAL,
+        "universal_logout",
     )
     .await
 }

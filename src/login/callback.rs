@@ -18,9 +18,11 @@ use super::request::Query;
 use super::seal;
 use super::session::{self, SessionData};
 use crate::error::{AuthError, TokenError};
+use crate::provider::call_span::{CallKind, send};
 use crate::provider::client_auth::{Client, ClientAuthMethod, PostError, post_form};
 use crate::provider::discovery::ProviderMetadata;
 use crate::provider::fetch::{describe, read_limited};
+use crate::telemetry::metrics;
 use crate::tenant::config::Tenant;
 use crate::time::UnixTime;
 use crate::verify::Expect;
@@ -58,6 +60,7 @@ pub(crate) async fn callback(ctx: Login, parts: Parts) -> Response {
                 tenant = tenant_id.as_deref().unwrap_or("-"),
                 "login succeeded"
             );
+            metrics::login("completed", "ok");
             redirect(&location, all)
         }
         Err(failure) => {
@@ -96,20 +99,23 @@ async fn finish(
             status,
             "The identity provider did not sign you in (access denied or not allowed).",
             format!("provider returned error={code}"),
-        ));
+        )
+        .reason("provider_denied"));
     }
     let Some(login) = login else {
         return Err(Failure::bad_request(
             "This sign-in has expired, was already completed, or was started elsewhere. \
              Start again from the home page.",
-        ));
+        )
+        .reason("state"));
     };
     let now = UnixTime::now(&*ctx.oidc.provider().clock);
     let expiry = login.started_at.after(settings.login_timeout);
     if now >= expiry {
         return Err(Failure::bad_request(
             "This sign-in has expired. Start again from the home page.",
-        ));
+        )
+        .reason("state"));
     }
     // A callback without a usable code spends nothing (no single-use marker).
     let code = q
@@ -144,7 +150,8 @@ async fn finish(
         Ok(false) => {
             return Err(Failure::bad_request(
                 "This sign-in was already completed. Start again from the home page.",
-            ));
+            )
+            .reason("state"));
         }
         Err(e) => {
             return Err(Failure::new(
@@ -321,7 +328,16 @@ async fn exchange(
         ("code_verifier", verifier),
     ];
     let fetcher = &ctx.oidc.provider().fetcher;
-    let answer = match post_form(fetcher, endpoint, &form, &client, fetcher.max_body).await {
+    let answer = match post_form(
+        CallKind::Token,
+        fetcher,
+        endpoint,
+        &form,
+        &client,
+        fetcher.max_body,
+    )
+    .await
+    {
         Ok(answer) => answer,
         Err(PostError::NoSecret) => {
             return Err(Failure::new(
@@ -378,12 +394,12 @@ async fn userinfo(
     access_token: &str,
 ) -> Result<Map<String, Value>, Failure> {
     let fetcher = &ctx.oidc.provider().fetcher;
-    let response = fetcher
+    let request = fetcher
         .client
         .get(endpoint)
         .header(http::header::ACCEPT, "application/json")
-        .bearer_auth(access_token)
-        .send()
+        .bearer_auth(access_token);
+    let response = send(CallKind::Userinfo, request)
         .await
         .map_err(|e| provider_error(format!("userinfo request: {}", describe(e))))?;
     let status = response.status();

@@ -15,6 +15,7 @@ use super::seal;
 use super::session::{self, SessionData};
 use crate::provider::fetch::check_secure_url;
 use crate::store::{Revocation, RevocationKind, token_digest};
+use crate::telemetry::metrics;
 use crate::time::UnixTime;
 
 pub(crate) async fn logout(ctx: Login, parts: Parts) -> Response {
@@ -125,14 +126,19 @@ async fn revoke(ctx: &Login, data: &SessionData) {
             .user_wide(RevocationKind::Sid, tenant, sid, now);
         revocations.push(sid_wide);
     }
+    let mut recorded = false;
     for revocation in &revocations {
-        if let Err(e) = verifier.revocations.record(revocation).await {
-            tracing::error!(
+        match verifier.revocations.record(revocation).await {
+            Ok(()) => recorded = true,
+            Err(e) => tracing::error!(
                 tenant = &*data.tenant_id,
                 kind = ?revocation.kind,
                 error = %e,
                 "logout: the revocation could not be shared with other instances"
-            );
+            ),
         }
+    }
+    if recorded {
+        metrics::revocation("rp_logout");
     }
 }

@@ -7,6 +7,7 @@ use http::{HeaderValue, StatusCode};
 
 use crate::html::escape;
 use crate::middleware::sessions::SessionEnd;
+use crate::telemetry::metrics;
 
 /// A plain error page with `status`, saying `message` (escaped), with a link to `home`.
 pub(crate) fn error(status: StatusCode, message: &str, home: &str) -> Response {
@@ -79,16 +80,34 @@ pub(crate) struct Failure {
     pub(crate) reason: String,
     /// When the same request may work again (`Retry-After`); the login is kept for it.
     pub(crate) retry_after: Option<std::time::Duration>,
+    /// The `reason` of the `okta_oidc_logins_total{result="failed"}` count (the catalogue's
+    /// `LOGIN_REASONS`): by default from the status.
+    pub(crate) label: &'static str,
 }
 
 impl Failure {
     pub(crate) fn new(status: StatusCode, public: &'static str, reason: impl Into<String>) -> Self {
+        let label = match status {
+            StatusCode::UNAUTHORIZED => "id_token",
+            StatusCode::FORBIDDEN => "provider_denied",
+            StatusCode::BAD_GATEWAY => "provider",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            s if s.is_server_error() => "internal",
+            _ => "invalid_request",
+        };
         Failure {
             status,
             public,
             reason: reason.into(),
             retry_after: None,
+            label,
         }
+    }
+
+    /// Counts this failure under `label` (one of the catalogue's `LOGIN_REASONS`).
+    pub(crate) fn reason(mut self, label: &'static str) -> Self {
+        self.label = label;
+        self
     }
 
     /// The same request may work again after `retry` (sent as `Retry-After`).
@@ -113,6 +132,7 @@ impl Failure {
             reason = %self.reason,
             "login failed"
         );
+        metrics::login("failed", self.label);
         let mut response = with_cookies(error(self.status, self.public, home), set_cookies);
         if let Some(retry) = self.retry_after
             && let Ok(value) = HeaderValue::try_from(retry.as_secs().max(1).to_string())

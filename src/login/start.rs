@@ -16,12 +16,16 @@ use super::request::Query;
 use super::seal::{self, Purpose};
 use crate::error::AuthError;
 use crate::provider::fetch::check_secure_url;
+use crate::telemetry::metrics;
 use crate::tenant::config::Tenant;
 use crate::time::UnixTime;
 
 pub(crate) async fn login(ctx: Login, parts: Parts) -> Response {
     match start(&ctx, &parts).await {
-        Ok(response) => response,
+        Ok(response) => {
+            metrics::login("started", "ok");
+            response
+        }
         Err((failure, tenant)) => {
             failure.respond(tenant.as_deref(), &ctx.settings.home(), Vec::new())
         }

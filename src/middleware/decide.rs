@@ -2,10 +2,11 @@
 //! `Set-Cookie` values), or answer it (RFC 6750 error, redirect to sign in).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum_core::body::Body;
 use axum_core::response::Response;
-use http::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
+use http::header::{AUTHORIZATION, CACHE_CONTROL, LOCATION, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 
@@ -16,10 +17,14 @@ use super::credential::{
     uses_dpop,
 };
 use super::sessions::{SessionCheck, SessionEnd, SessionSource};
-use crate::claims::Identity;
+use tracing::{Instrument, Span};
+
+use crate::claims::{CredentialSource, Identity};
 use crate::error::{AuthError, TokenError};
 use crate::handle::OktaOidc;
 use crate::resource_metadata::metadata_url_for;
+use crate::telemetry::metrics::{Scheme, outcome_of};
+use crate::telemetry::trace;
 
 pub(crate) type ErrorHandler = Arc<dyn Fn(&AuthError) -> Response + Send + Sync>;
 
@@ -109,28 +114,61 @@ impl LayerConfig {
         }
     }
 
-    /// Authenticates a request that missed the fast path.
+    /// Authenticates a request that missed the fast path, in an `okta_oidc.authenticate`
+    /// span; counts and times what was decided.
     pub(crate) async fn decide<B>(self: Arc<Self>, request: Request<B>) -> Decision<B> {
-        let (mut parts, body) = request.into_parts();
-        let (identity, additions) = match self.authenticate(&parts).await {
+        let span = trace::authenticate_span();
+        let started = Instant::now();
+        let (parts, body) = request.into_parts();
+        let authenticated = self.authenticate(&parts).instrument(span.clone()).await;
+        let observed = Observed {
+            span,
+            started,
+            scheme: scheme_of(&parts.headers, &authenticated),
+            ended: authenticated
+                .as_ref()
+                .ok()
+                .and_then(|(_, additions)| additions.session_end),
+        };
+        self.conclude(parts, body, authenticated, &observed)
+    }
+
+    fn conclude<B>(
+        &self,
+        mut parts: Parts,
+        body: B,
+        authenticated: Result<Authenticated, AuthError>,
+        observed: &Observed,
+    ) -> Decision<B> {
+        let (identity, additions) = match authenticated {
             Ok(authenticated) => authenticated,
-            Err(error) => return Decision::Answer(self.reject(&error, &parts)),
+            Err(error) => return Decision::Answer(self.reject(&error, &parts, observed)),
         };
         match &identity {
             None if !self.optional => {
-                let mut response = self
-                    .login_redirect(&parts, additions.session_end)
-                    .unwrap_or_else(|| self.reject(&AuthError::MissingCredential, &parts));
+                let mut response = match self.login_redirect(&parts, observed.ended) {
+                    Some(response) => {
+                        let reason = observed.reason(&AuthError::MissingCredential);
+                        let tenant = self.oidc.directory().resolve_registered(&parts);
+                        observed.conclude(&self.oidc, tenant.as_ref().map(|t| &*t.id), reason);
+                        response
+                    }
+                    None => self.reject(&AuthError::MissingCredential, &parts, observed),
+                };
                 // An ended session's cookies are deleted, whatever the answer.
                 additions.apply(response.headers_mut());
                 return Decision::Answer(response);
             }
             Some(identity) => {
                 if let Err(error) = check_scopes(identity, &self.required_scopes) {
-                    return Decision::Answer(self.reject(&error, &parts));
+                    return Decision::Answer(self.reject(&error, &parts, observed));
                 }
+                observed.conclude(&self.oidc, Some(&identity.tenant.id), "ok");
             }
             None => {
+                let reason = observed.ended.map_or("ok", session_end_reason);
+                let tenant = self.oidc.directory().resolve_registered(&parts);
+                observed.conclude(&self.oidc, tenant.as_ref().map(|t| &*t.id), reason);
                 if let Some(end) = additions.session_end {
                     parts.extensions.insert(end);
                 }
@@ -244,12 +282,14 @@ impl LayerConfig {
                 .is_some_and(|d| d.required())
     }
 
-    fn reject(&self, error: &AuthError, parts: &Parts) -> Response {
+    fn reject(&self, error: &AuthError, parts: &Parts, observed: &Observed) -> Response {
         // One INFO line per reason and tenant per minute (`rejection_log.rs`).
-        self.oidc
+        let tenant = self
+            .oidc
             .inner
             .rejections
             .record(self.oidc.verifier(), error, parts);
+        observed.conclude(&self.oidc, tenant.as_deref(), observed.reason(error));
         if let Some(handler) = &self.on_error {
             return handler(error);
         }
@@ -262,5 +302,59 @@ impl LayerConfig {
             resource_metadata: resource_metadata.as_deref(),
             used_dpop: dpop.is_some() && uses_dpop(&parts.headers),
         })
+    }
+}
+
+/// What a decision is observed with: its span, when it began, the credential's scheme.
+pub(crate) struct Observed {
+    span: Span,
+    started: Instant,
+    scheme: Scheme,
+    /// The session that ended, if the session source found one.
+    ended: Option<SessionEnd>,
+}
+
+impl Observed {
+    /// The `reason` label of a refusal: a missing credential after a session ended says why
+    /// it ended (`revoked`, `session`).
+    fn reason(&self, error: &AuthError) -> &'static str {
+        match (error, self.ended) {
+            (AuthError::MissingCredential, Some(end)) => session_end_reason(end),
+            _ => error.reason(),
+        }
+    }
+
+    /// Counts, times and records on the span what was decided (`ok`: accepted).
+    fn conclude(&self, oidc: &OktaOidc, tenant: Option<&str>, reason: &'static str) {
+        let metrics = &oidc.provider().metrics;
+        metrics.request(tenant, self.scheme, reason);
+        metrics.miss(self.started.elapsed());
+        let outcome = outcome_of(reason);
+        trace::record_decision(&self.span, tenant, self.scheme.as_str(), outcome, reason);
+    }
+}
+
+/// The `reason` of a session that ended: `revoked`, or `session` (expired, idle).
+fn session_end_reason(end: SessionEnd) -> &'static str {
+    match end {
+        SessionEnd::Revoked => "revoked",
+        SessionEnd::Expired | SessionEnd::Idle => "session",
+    }
+}
+
+/// The credential a request carried: the `Authorization` scheme, else the session cookie when
+/// the session source found one (active or ended), else none.
+fn scheme_of(headers: &HeaderMap, authenticated: &Result<Authenticated, AuthError>) -> Scheme {
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        let dpop = value
+            .as_bytes()
+            .get(..5)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"dpop "));
+        return if dpop { Scheme::Dpop } else { Scheme::Bearer };
+    }
+    match authenticated {
+        Ok((Some(identity), _)) if identity.source == CredentialSource::Session => Scheme::Session,
+        Ok((None, additions)) if additions.session_end.is_some() => Scheme::Session,
+        _ => Scheme::None,
     }
 }

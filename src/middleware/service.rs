@@ -65,6 +65,8 @@ where
         // Fast path, synchronous: a bearer token found in the verified-token cache. The inner
         // service (made ready by `poll_ready`) is called in place: no clone, no allocation, no
         // shared write.
+        let metrics = &self.config.oidc.provider().metrics;
+        let timer = metrics.hit_timer();
         if let Some(identity) = self.config.cached(request.headers()) {
             let same_tenant = !self.config.pins_tenants() || {
                 // The resolver reads `Parts`: taken apart and put back, no copy.
@@ -75,6 +77,7 @@ where
             };
             // Another tenant's token takes the slow path, which refuses it in one place.
             if same_tenant {
+                metrics.hit(&identity.tenant.id, timer);
                 request
                     .extensions_mut()
                     .insert(self.config.context(Some(identity)));

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION};
 use http::{HeaderMap, StatusCode};
 
+use super::call_span::{CallKind, send};
 use super::fetch::{Fetcher, describe, read_limited};
 use crate::error::LoadError;
 
@@ -98,6 +99,7 @@ pub(crate) enum PostError {
 
 /// POSTs `form` to `endpoint` as `client`, trying the next secret when one is refused.
 pub(crate) async fn post_form(
+    kind: CallKind,
     fetcher: &Fetcher,
     endpoint: &str,
     form: &[(&str, &str)],
@@ -108,7 +110,7 @@ pub(crate) async fn post_form(
         return Err(PostError::NoSecret);
     }
     for (index, secret) in client.secrets.iter().enumerate() {
-        let answer = post_form_once(fetcher, endpoint, form, client, secret, max_body)
+        let answer = post_form_once(kind, fetcher, endpoint, form, client, secret, max_body)
             .await
             .map_err(PostError::Transport)?;
         if refused_client(answer.status, &answer.body) {
@@ -125,6 +127,7 @@ pub(crate) async fn post_form(
 
 /// One authenticated POST with one secret, the answer as it came (a refused client too).
 pub(crate) async fn post_form_once(
+    kind: CallKind,
     fetcher: &Fetcher,
     endpoint: &str,
     form: &[(&str, &str)],
@@ -149,7 +152,7 @@ pub(crate) async fn post_form_once(
             request = request.header(AUTHORIZATION, format!("Basic {basic}"));
         }
     }
-    let response = request.form(&fields).send().await.map_err(describe)?;
+    let response = send(kind, request.form(&fields)).await.map_err(describe)?;
     let status = response.status();
     let headers = response.headers().clone();
     let body = read_limited(response, max_body).await?;

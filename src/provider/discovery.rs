@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::call_span::CallKind;
 use super::fetch::{Fetched, Fetcher, UrlPolicy};
 use crate::error::LoadError;
 
@@ -66,7 +67,7 @@ pub(crate) async fn discover(
     urls: UrlPolicy,
 ) -> Result<ProviderMetadata, LoadError> {
     let url = discovery_url(issuer);
-    let body = match fetcher.get(&url, None).await? {
+    let body = match fetcher.get(CallKind::Discovery, &url, None).await? {
         Fetched::Body { body, .. } => body,
         Fetched::NotModified { .. } => {
             return Err(LoadError::Http("unexpected 304 for discovery".into()));

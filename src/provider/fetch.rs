@@ -6,6 +6,7 @@ use bytes::{Bytes, BytesMut};
 use http::StatusCode;
 use http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 
+use super::call_span::{CallKind, send};
 use crate::error::{ConfigError, LoadError};
 
 /// Largest provider document (discovery, key set, token response) read, in bytes.
@@ -43,9 +44,10 @@ impl Fetcher {
             .map_err(|_| ConfigError::Invalid("the HTTP client could not be built"))
     }
 
-    /// GET a JSON document, optionally conditional on an ETag.
+    /// GET a JSON document, optionally conditional on an ETag, in a span of `kind`.
     pub(crate) async fn get(
         &self,
+        kind: CallKind,
         url: &str,
         if_none_match: Option<&str>,
     ) -> Result<Fetched, LoadError> {
@@ -56,7 +58,7 @@ impl Fetcher {
         if let Some(tag) = if_none_match {
             request = request.header(IF_NONE_MATCH, tag);
         }
-        let response = request.send().await.map_err(describe)?;
+        let response = send(kind, request).await.map_err(describe)?;
         let header = |name| {
             response
                 .headers()
@@ -163,6 +165,19 @@ impl Unreachable {
             Unreachable::Body
         } else {
             Unreachable::Other
+        }
+    }
+
+    /// A short, stable name (the `error.type` of a call's span).
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Unreachable::Dns => "dns",
+            Unreachable::Refused => "connection_refused",
+            Unreachable::Tls => "tls",
+            Unreachable::Timeout => "timeout",
+            Unreachable::Connect => "connect",
+            Unreachable::Body => "body",
+            Unreachable::Other => "other",
         }
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
+use super::call_span::CallKind;
 use super::context::ProviderContext as Ctx;
 use super::discovery::{ProviderMetadata, discover};
 use super::fetch::Fetched;
@@ -16,6 +17,7 @@ use super::jwk::VerifyKey;
 use super::jwk::{KeySet, parse_jwks};
 use crate::error::LoadError;
 use crate::single_flight::{Flight, SingleFlight};
+use crate::telemetry::metrics;
 use crate::time::UnixTime;
 
 /// What a key cache knows, swapped whole on every change.
@@ -279,13 +281,34 @@ impl KeyCache {
     }
 
     async fn fetch_and_store(&self) -> Result<(), LoadError> {
+        let (result, outcome) = self.fetch_and_store_once().await;
+        self.observe(outcome);
+        result
+    }
+
+    /// Counts a refresh attempt and sets the key set's age (the org key set of an issuer:
+    /// an app's pinned keys would share its label).
+    fn observe(&self, outcome: &'static str) {
+        if self.client_id.is_some() {
+            return;
+        }
+        let state = self.state.load();
+        let age = state
+            .keys
+            .as_ref()
+            .map(|_| UnixTime::now(self.ctx.clock.as_ref()).since(state.keys_checked_at));
+        metrics::key_set_refreshed(&self.issuer, outcome, age);
+    }
+
+    /// One refresh, and how it ended for the metrics: `updated`, `unchanged` or `error`.
+    async fn fetch_and_store_once(&self) -> (Result<(), LoadError>, &'static str) {
         let issuer: &str = &self.issuer;
         let current = self.state.load_full();
         let (metadata, metadata_loaded_at) = match self.current_metadata(&current).await {
             Ok(loaded) => loaded,
             Err(e) => {
                 self.store_failure(&current, None, e.clone());
-                return Err(e);
+                return (Err(e), "error");
             }
         };
         // An ETag names a representation of one URL: not sent when the key set moved.
@@ -299,7 +322,11 @@ impl KeyCache {
             .and(current.etag.as_deref())
             .filter(|_| same_uri);
         let jwks_uri = self.keys_url(&metadata.jwks_uri);
-        let fetched = self.ctx.fetcher.get(&jwks_uri, etag).await;
+        let fetched = self
+            .ctx
+            .fetcher
+            .get(CallKind::KeySet, &jwks_uri, etag)
+            .await;
         let now = UnixTime::now(self.ctx.clock.as_ref());
         match fetched {
             Ok(Fetched::NotModified { cache_control }) => {
@@ -315,7 +342,7 @@ impl KeyCache {
                     consecutive_failures: 0,
                     next_refresh: now.after(interval),
                 }));
-                Ok(())
+                (Ok(()), "unchanged")
             }
             Ok(Fetched::Body {
                 body,
@@ -326,6 +353,10 @@ impl KeyCache {
                     parse_jwks(&body, &self.ctx.algorithms, current.keys.as_deref(), issuer);
                 match parsed {
                     Ok(keys) => {
+                        let same = current.keys.as_ref().is_some_and(|old| {
+                            old.keys.len() == keys.len()
+                                && old.keys.iter().zip(&keys).all(|(a, b)| Arc::ptr_eq(a, b))
+                        });
                         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
                         let interval = self.ctx.policy.next_interval(cache_control.as_deref());
                         tracing::info!(
@@ -344,19 +375,19 @@ impl KeyCache {
                             consecutive_failures: 0,
                             next_refresh: now.after(interval),
                         }));
-                        Ok(())
+                        (Ok(()), if same { "unchanged" } else { "updated" })
                     }
                     Err(e) => {
                         let loaded = Some((metadata, metadata_loaded_at));
                         self.store_failure(&current, loaded, e.clone());
-                        Err(e)
+                        (Err(e), "error")
                     }
                 }
             }
             Err(e) => {
                 let loaded = Some((metadata, metadata_loaded_at));
                 self.store_failure(&current, loaded, e.clone());
-                Err(e)
+                (Err(e), "error")
             }
         }
     }

@@ -1,6 +1,7 @@
 //! What talks to an OpenID Provider (an Okta org): the bounded HTTP fetcher, discovery, JSON
 //! Web Key parsing, and the key cache of each issuer.
 
+pub(crate) mod call_span;
 pub(crate) mod client_auth;
 pub(crate) mod context;
 pub(crate) mod discovery;

@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::revocation::{Revocation, RevocationKind, lookup_key};
+use crate::telemetry::metrics;
 
 /// Expired revocations dropped per write at most (besides those the write replaces).
 const POP_PER_WRITE: usize = 64;
@@ -182,6 +183,7 @@ impl RevocationMirror {
         if changed > 0 {
             entries.pop_expired(now);
             self.len.store(entries.by_key.len(), Ordering::Relaxed);
+            metrics::mirror_entries(entries.by_key.len());
             drop(entries);
             self.generation.fetch_add(1, Ordering::AcqRel);
             self.changed.notify_waiters();

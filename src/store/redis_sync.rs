@@ -12,6 +12,7 @@ use redis::aio::ConnectionManagerConfig;
 use super::redis_conn::Conn;
 use super::redis_state::{Inner, write_pipeline};
 use super::revocation::Revocation;
+use crate::telemetry::metrics;
 
 const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
 const MAX_RECONNECT_DELAY_SENTINEL: Duration = Duration::from_secs(1);
@@ -37,6 +38,7 @@ pub(super) async fn run(inner: Arc<Inner>) {
             tracing::debug!(error = %error, "revocation store still unreachable");
         }
         inner.connected.send_replace(false);
+        metrics::store_connected(false);
         tokio::time::sleep(delay).await;
         // Behind Sentinel a failover takes a few seconds, and asking the Sentinels is cheap:
         // retry at least every second, so the promoted replica is found soon after.
@@ -89,6 +91,7 @@ async fn follow(inner: &Arc<Inner>, was_connected: &mut bool, ever_connected: &m
         return e;
     }
     inner.connected.send_replace(true);
+    metrics::store_connected(true);
     if *ever_connected {
         tracing::info!(
             revocations = inner.mirror.len(),
@@ -259,7 +262,26 @@ fn manager(inner: &Inner) -> Result<Conn, String> {
 
 /// Reads every revocation in Redis, merges it into the mirror, writes back what Redis lacks,
 /// marks the mirror synced and counts the sync.
+/// A full sync in an `okta_oidc.redis_sync` span (a client span: `db.system.name` redis).
 async fn full_sync(inner: &Inner) -> Result<(), String> {
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "okta_oidc.redis_sync",
+        otel.kind = "client",
+        otel.status_code = tracing::field::Empty,
+        db.system.name = "redis",
+        db.operation.name = "SCAN MGET",
+        error.type = tracing::field::Empty,
+    );
+    let result = full_sync_once(inner).instrument(span.clone()).await;
+    if result.is_err() {
+        span.record("otel.status_code", "error");
+        span.record("error.type", "redis");
+    }
+    result
+}
+
+async fn full_sync_once(inner: &Inner) -> Result<(), String> {
     let timeout = inner.config.command_timeout;
     let mut manager = manager(inner)?;
     let prefix = inner.revocation_prefix();
@@ -311,6 +333,7 @@ async fn full_sync(inner: &Inner) -> Result<(), String> {
     inner.mirror.mark_synced(inner.config.clock.now());
     // Connected before the sync is counted: whoever waits for a sync sees both.
     inner.connected.send_replace(true);
+    metrics::store_connected(true);
     inner.syncs.send_modify(|n| *n += 1);
     Ok(())
 }

@@ -137,7 +137,20 @@ impl TenantDirectory {
             }
         }
         self.forget_unknown(&tenants);
-        self.registry.upsert(tenants, &self.provider)
+        self.registry.upsert(tenants, &self.provider)?;
+        self.tenants_changed();
+        Ok(())
+    }
+
+    /// Tells the metrics which tenants are registered (the only `tenant` label values) and
+    /// how many are loaded.
+    fn tenants_changed(&self) {
+        let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        let all = self.registry.all();
+        let registered = all.iter().map(|t| &t.id).filter(|id| !loaded.contains(id));
+        self.provider
+            .metrics
+            .tenants_changed(registered, loaded.len());
     }
 
     fn forget_unknown(&self, tenants: &[Tenant]) {
@@ -162,6 +175,7 @@ impl TenantDirectory {
             self.vouched
                 .remove(&key_digest(&TenantKey::Issuer(tenant.issuer.to_string())));
         }
+        self.tenants_changed();
         removed
     }
 
@@ -321,6 +335,7 @@ impl TenantDirectory {
             tracing::debug!(tenant = &*old, "loaded tenant evicted (max_loaded_tenants)");
             self.registry.remove(&old, &self.provider);
         }
+        self.tenants_changed();
         Ok(())
     }
 

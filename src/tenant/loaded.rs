@@ -39,6 +39,16 @@ impl LoadedTenants {
         }
     }
 
+    /// Whether `id` is a loaded tenant.
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    /// How many tenants are loaded.
+    pub(crate) fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
     #[cfg(test)]
     fn ids(&self) -> Vec<&str> {
         self.by_order.values().map(|id| &**id).collect()

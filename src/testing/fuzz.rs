@@ -204,6 +204,7 @@ pub fn introspection(input: &[u8]) -> Result<String, String> {
         fetcher: fetcher(),
         clock,
         client: None,
+        metrics: Arc::default(),
     };
     match crate::verify::introspection::parse_response(input, &tenant, &call) {
         Ok(identity) => {

@@ -18,9 +18,11 @@ use crate::claims::{CredentialSource, Identity, Issuance, StandardClaims};
 use crate::client_address::TrustedProxies;
 use crate::error::{AuthError, TokenError};
 use crate::expiring_map::ExpiringMap;
+use crate::provider::call_span::CallKind;
 use crate::provider::client_auth::{Client, ClientAuthMethod, PostError, post_form};
 use crate::provider::fetch::Fetcher;
 use crate::single_flight::SingleFlight;
+use crate::telemetry::metrics::Metrics;
 use crate::tenant::config::Tenant;
 use crate::time::{SharedClock, UnixTime};
 
@@ -111,6 +113,8 @@ pub(crate) struct Call {
     pub(crate) clock: SharedClock,
     /// The address of the client that sent the token (`None`: the server records none).
     pub(crate) client: Option<IpAddr>,
+    /// Where the calls are counted.
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl Introspector {
@@ -169,6 +173,7 @@ impl Introspector {
             return Err(TokenError::Inactive.into());
         }
         let budget = self.budgets.org(&call.tenant.issuer, now);
+        let call_metrics = Arc::clone(&call.metrics);
         let start = || {
             // Checking a known token again never takes a call a new token needs; a new token
             // takes one from its client's share first, so one client's junk cannot spend what
@@ -187,18 +192,23 @@ impl Introspector {
             let budget = Arc::clone(&budget);
             let token = token.to_owned();
             Ok(async move {
-                let result = this.call(&token, &call, &budget).await;
+                let (result, counted) = this.call(&token, &call, &budget).await;
+                call.metrics.introspection(&call.tenant.id, counted);
                 drop(permit);
                 this.remember(key, &result, &call);
                 result
             })
         };
         let panicked = || Err(AuthError::TemporarilyUnavailable { retry_after: None });
+        let metrics = Arc::clone(&call_metrics);
         let outcome = match self.calls.join_or_start(key, start, panicked) {
             Ok(flight) => flight.await,
-            Err(retry) => Err(AuthError::TemporarilyUnavailable {
-                retry_after: Some(retry),
-            }),
+            Err(retry) => {
+                metrics.introspection(&tenant_id, "budget_spent");
+                Err(AuthError::TemporarilyUnavailable {
+                    retry_after: Some(retry),
+                })
+            }
         };
         match (outcome, known) {
             // Known active, and no answer now: it keeps working until its `exp`.
@@ -234,10 +244,29 @@ impl Introspector {
         }
     }
 
-    async fn call(&self, token: &str, call: &Call, budget: &Budget) -> Outcome {
+    /// One call, and its `result` label: `active`, `inactive`, `error` or `rate_limited`.
+    async fn call(&self, token: &str, call: &Call, budget: &Budget) -> (Outcome, &'static str) {
+        let (result, label) = self.ask(token, call, budget).await;
+        let counted = label.unwrap_or(match &result {
+            Ok(_) => "active",
+            Err(AuthError::InvalidToken(TokenError::Inactive)) => "inactive",
+            Err(_) => "error",
+        });
+        (result, counted)
+    }
+
+    async fn ask(
+        &self,
+        token: &str,
+        call: &Call,
+        budget: &Budget,
+    ) -> (Outcome, Option<&'static str>) {
         let tenant = &call.tenant;
         let Some(client_id) = tenant.client_id.as_deref() else {
-            return Err(TokenError::Malformed("opaque token, but the tenant has no client").into());
+            return (
+                Err(TokenError::Malformed("opaque token, but the tenant has no client").into()),
+                None,
+            );
         };
         let client = Client {
             id: client_id,
@@ -248,7 +277,15 @@ impl Introspector {
         let unavailable = |retry: Duration| AuthError::TemporarilyUnavailable {
             retry_after: Some(retry),
         };
-        let answer = match post_form(&call.fetcher, &call.endpoint, &form, &client, 64 * 1024).await
+        let answer = match post_form(
+            CallKind::Introspection,
+            &call.fetcher,
+            &call.endpoint,
+            &form,
+            &client,
+            64 * 1024,
+        )
+        .await
         {
             Ok(answer) => answer,
             Err(PostError::NoSecret) => {
@@ -256,18 +293,24 @@ impl Introspector {
                     tenant = &*tenant.id,
                     "opaque token, but the tenant has no client secret"
                 );
-                return Err(AuthError::TemporarilyUnavailable { retry_after: None });
+                return (
+                    Err(AuthError::TemporarilyUnavailable { retry_after: None }),
+                    None,
+                );
             }
             Err(PostError::InvalidClient) => {
                 tracing::error!(
                     tenant = &*tenant.id,
                     "introspection: client authentication failed"
                 );
-                return Err(AuthError::TemporarilyUnavailable { retry_after: None });
+                return (
+                    Err(AuthError::TemporarilyUnavailable { retry_after: None }),
+                    None,
+                );
             }
             Err(PostError::Transport(e)) => {
                 tracing::warn!(tenant = &*tenant.id, error = %e, "introspection unreachable");
-                return Err(unavailable(Duration::from_secs(5)));
+                return (Err(unavailable(Duration::from_secs(5))), None);
             }
         };
         if answer.status == StatusCode::TOO_MANY_REQUESTS {
@@ -278,13 +321,13 @@ impl Introspector {
                 retry_secs = retry.as_secs(),
                 "introspection rate-limited"
             );
-            return Err(unavailable(retry));
+            return (Err(unavailable(retry)), Some("rate_limited"));
         }
         if !answer.status.is_success() {
             tracing::warn!(tenant = &*tenant.id, status = %answer.status, "introspection failed");
-            return Err(unavailable(Duration::from_secs(5)));
+            return (Err(unavailable(Duration::from_secs(5))), None);
         }
-        parse_response(&answer.body, tenant, call)
+        (parse_response(&answer.body, tenant, call), None)
     }
 }
 

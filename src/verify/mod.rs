@@ -316,6 +316,7 @@ impl Verifier {
             fetcher: self.provider.fetcher.clone(),
             clock: Arc::clone(&self.provider.clock),
             client: self.introspector.client_of(request),
+            metrics: Arc::clone(&self.provider.metrics),
         };
         let identity = self.introspector.check(token, call).await?;
         rules::check_binding(&identity.claims)?;

@@ -62,7 +62,7 @@ pub(crate) async fn send(
         okta_oidc.call = kind.as_str(),
         http.request.method = %method,
         server.address = url.host_str().unwrap_or(""),
-        server.port = url.port_or_known_default().unwrap_or(0),
+        server.port = i64::from(url.port_or_known_default().unwrap_or(0)),
         url.full = full.as_str(),
         http.response.status_code = Empty,
         error.type = Empty,
@@ -72,10 +72,10 @@ pub(crate) async fn send(
     let result = client.execute(request).instrument(span.clone()).await;
     match &result {
         Ok(response) => {
-            let status = response.status().as_u16();
-            span.record("http.response.status_code", status);
-            if status >= 400 {
-                span.record("error.type", status);
+            let status = response.status();
+            span.record("http.response.status_code", i64::from(status.as_u16()));
+            if status.as_u16() >= 400 {
+                span.record("error.type", status.as_str());
                 span.record("otel.status_code", "error");
             }
         }

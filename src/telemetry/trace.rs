@@ -10,6 +10,7 @@ pub(crate) fn authenticate_span() -> Span {
     tracing::info_span!(
         "okta_oidc.authenticate",
         otel.name = "okta_oidc.authenticate",
+        otel.status_code = Empty,
         tenant = Empty,
         scheme = Empty,
         outcome = Empty,

@@ -320,6 +320,13 @@ impl MockOkta {
         }
     }
 
+    /// The W3C `traceparent` headers of the last requests that carried one (at most 64),
+    /// oldest first: (path, value). An application's calls carry one when it traces with
+    /// OpenTelemetry (feature `opentelemetry`).
+    pub fn traceparents(&self) -> Vec<(String, String)> {
+        self.lock().traceparents.iter().cloned().collect()
+    }
+
     /// Injects `fault` into every later request to `endpoint`.
     pub fn set_fault(&self, endpoint: Endpoint, fault: Fault) {
         self.lock().faults.insert(endpoint, fault);

@@ -36,7 +36,32 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
             shared.clone(),
             super::mistakes::skew_date,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            record_traceparent,
+        ))
         .with_state(shared)
+}
+
+/// Remembers the W3C `traceparent` of a request (what `MockOkta::traceparents` answers).
+async fn record_traceparent(
+    State(shared): Mock,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(value) = request
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+    {
+        let mut state = shared.lock();
+        if state.traceparents.len() == super::state::TRACEPARENTS_KEPT {
+            state.traceparents.pop_front();
+        }
+        let entry = (request.uri().path().to_owned(), value.to_owned());
+        state.traceparents.push_back(entry);
+    }
+    next.run(request).await
 }
 
 // ---------------------------------------------------------------- discovery
@@ -223,6 +248,7 @@ impl MockOktaBuilder {
                 ..OAuthState::default()
             },
             mistakes: self.mistakes,
+            traceparents: Default::default(),
         };
         let shared = Arc::new(Shared {
             issuer: format!("http://{local}"),

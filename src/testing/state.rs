@@ -126,7 +126,13 @@ pub(super) struct State {
     pub(super) oauth: OAuthState,
     /// Configuration mistakes on purpose (the tenant doctor's tests).
     pub(super) mistakes: Mistakes,
+    /// The W3C `traceparent` of the last requests that carried one: (path, value), at most
+    /// [`TRACEPARENTS_KEPT`], oldest first.
+    pub(super) traceparents: std::collections::VecDeque<(String, String)>,
 }
+
+/// How many `traceparent` headers the mock remembers.
+pub(super) const TRACEPARENTS_KEPT: usize = 64;
 
 impl State {
     pub(super) fn key(&self, kid: &str) -> Option<&'static Material> {

@@ -36,6 +36,8 @@ mod login_ended;
 mod login_paths;
 mod logout_app;
 mod marker_flood;
+#[cfg(feature = "opentelemetry")]
+mod otel;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod pinned_keys;

@@ -49,6 +49,9 @@
 //!   `redis+cluster://host:port,host:port` (seed nodes; `--features redis-cluster`);
 //! - `REDIS_MIN_REPLICAS_ACKED` (optional, with `REDIS_URL`): replicas that must hold a
 //!   revocation before a logout signal is answered (default: 1 when the primary has replicas);
+//! - `METRICS_ADDR` (optional, `host:port`, with `--features metrics`): the metrics of the
+//!   catalogue (README "Observability") in the Prometheus text format, served there by
+//!   `metrics-exporter-prometheus` — never on the API's own port;
 //!
 //! Routes (under APP_BASE_URL's path): `GET /health` (public), `GET /api/me` (the token's claims
 //! as JSON; every `401` names the metadata in `resource_metadata="…"`), and with
@@ -86,6 +89,13 @@ async fn main() -> ExitCode {
 }
 
 async fn run(env: Env) -> Result<(), String> {
+    // Before the handle is built: its metrics are described and made on this recorder.
+    if let Some((addr, exporter)) = prometheus(&env)? {
+        exporter
+            .install()
+            .map_err(|e| format!("METRICS_ADDR={addr}: {e}"))?;
+        tracing::info!(%addr, "metrics served at http://{addr}/metrics");
+    }
     let bind = shared::bind_addr(&env)?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
@@ -106,6 +116,27 @@ async fn run(env: Env) -> Result<(), String> {
         })
         .await
         .map_err(|e| e.to_string())
+}
+
+/// `METRICS_ADDR`: where the Prometheus exporter listens, and the exporter to install there
+/// (the crate installs no recorder; the application does, before building the handle).
+pub fn prometheus(
+    env: &Env,
+) -> Result<Option<(SocketAddr, metrics_exporter_prometheus::PrometheusBuilder)>, String> {
+    let Some(value) = env.get("METRICS_ADDR") else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = value.parse().map_err(|e| {
+        format!("METRICS_ADDR={value}: {e} (expected host:port, e.g. 127.0.0.1:9464)")
+    })?;
+    if !cfg!(feature = "metrics") {
+        tracing::warn!(
+            "METRICS_ADDR is set, but the crate was built without feature `metrics`: the \
+             exporter serves nothing of okta-oidc (cargo run --example api --features metrics)"
+        );
+    }
+    let builder = metrics_exporter_prometheus::PrometheusBuilder::new().with_http_listener(addr);
+    Ok(Some((addr, builder)))
 }
 
 /// How the API takes DPoP (`OKTA_DPOP`).

@@ -646,3 +646,121 @@ async fn okta_client_id_alone_names_the_app_for_universal_logout() {
         logs.text()
     );
 }
+
+/// README "Observability": `METRICS_ADDR` serves the catalogue's metrics in the Prometheus
+/// text format on its own listener, with the counts of the traffic the API saw; the API's own
+/// port serves no metrics.
+#[cfg(feature = "metrics")]
+#[tokio::test]
+async fn metrics_addr_serves_the_catalogue_in_prometheus_text() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics_addr = free.local_addr().unwrap();
+    drop(free);
+    let env = Env::from_pairs(&[("METRICS_ADDR", &metrics_addr.to_string())]);
+    let (addr, builder) = example::prometheus(&env).unwrap().unwrap();
+    assert_eq!(addr, metrics_addr);
+    // The example installs it for the process; tests share one process, so here it is this
+    // test's thread's recorder.
+    let (recorder, exporter) = builder.build().unwrap();
+    let recorder = Box::leak(Box::new(recorder));
+    let _guard = metrics::set_default_local_recorder(recorder);
+    tokio::spawn(exporter);
+
+    let running = start(Base::Unset, &[], None).await;
+    let token = running.mock.access_token().build();
+    for _ in 0..3 {
+        let answer = running
+            .get(
+                &running.me(),
+                &[("authorization", &format!("Bearer {token}"))],
+            )
+            .await;
+        assert_eq!(answer.status, 200);
+    }
+    let expired = running.mock.access_token().expires_in(-3600).build();
+    let answer = running
+        .get(
+            &running.me(),
+            &[("authorization", &format!("Bearer {expired}"))],
+        )
+        .await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(running.get(&running.me(), &[]).await.status, 401);
+
+    let text = running
+        .http
+        .get(format!("http://{metrics_addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str, labels: &[&str]| -> Option<f64> {
+        text.lines()
+            .filter(|line| {
+                line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
+            })
+            .find(|line| labels.iter().all(|label| line.contains(label)))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    let requests = "okta_oidc_requests_total";
+    assert_eq!(
+        value(
+            requests,
+            &[
+                r#"outcome="accepted""#,
+                r#"scheme="bearer""#,
+                r#"reason="ok""#
+            ]
+        ),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(requests, &[r#"outcome="rejected""#, r#"reason="expired""#]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(requests, &[r#"scheme="none""#, r#"reason="missing""#]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value("okta_oidc_tenants", &[r#"source="registered""#]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value("okta_oidc_revocation_store_connected", &[]),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        value(
+            "okta_oidc_key_set_refreshes_total",
+            &[r#"result="updated""#]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE okta_oidc_requests_total counter"),
+        "{text}"
+    );
+    assert!(text.contains("# HELP okta_oidc_requests_total"), "{text}");
+    assert!(
+        text.contains("okta_oidc_verification_duration_seconds"),
+        "{text}"
+    );
+
+    let api_port = running
+        .http
+        .get(running.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(api_port.status(), 200, "the API's port serves no metrics");
+}

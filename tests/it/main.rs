@@ -36,10 +36,10 @@ mod login_ended;
 mod login_paths;
 mod logout_app;
 mod marker_flood;
-#[cfg(feature = "opentelemetry")]
-mod otel;
 #[cfg(feature = "metrics")]
 mod metrics;
+#[cfg(feature = "opentelemetry")]
+mod otel;
 mod pinned_keys;
 mod pipeline;
 mod properties;

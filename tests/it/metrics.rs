@@ -205,3 +205,57 @@ async fn every_counter_and_label_value_is_exact() {
         );
     }
 }
+
+/// 10,000 tokens naming random issuers, random opaque values and junk do not add one time
+/// series: every label value comes from the catalogue or the registered tenants.
+#[tokio::test]
+async fn random_issuers_and_tokens_do_not_grow_the_series() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _guard = metrics::set_default_local_recorder(&recorder);
+    let mock = okta_oidc::testing::MockOkta::start().await;
+    let app = Instance::start(&mock, |b| {
+        b.metrics_tenant_label(true).background_refresh(false)
+    })
+    .await;
+    let http = client();
+    let url = format!("{}/api/me", app.base);
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut random = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut send = async |i: usize, value: u64| {
+        let token = match i % 3 {
+            0 => mock
+                .access_token()
+                .claim("iss", format!("https://org{value:x}.okta.com"))
+                .build(),
+            1 => format!("opaque{value:032x}"),
+            _ => format!("{value:x}.{value:x}.{value:x}"),
+        };
+        let status = http
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(matches!(status.as_u16(), 401 | 503), "{status}");
+    };
+    for i in 0..300 {
+        send(i, random()).await;
+    }
+    let after_warm_up: Vec<String> = series(&snapshotter).into_keys().collect();
+    for i in 300..10_000 {
+        send(i, random()).await;
+    }
+    let after: Vec<String> = series(&snapshotter).into_keys().collect();
+    assert_eq!(
+        after, after_warm_up,
+        "no new series after 9,700 more requests"
+    );
+    assert!(after.len() < 20, "{after:#?}");
+}

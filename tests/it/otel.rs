@@ -3,10 +3,10 @@
 //! that a request waits for is a child of that request's `okta_oidc.authenticate` span, and the
 //! mock sees its W3C `traceparent` (Trace Context §3.2: `00-{trace-id}-{parent-id}-{flags}`).
 
+use okta_oidc::testing::{Endpoint, Fault};
 use opentelemetry::trace::{SpanKind, Status, TracerProvider as _};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use okta_oidc::testing::{Endpoint, Fault};
 use serde_json::json;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -20,7 +20,9 @@ fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
 }
 
 fn text(span: &SpanData, key: &str) -> String {
-    attribute(span, key).map(|v| v.as_str().into_owned()).unwrap_or_default()
+    attribute(span, key)
+        .map(|v| v.as_str().into_owned())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -48,7 +50,9 @@ async fn a_key_fetch_is_traced_inside_the_request_that_waited_for_it() {
     let token = stack.mock.access_token().build();
     assert_eq!(stack.status(&token).await, 200);
     // The introspection endpoint failing: the call's span says why.
-    stack.mock.set_fault(Endpoint::Introspect, Fault::Status(500));
+    stack
+        .mock
+        .set_fault(Endpoint::Introspect, Fault::Status(500));
     let opaque = stack.mock.opaque_token(json!({"scope": "openid"}));
     assert_eq!(stack.status(&opaque).await, 503);
 

@@ -4,7 +4,6 @@
 //! W3C `traceparent` (and `tracestate`) naming that span, so the provider's side of a slow
 //! key-set fetch sits in the trace of the request that waited for it.
 
-use tracing::Span;
 use tracing::field::Empty;
 
 use super::fetch::Unreachable;
@@ -90,7 +89,7 @@ pub(crate) async fn send(
 /// `traceparent` (W3C Trace Context §3.2) and `tracestate` of `span`'s OpenTelemetry context,
 /// when it has a valid one.
 #[cfg(feature = "opentelemetry")]
-fn inject_trace_context(span: &Span, headers: &mut http::HeaderMap) {
+fn inject_trace_context(span: &tracing::Span, headers: &mut http::HeaderMap) {
     use opentelemetry::trace::TraceContextExt;
     use tracing_opentelemetry::OpenTelemetrySpanExt;
     let context = span.context();

@@ -40,6 +40,7 @@ pub(crate) fn outcome_of(reason: &str) -> &'static str {
 }
 
 /// The issuer URL without its scheme: the `issuer_host` label.
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
 pub(crate) fn issuer_host(issuer: &str) -> &str {
     let rest = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
     rest.trim_end_matches('/')

@@ -227,7 +227,7 @@ async fn random_issuers_and_tokens_do_not_grow_the_series() {
         seed ^= seed << 17;
         seed
     };
-    let mut send = async |i: usize, value: u64| {
+    let send = async |i: usize, value: u64| {
         let token = match i % 3 {
             0 => mock
                 .access_token()

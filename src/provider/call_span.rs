@@ -6,7 +6,7 @@
 
 use tracing::field::Empty;
 
-use super::fetch::Unreachable;
+use super::unreachable::Unreachable;
 
 /// The call to the provider a span stands for (`okta_oidc.call` attribute).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,3 +11,4 @@ pub(crate) mod key_cache;
 pub(crate) mod key_lookup;
 pub(crate) mod public_key;
 pub(crate) mod refresh_policy;
+pub(crate) mod unreachable;

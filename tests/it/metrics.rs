@@ -259,3 +259,34 @@ async fn random_issuers_and_tokens_do_not_grow_the_series() {
     );
     assert!(after.len() < 20, "{after:#?}");
 }
+
+/// The Grafana dashboard (`dashboards/okta-oidc.json`) queries only the catalogue's names,
+/// and every one of them.
+#[test]
+fn the_dashboard_is_built_from_the_catalogue() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/dashboards/okta-oidc.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut used = std::collections::BTreeSet::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if word.starts_with("okta_oidc_") {
+                    let name = ["_bucket", "_sum", "_count"]
+                        .iter()
+                        .find_map(|suffix| word.strip_suffix(suffix))
+                        .unwrap_or(word);
+                    assert!(
+                        names::NAMES.contains(&name),
+                        "{name} is not in the catalogue"
+                    );
+                    used.insert(name.to_owned());
+                }
+            }
+        }
+    }
+    for name in names::NAMES {
+        assert!(used.contains(*name), "the dashboard does not show {name}");
+    }
+}

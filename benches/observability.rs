@@ -110,7 +110,7 @@ fn main() {
     tracing::subscriber::with_default(subscriber, || {
         g.bench_function("uncached_otel", |b| {
             b.to_async(&rt).iter(|| {
-                if calls.fetch_add(1, Ordering::Relaxed) % 1024 == 0 {
+                if calls.fetch_add(1, Ordering::Relaxed).is_multiple_of(1024) {
                     exporter.reset();
                 }
                 call(&uncached, &token)

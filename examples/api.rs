@@ -53,8 +53,13 @@
 //!   catalogue (README "Observability") in the Prometheus text format, served there by
 //!   `metrics-exporter-prometheus` — never on the API's own port;
 //!
+//! - `STEP_UP_ACR` (optional, comma-separated acr values, e.g. `urn:okta:loa:2fa:any`) and
+//!   `STEP_UP_MAX_AGE` (optional, seconds): what `GET /api/step-up` requires of the user's
+//!   sign-in (RFC 9470: else 401 `insufficient_user_authentication` with `acr_values` and
+//!   `max_age`); both unset, it is served like `/api/me`;
+//!
 //! Routes (under APP_BASE_URL's path): `GET /health` (public), `GET /api/me` (the token's claims
-//! as JSON; every `401` names the metadata in `resource_metadata="…"`), and with
+//! as JSON; every `401` names the metadata in `resource_metadata="…"`), `GET /api/step-up`, and with
 //! `APP_BASE_URL` `POST /auth/global-token-revocation` and `POST /auth/backchannel-logout`.
 //! At the root: `GET /.well-known/oauth-protected-resource`, with APP_BASE_URL's path appended
 //! when it has one (`/.well-known/oauth-protected-resource/base`).
@@ -67,13 +72,14 @@ pub mod shared;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::{DpopKey, MockOkta};
 use okta_oidc::{
     Claims, Dpop, LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, OktaOidcLayer,
-    ProtectedResource, Tenant,
+    ProtectedResource, RequireAuthentication, Tenant,
 };
 use sha2::{Digest, Sha256};
 use shared::{Env, tenants_from_file};
@@ -256,11 +262,16 @@ pub async fn build(env: &Env, addr: SocketAddr) -> Result<Api, String> {
 
     // Every route under APP_BASE_URL's path; the metadata at the root (RFC 9728 §3.1).
     let at = |route: &str| format!("{path}{route}");
+    let me = || get(|claims: Claims| async move { Json(claims) });
+    let step_up = match step_up(env)? {
+        Some(required) => Router::new()
+            .route(&at("/api/step-up"), me())
+            .route_layer(required),
+        None => Router::new().route(&at("/api/step-up"), me()),
+    };
     let mut router = Router::new()
-        .route(
-            &at("/api/me"),
-            get(|claims: Claims| async move { Json(claims) }),
-        )
+        .route(&at("/api/me"), me())
+        .merge(step_up)
         // On the routes only: a path no route serves is 404, not 401.
         .route_layer(OktaOidcLayer::new(oidc.clone()))
         .route(&at("/health"), get(|| async { "ok" }))
@@ -292,6 +303,39 @@ pub async fn build(env: &Env, addr: SocketAddr) -> Result<Api, String> {
         mock,
         resource,
         dpop,
+    })
+}
+
+/// `STEP_UP_ACR` (comma-separated acr values) and `STEP_UP_MAX_AGE` (seconds): what
+/// `/api/step-up` requires of the user's sign-in (RFC 9470); both unset: nothing more than
+/// `/api/me`.
+fn step_up(env: &Env) -> Result<Option<RequireAuthentication>, String> {
+    let acr: Vec<String> = env
+        .get("STEP_UP_ACR")
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let max_age = match env.get("STEP_UP_MAX_AGE") {
+        Some(secs) => Some(Duration::from_secs(secs.trim().parse().map_err(|_| {
+            format!("STEP_UP_MAX_AGE={secs}: expected a number of seconds (e.g. 300)")
+        })?)),
+        None => None,
+    };
+    Ok(match (acr.is_empty(), max_age) {
+        (true, None) => None,
+        (true, Some(max_age)) => Some(RequireAuthentication::recent(max_age)),
+        (false, max_age) => {
+            let required = RequireAuthentication::acr(acr);
+            Some(match max_age {
+                Some(max_age) => required.max_age(max_age),
+                None => required,
+            })
+        }
     })
 }
 

@@ -130,6 +130,11 @@ pub struct StandardClaims {
         skip_serializing_if = "Option::is_none"
     )]
     pub auth_time: Option<i64>,
+    /// The authentication context class the user's authentication satisfied (OpenID Connect
+    /// Core §2; Okta: `urn:okta:loa:1fa:pwd`, `urn:okta:loa:2fa:any`, …): what
+    /// [`RequireAuthentication::acr`](crate::RequireAuthentication::acr) checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
     /// Token id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,

@@ -202,6 +202,16 @@ pub enum AuthError {
         /// The scopes the route requires (all of them).
         required: Arc<[String]>,
     },
+    /// The user's authentication is not strong or not recent enough for the route (RFC 9470
+    /// §3): `401` `insufficient_user_authentication`, with what would be (`acr_values`,
+    /// `max_age`) on the challenge.
+    InsufficientUserAuthentication {
+        /// The authentication context classes the route accepts (any one of them), in order
+        /// of preference; empty when it asks none.
+        acr_values: Arc<[String]>,
+        /// The longest time since the user authenticated that the route accepts.
+        max_age: Option<Duration>,
+    },
     /// A remote check (introspection) cannot be made now.
     TemporarilyUnavailable {
         /// When to try again, if known.
@@ -228,7 +238,8 @@ impl AuthError {
             AuthError::MissingCredential
             | AuthError::InvalidToken(_)
             | AuthError::InvalidDpopProof(_)
-            | AuthError::UseDpopNonce { .. } => StatusCode::UNAUTHORIZED,
+            | AuthError::UseDpopNonce { .. }
+            | AuthError::InsufficientUserAuthentication { .. } => StatusCode::UNAUTHORIZED,
             AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::InsufficientScope { .. } | AuthError::CrossSiteRequest => {
                 StatusCode::FORBIDDEN
@@ -246,6 +257,9 @@ impl AuthError {
             AuthError::InvalidRequest(_) => Some("invalid_request"),
             AuthError::InvalidToken(_) => Some("invalid_token"),
             AuthError::InsufficientScope { .. } => Some("insufficient_scope"),
+            AuthError::InsufficientUserAuthentication { .. } => {
+                Some("insufficient_user_authentication")
+            }
             AuthError::KeysUnavailable { .. } | AuthError::TemporarilyUnavailable { .. } => {
                 Some("temporarily_unavailable")
             }
@@ -261,6 +275,9 @@ impl AuthError {
             AuthError::InvalidRequest(why) => why,
             AuthError::InvalidToken(e) => e.public_description(),
             AuthError::InsufficientScope { .. } => "The access token lacks a required scope",
+            AuthError::InsufficientUserAuthentication { .. } => {
+                "A stronger or more recent authentication is required"
+            }
             AuthError::KeysUnavailable { .. } => "Token verification keys are unavailable",
             AuthError::TemporarilyUnavailable { .. } => "Token verification is unavailable",
             AuthError::CrossSiteRequest => "A cross-site request cannot use the session",
@@ -281,6 +298,19 @@ impl fmt::Display for AuthError {
             }
             AuthError::InsufficientScope { required } => {
                 write!(f, "missing scope (requires: {})", required.join(" "))
+            }
+            AuthError::InsufficientUserAuthentication {
+                acr_values,
+                max_age,
+            } => {
+                f.write_str("authentication not strong or recent enough (requires:")?;
+                if !acr_values.is_empty() {
+                    write!(f, " acr {}", acr_values.join(" or "))?;
+                }
+                if let Some(max_age) = max_age {
+                    write!(f, " at most {} s ago", max_age.as_secs())?;
+                }
+                f.write_str(")")
             }
             AuthError::TemporarilyUnavailable { .. } => {
                 f.write_str("token verification temporarily unavailable")

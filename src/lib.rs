@@ -197,6 +197,7 @@ pub use middleware::sessions::{
     EndedSession, Session, SessionCheck, SessionCheckFuture, SessionEnd, SessionFuture,
     SessionSource,
 };
+pub use middleware::step_up::{RequireAuthentication, RequireAuthenticationService};
 pub use protected_resource::ProtectedResource;
 pub use provider::discovery::ProviderMetadata;
 pub use provider::refresh_policy::KeyRefreshPolicy;

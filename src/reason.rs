@@ -53,6 +53,7 @@ impl AuthError {
                 "unavailable"
             }
             AuthError::InsufficientScope { .. } => "scope",
+            AuthError::InsufficientUserAuthentication { .. } => "user_authentication",
             AuthError::CrossSiteRequest => "cross_site",
             AuthError::InvalidDpopProof(_) => "dpop_proof",
             AuthError::UseDpopNonce { .. } => "dpop_nonce",
@@ -95,6 +96,7 @@ pub const REJECTION_REASONS: &[&str] = &[
     "no_introspection",
     "unavailable",
     "scope",
+    "user_authentication",
     "cross_site",
     "dpop_proof",
     "dpop_nonce",

@@ -107,9 +107,32 @@ impl RejectionLog {
         };
         let expected = match error {
             AuthError::InsufficientScope { required } => required.join(" "),
+            AuthError::InsufficientUserAuthentication {
+                acr_values,
+                max_age,
+            } => {
+                let acr = if acr_values.is_empty() {
+                    "any".to_owned()
+                } else {
+                    acr_values.join("|")
+                };
+                let age = max_age.map_or("-".to_owned(), |a| format!("{}s", a.as_secs()));
+                cut(&format!("acr={acr} max_age={age}"))
+            }
             _ => "-".to_owned(),
         };
-        let received = identity.map_or_else(|| "-".to_owned(), |i| cut(&i.claims.scopes.join(" ")));
+        let received = match (error, identity) {
+            (_, None) => "-".to_owned(),
+            (AuthError::InsufficientUserAuthentication { .. }, Some(i)) => {
+                let acr = i.claims.acr.as_deref().unwrap_or("-");
+                let age = i
+                    .claims
+                    .auth_time
+                    .map_or("-".to_owned(), |at| format!("{}s", now.saturating_sub(at)));
+                cut(&format!("acr={acr} age={age}"))
+            }
+            (_, Some(i)) => cut(&i.claims.scopes.join(" ")),
+        };
         tracing::info!(
             reason,
             tenant = tenant.map_or("-", |t| &**t),

@@ -2,6 +2,7 @@
 //! the ID token's checks, userinfo, and the session cookie.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::response::Response;
 use http::request::Parts;
@@ -220,6 +221,7 @@ async fn finish(
             format!("ID token rejected: {e}"),
         ),
     })?;
+    check_step_up(&login, &claims, now, ctx.oidc.verifier().options.leeway)?;
     let mut additions = None;
     if settings.userinfo
         && let (Some(endpoint), Some(access_token)) = (
@@ -269,6 +271,52 @@ async fn finish(
         )
     })?;
     Ok((login.return_to, cookies))
+}
+
+/// A step-up sign-in (`acr_values`, `max_age` asked of the provider): the ID token's `acr` is
+/// one of those asked (OpenID Connect Core §3.1.2.1: the provider may not honour them, so the
+/// client checks), and its `auth_time` is at most `max_age` old, allowing the clock leeway
+/// (Core §3.1.2.1: with `max_age`, the ID token must carry `auth_time`; §3.1.3.7 step 13).
+fn check_step_up(
+    login: &PendingLogin,
+    claims: &Map<String, Value>,
+    now: UnixTime,
+    leeway: Duration,
+) -> Result<(), Failure> {
+    let refused = |why: String| {
+        Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "The sign-in was not strong or recent enough for this page. Start again from the \
+             home page.",
+            why,
+        )
+        .reason("step_up")
+    };
+    if let Some(asked) = &login.acr_values {
+        let acr = claims.get("acr").and_then(Value::as_str);
+        if !acr.is_some_and(|acr| asked.split(' ').any(|v| v == acr)) {
+            return Err(refused(format!(
+                "ID token acr {} is none of those asked ({asked})",
+                acr.unwrap_or("(none)")
+            )));
+        }
+    }
+    if let Some(max_age) = login.max_age {
+        let Some(auth_time) = claims.get("auth_time").and_then(Value::as_i64) else {
+            return Err(refused(
+                "ID token has no auth_time, and max_age was asked".into(),
+            ));
+        };
+        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        let allowed = i64::try_from(max_age.saturating_add(leeway.as_secs())).unwrap_or(i64::MAX);
+        if now.saturating_sub(auth_time) > allowed {
+            return Err(refused(format!(
+                "ID token auth_time is {} s old, max_age {max_age} s was asked",
+                now.saturating_sub(auth_time)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Longest authorization code accepted (Okta's are 43 characters; other providers' up to a

@@ -27,6 +27,13 @@ pub(crate) struct PendingLogin {
     pub(crate) return_to: String,
     /// When the login started.
     pub(crate) started_at: UnixTime,
+    /// The `acr_values` asked of the provider (a step-up): the ID token's `acr` must be one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) acr_values: Option<String>,
+    /// The `max_age` asked of the provider, in seconds: the ID token's `auth_time` must be
+    /// at most that old.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_age: Option<u64>,
 }
 
 /// Random bytes in `state`, `nonce` and the PKCE verifier (256 bits each).

@@ -202,6 +202,29 @@ impl SessionSource for Login {
         HeaderValue::from_str(&format!("{login}?{query}")).ok()
     }
 
+    /// `login_location` asking Okta for the route's `acr_values` and `max_age` too (OpenID
+    /// Connect Core §3.1.2.1).
+    fn step_up_location(
+        &self,
+        request: &Parts,
+        acr_values: &[String],
+        max_age: Option<std::time::Duration>,
+    ) -> Option<HeaderValue> {
+        let login = self.settings.route("login");
+        let here = request.uri.path_and_query().map_or("/", |p| p.as_str());
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if here.len() <= MAX_RETURN_TO {
+            query.append_pair("return_to", here);
+        }
+        if !acr_values.is_empty() {
+            query.append_pair("acr_values", &acr_values.join(" "));
+        }
+        if let Some(max_age) = max_age {
+            query.append_pair("max_age", &max_age.as_secs().to_string());
+        }
+        HeaderValue::from_str(&format!("{login}?{}", query.finish())).ok()
+    }
+
     /// A page that says the session ended, and why, with a link that signs in again and comes
     /// back here.
     fn ended_page(&self, request: &Parts, reason: SessionEnd) -> Option<Response> {

@@ -122,6 +122,44 @@ fn unavailable(error: AuthError) -> Failure {
     )
 }
 
+/// Longest `acr_values` a sign-in asks for (a few class references).
+const MAX_ACR_VALUES: usize = 256;
+
+/// `?acr_values=` (space-separated authentication context class references, OpenID Connect
+/// Core §3.1.2.1: visible ASCII) and `?max_age=` (seconds): what a step-up sign-in asks the
+/// provider for, and what the callback then checks in the ID token.
+fn step_up(q: &Query) -> Result<(Option<String>, Option<u64>), Failure> {
+    let acr_values = match q.one("acr_values")? {
+        Some(values)
+            if values.len() <= MAX_ACR_VALUES
+                && values
+                    .bytes()
+                    .all(|b| (0x21..=0x7e).contains(&b) || b == b' ')
+                && values
+                    .split(' ')
+                    .all(|v| !v.is_empty() && !v.contains(['"', '\\'])) =>
+        {
+            Some(values.to_owned())
+        }
+        Some(_) => {
+            return Err(Failure::bad_request(
+                "acr_values is not a list of class references.",
+            ));
+        }
+        None => None,
+    };
+    let max_age = match q.one("max_age")? {
+        Some(age) => Some(
+            age.parse::<u64>()
+                .ok()
+                .filter(|_| age.len() <= 10)
+                .ok_or_else(|| Failure::bad_request("max_age must be a number of seconds."))?,
+        ),
+        None => None,
+    };
+    Ok((acr_values, max_age))
+}
+
 /// Where to go after login: `?return_to=` (a path of this app), a same-origin
 /// `target_link_uri`, else the default. One longer than [`MAX_RETURN_TO`] gives the default:
 /// the login cookie stays small.
@@ -170,6 +208,7 @@ async fn start(ctx: &Login, parts: &Parts) -> Result<Response, (Failure, Option<
     let fail = |f: Failure| (f, tid.clone());
     let return_to = pick_return_to(settings, &q).map_err(fail)?;
     let login_hint = q.one("login_hint").map_err(fail)?;
+    let (acr_values, max_age) = step_up(&q).map_err(fail)?;
     let client_id = tenant.client_id.as_deref().ok_or_else(|| {
         fail(Failure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -213,6 +252,13 @@ async fn start(ctx: &Login, parts: &Parts) -> Result<Response, (Failure, Option<
     if let Some(hint) = login_hint {
         url.query_pairs_mut().append_pair("login_hint", hint);
     }
+    if let Some(acr_values) = &acr_values {
+        url.query_pairs_mut().append_pair("acr_values", acr_values);
+    }
+    if let Some(max_age) = max_age {
+        url.query_pairs_mut()
+            .append_pair("max_age", &max_age.to_string());
+    }
     let now = UnixTime::now(&*ctx.oidc.provider().clock);
     let pending = PendingLogin {
         state: state.clone(),
@@ -223,6 +269,8 @@ async fn start(ctx: &Login, parts: &Parts) -> Result<Response, (Failure, Option<
         client_id: client_id.to_owned(),
         return_to,
         started_at: now,
+        acr_values,
+        max_age,
     };
     let name = login_cookie_name(settings, &state).ok_or_else(no_random)?;
     let json = serde_json::to_vec(&pending).map_err(|_| no_random())?;

@@ -137,8 +137,24 @@ impl AuthError {
                 ", error=\"{code}\", error_description=\"{}\"",
                 self.public_description()
             ));
-            if let AuthError::InsufficientScope { required } = self {
-                challenge.push_str(&format!(", scope=\"{}\"", quote_safe(&required.join(" "))));
+            match self {
+                AuthError::InsufficientScope { required } => {
+                    challenge.push_str(&format!(", scope=\"{}\"", quote_safe(&required.join(" "))));
+                }
+                // RFC 9470 §3: what would be accepted.
+                AuthError::InsufficientUserAuthentication {
+                    acr_values,
+                    max_age,
+                } => {
+                    if !acr_values.is_empty() {
+                        let values = quote_safe(&acr_values.join(" "));
+                        challenge.push_str(&format!(", acr_values=\"{values}\""));
+                    }
+                    if let Some(max_age) = max_age {
+                        challenge.push_str(&format!(", max_age=\"{}\"", max_age.as_secs()));
+                    }
+                }
+                _ => {}
             }
         }
         if let Some(url) = challenges.resource_metadata {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
+use super::sessions::SessionSource;
 use crate::claims::Identity;
 use crate::error::{AuthError, ProofError, TokenError};
 
@@ -15,7 +16,7 @@ const DPOP: &str = "dpop";
 
 /// What the layer leaves in the request extensions, so extractors can tell "no layer" from
 /// "no identity".
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct AuthContext {
     pub(crate) identity: Option<Arc<Identity>>,
     /// The layer's realm when it is not the default.
@@ -24,6 +25,21 @@ pub(crate) struct AuthContext {
     /// ([`RequireScopes`](crate::RequireScopes)) offers, so that its error goes on the `DPoP`
     /// challenge (RFC 9449 §7.1). `None` on every `Bearer` and session request.
     pub(crate) dpop: Option<DpopOffer>,
+    /// For a session on a page route (one that redirects to sign in): the session source, so
+    /// that a later refusal ([`RequireAuthentication`](crate::RequireAuthentication)) can send
+    /// the browser to sign in again. `None` otherwise.
+    pub(crate) sign_in: Option<Arc<dyn SessionSource>>,
+}
+
+impl std::fmt::Debug for AuthContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthContext")
+            .field("identity", &self.identity)
+            .field("realm", &self.realm)
+            .field("dpop", &self.dpop)
+            .field("sign_in", &self.sign_in.is_some())
+            .finish()
+    }
 }
 
 /// The challenges of a route that a `DPoP` request reached.

@@ -106,11 +106,17 @@ impl LayerConfig {
                 algs: Arc::clone(dpop.algs()),
                 bearer: !self.dpop_only(),
             });
+        let sign_in = identity
+            .as_ref()
+            .filter(|identity| identity.source == CredentialSource::Session)
+            .filter(|_| self.redirect_to_login)
+            .and_then(|_| self.sessions.clone());
         AuthContext {
             identity,
             // `None` for the default realm: no shared reference count touched per request.
             realm: (*self.realm != *DEFAULT_REALM).then(|| Arc::clone(&self.realm)),
             dpop,
+            sign_in,
         }
     }
 

@@ -13,3 +13,4 @@ pub(crate) mod layer;
 pub(crate) mod scopes;
 pub(crate) mod service;
 pub(crate) mod sessions;
+pub(crate) mod step_up;

@@ -177,4 +177,18 @@ pub trait SessionSource: Send + Sync + 'static {
         let _ = (request, reason);
         None
     }
+
+    /// Where a browser whose session is not strong or recent enough for this page is sent to
+    /// sign in again, asking for it (OpenID Connect `acr_values` and `max_age`: the step-up of
+    /// RFC 9470 on a page route), or `None` (the default) for a 401
+    /// `insufficient_user_authentication`.
+    fn step_up_location(
+        &self,
+        request: &Parts,
+        acr_values: &[String],
+        max_age: Option<std::time::Duration>,
+    ) -> Option<HeaderValue> {
+        let _ = (request, acr_values, max_age);
+        None
+    }
 }

@@ -115,6 +115,7 @@ pub const REASONS: &[&str] = &[
     "no_introspection",
     "unavailable",
     "scope",
+    "user_authentication",
     "cross_site",
     "dpop_proof",
     "dpop_nonce",
@@ -144,7 +145,8 @@ pub const LOGIN_RESULTS: &[&str] = &["started", "completed", "failed"];
 /// `reason` of [`LOGINS_TOTAL`]: `ok` for `started` and `completed`; for `failed`: a malformed
 /// request or an unknown tenant, a login state unknown, expired or already used, the identity
 /// provider's own error (`access_denied`, …), an ID token (or userinfo) that failed the
-/// checks, the provider's answer unusable, a budget spent or a dependency away, or an internal
+/// checks, a step-up sign-in whose `acr` or `auth_time` is not what was asked, the provider's
+/// answer unusable, a budget spent or a dependency away, or an internal
 /// error.
 pub const LOGIN_REASONS: &[&str] = &[
     "ok",
@@ -152,6 +154,7 @@ pub const LOGIN_REASONS: &[&str] = &[
     "state",
     "provider_denied",
     "id_token",
+    "step_up",
     "provider",
     "unavailable",
     "internal",

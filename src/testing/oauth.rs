@@ -156,6 +156,9 @@ fn with_params(base: &str, pairs: &[(&str, &str)]) -> Option<String> {
     Some(url.into())
 }
 
+/// Okta's authentication context class of a password-only sign-in.
+const PASSWORD_ACR: &str = "urn:okta:loa:1fa:pwd";
+
 async fn authorize(State(shared): Mock, RawQuery(query): RawQuery) -> Response {
     if let Some(response) = enter(&shared, Endpoint::Authorize).await {
         return response;
@@ -221,6 +224,14 @@ async fn authorize(State(shared): Mock, RawQuery(query): RawQuery) -> Response {
             nonce: p.get("nonce").cloned(),
             scope: get("scope").to_owned(),
             user,
+            // A step-up honoured (OpenID Connect Core §3.1.2.1): the first class asked, as
+            // Okta answers `acr_values`; every sign-in here is a fresh authentication, so
+            // `auth_time` (now) satisfies any `max_age`.
+            acr: get("acr_values")
+                .split(' ')
+                .find(|v| !v.is_empty())
+                .unwrap_or(PASSWORD_ACR)
+                .to_owned(),
         },
     );
     drop(state);
@@ -335,6 +346,7 @@ async fn token(State(shared): Mock, headers: HeaderMap, body: Bytes) -> Response
         "iat": now,
         "exp": now + 3600,
         "auth_time": now,
+        "acr": grant.acr,
     });
     let hook = state.oauth.id_token_hook.clone();
     drop(state);
@@ -350,7 +362,8 @@ async fn token(State(shared): Mock, headers: HeaderMap, body: Bytes) -> Response
         "iat": now,
         "exp": now + 3600,
         "auth_time": now,
-        "amr": ["pwd"],
+        "acr": grant.acr,
+        "amr": if grant.acr == PASSWORD_ACR { json!(["pwd"]) } else { json!(["pwd", "mfa"]) },
         "idp": "00o1mockidp",
         "at_hash": at_hash,
     });

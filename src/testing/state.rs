@@ -259,6 +259,9 @@ pub(super) struct Grant {
     pub(super) nonce: Option<String>,
     pub(super) scope: String,
     pub(super) user: Map<String, Value>,
+    /// The authentication context class of this sign-in: the first of the `acr_values`
+    /// asked, else Okta's password-only one.
+    pub(super) acr: String,
 }
 
 /// Sign-in state of the mock (inside its one mutex).

@@ -48,5 +48,6 @@ mod rejection_log;
 mod resource_metadata;
 mod revocation_properties;
 mod rp_logout;
+mod step_up;
 mod token_cache;
 mod universal_logout;

@@ -307,7 +307,7 @@ fn check_step_up(
                 "ID token has no auth_time, and max_age was asked".into(),
             ));
         };
-        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        let now = now.as_secs();
         let allowed = i64::try_from(max_age.saturating_add(leeway.as_secs())).unwrap_or(i64::MAX);
         if now.saturating_sub(auth_time) > allowed {
             return Err(refused(format!(

@@ -764,3 +764,80 @@ async fn metrics_addr_serves_the_catalogue_in_prometheus_text() {
         .unwrap();
     assert_ne!(api_port.status(), 200, "the API's port serves no metrics");
 }
+
+/// README "Step-up authentication": `GET /api/step-up` requires `STEP_UP_ACR` (any one of the
+/// comma-separated values) and `STEP_UP_MAX_AGE` (seconds since `auth_time`), answering 401
+/// `insufficient_user_authentication` with both on the challenge (RFC 9470 §3); both unset, it
+/// is served like `/api/me`.
+#[tokio::test]
+async fn step_up_route_requires_the_configured_acr_and_max_age() {
+    let now = crate::common::now();
+    let vars = [
+        (
+            "STEP_UP_ACR",
+            "urn:okta:loa:2fa:any, urn:okta:loa:2fa:any:ifpossible".to_owned(),
+        ),
+        ("STEP_UP_MAX_AGE", "300".to_owned()),
+    ];
+    let running = start(Base::Unset, &vars, None).await;
+    let url = running.url("/api/step-up");
+    let bearer = |token: &str| format!("Bearer {token}");
+    let weak = running
+        .mock
+        .access_token()
+        .claim("acr", "urn:okta:loa:1fa:pwd")
+        .claim("auth_time", now - 10)
+        .build();
+    let answer = running
+        .get(&url, &[("authorization", &bearer(&weak))])
+        .await;
+    assert_eq!(answer.status, 401);
+    let challenge = &answer.challenges[0];
+    assert!(
+        challenge.contains(r#"error="insufficient_user_authentication""#),
+        "{challenge}"
+    );
+    assert!(
+        challenge.contains(r#"acr_values="urn:okta:loa:2fa:any urn:okta:loa:2fa:any:ifpossible""#),
+        "{challenge}"
+    );
+    assert!(challenge.contains(r#"max_age="300""#), "{challenge}");
+    // The same token passes /api/me.
+    let me = running
+        .get(&running.me(), &[("authorization", &bearer(&weak))])
+        .await;
+    assert_eq!(me.status, 200);
+    let strong = running
+        .mock
+        .access_token()
+        .claim("acr", "urn:okta:loa:2fa:any:ifpossible")
+        .claim("auth_time", now - 10)
+        .build();
+    let answer = running
+        .get(&url, &[("authorization", &bearer(&strong))])
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+
+    // Unset: like /api/me.
+    let plain = start(Base::Unset, &[], None).await;
+    let weak = plain
+        .mock
+        .access_token()
+        .claim("acr", "urn:okta:loa:1fa:pwd")
+        .build();
+    let answer = plain
+        .get(
+            &plain.url("/api/step-up"),
+            &[("authorization", &bearer(&weak))],
+        )
+        .await;
+    assert_eq!(answer.status, 200);
+    // A bad STEP_UP_MAX_AGE names the variable.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let error = example::build(&Env::from_pairs(&[("STEP_UP_MAX_AGE", "soon")]), addr)
+        .await
+        .err()
+        .expect("refused");
+    assert!(error.contains("STEP_UP_MAX_AGE"), "{error}");
+}

@@ -278,3 +278,64 @@ async fn the_callback_refuses_an_id_token_without_the_class_or_recency_asked() {
         assert_eq!(browser.get(bad).await.status(), 400, "{bad}");
     }
 }
+
+/// RFC 9470 §3 with RFC 9449 §7.1: a DPoP request's refusal goes on the `DPoP` challenge, with
+/// the same parameters; the `Bearer` challenge offered beside it carries no error.
+#[tokio::test]
+async fn a_dpop_request_gets_the_step_up_on_the_dpop_challenge() {
+    use http::Request;
+    use http::header::AUTHORIZATION;
+    use okta_oidc::Dpop;
+    use okta_oidc::testing::DpopKey;
+
+    use crate::dpop::{DpopApi, assert_refused};
+
+    let dpop = DpopApi::start(Dpop::new()).await;
+    let app = Router::new()
+        .route("/api/me", get(|c: Claims| async move { Json(c) }))
+        .route_layer(RequireAuthentication::acr([TWO_FACTOR]).max_age(Duration::from_secs(300)))
+        .layer(OktaOidcLayer::new(dpop.oidc.clone()));
+    let key = DpopKey::es256();
+    let send = async |token: &str| {
+        let proof = dpop.proof(&key, token).build();
+        let request = Request::get("/api/me")
+            .header(AUTHORIZATION, format!("DPoP {token}"))
+            .header("dpop", proof);
+        common::call(&app, request).await
+    };
+    let weak = dpop
+        .mock
+        .access_token()
+        .bound_to(&key)
+        .claim("acr", "urn:okta:loa:1fa:pwd")
+        .claim("auth_time", now() - 10)
+        .build();
+    let reply = send(&weak).await;
+    assert_refused(&reply, "insufficient_user_authentication");
+    let challenges: Vec<&str> = reply
+        .headers
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let on_dpop = challenges.iter().find(|c| c.starts_with("DPoP ")).unwrap();
+    assert!(
+        on_dpop.contains(&format!(r#"acr_values="{TWO_FACTOR}""#)),
+        "{on_dpop}"
+    );
+    assert!(on_dpop.contains(r#"max_age="300""#), "{on_dpop}");
+    let on_bearer = challenges
+        .iter()
+        .find(|c| c.starts_with("Bearer "))
+        .unwrap();
+    assert!(!on_bearer.contains("error="), "{on_bearer}");
+
+    let strong = dpop
+        .mock
+        .access_token()
+        .bound_to(&key)
+        .claim("acr", TWO_FACTOR)
+        .claim("auth_time", now() - 10)
+        .build();
+    assert_eq!(send(&strong).await.status, 200);
+}

@@ -312,6 +312,55 @@ pub async fn oidc_provider_login_userinfo_logout_and_key_rotation() -> Result<()
     Ok(())
 }
 
+/// Step-up sign-in against a certified provider (OpenID Connect Core §3.1.2.1): `acr_values`
+/// and `max_age` reach oidc-provider, whose ID token carries the class asked and `auth_time`;
+/// a class it cannot give is refused at the callback (§3.1.3.7: the client checks `acr`).
+pub async fn oidc_provider_step_up_acr_values_and_max_age() -> Result<(), Failed> {
+    let dir = install_packages()?;
+    let (listener, app, keys) = app_listener("interop-step-up").await;
+    let op = start_op(&dir, 0, &keys, &app, &[]).await;
+    let issuer = format!("http://127.0.0.1:{}", op.port);
+    let (_oidc, login) = sign_in_at(&issuer, &app).await;
+    let router = Router::new()
+        .route("/api/me", get(|c: Claims| async move { Json(c) }))
+        .layer(login.layer())
+        .merge(login.router());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let mut browser = Browser::new(&app);
+    let start = browser
+        .app_get("/auth/login?return_to=/api/me&acr_values=urn%3Ainterop%3Aloa%3A2&max_age=60")
+        .await;
+    assert_eq!(start.status(), 302);
+    let authorize = location(&start);
+    assert!(
+        authorize.contains("acr_values=urn%3Ainterop%3Aloa%3A2"),
+        "{authorize}"
+    );
+    assert!(authorize.contains("max_age=60"), "{authorize}");
+    let callback = browser.through_provider(authorize).await;
+    let done = browser.app_get(&callback).await;
+    assert_eq!(done.status(), 302, "{}", done.text().await.unwrap());
+    let me: serde_json::Value = browser.app_get("/api/me").await.json().await.unwrap();
+    assert_eq!(me["acr"], "urn:interop:loa:2");
+    let auth_time = me["auth_time"].as_i64().expect("auth_time with max_age");
+    assert!((common::now() - auth_time).abs() < 60, "{auth_time}");
+
+    // A class the provider does not have: it signs in with its weaker one, and the callback
+    // refuses the session.
+    let mut other = Browser::new(&app);
+    let start = other
+        .app_get("/auth/login?return_to=/api/me&acr_values=urn%3Ainterop%3Aloa%3A9")
+        .await;
+    let callback = other.through_provider(location(&start)).await;
+    let refused = other.app_get(&callback).await;
+    assert_eq!(refused.status(), 401);
+    assert_eq!(other.app_get("/api/me").await.status(), 401);
+    drop(op);
+    let _ = std::fs::remove_file(&keys);
+    Ok(())
+}
+
 fn issuer_port(issuer: &str) -> u16 {
     issuer.rsplit(':').next().unwrap().parse().unwrap()
 }

@@ -80,6 +80,11 @@ fn trials() -> Vec<Trial> {
             interop::needs,
             interop::oidc_provider_backchannel_logout,
         ),
+        trial(
+            "interop::oidc_provider_step_up_acr_values_and_max_age",
+            interop::needs,
+            interop::oidc_provider_step_up_acr_values_and_max_age,
+        ),
     ];
     trials.extend(redis_trials());
     trials

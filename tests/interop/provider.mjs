@@ -62,6 +62,8 @@ function dpopFeatures(resource) {
   };
 }
 
+const ACR_VALUES = ['urn:interop:loa:1', 'urn:interop:loa:2'];
+
 const USER = {
   sub: 'interop-user-1',
   name: 'Interop User',
@@ -91,6 +93,10 @@ const provider = new Provider(issuer, {
     },
   ],
   jwks: { keys },
+  // Authentication context classes (OpenID Connect Core §2): the step-up tests ask for the
+  // stronger one with `acr_values`; the interaction signs in with the first one asked that is
+  // supported, else the weaker one.
+  acrValues: ACR_VALUES,
   cookies: { keys: ['interop-cookie-key-not-secret'] },
   claims: {
     openid: ['sub'],
@@ -124,7 +130,9 @@ provider.use(async (ctx, next) => {
   const details = await provider.interactionDetails(ctx.req, ctx.res);
   const { prompt, params } = details;
   if (prompt.name === 'login') {
-    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: USER.sub } }, { mergeWithLastSubmission: false });
+    const asked = String(params.acr_values || '').split(' ');
+    const acr = asked.find((value) => ACR_VALUES.includes(value)) || ACR_VALUES[0];
+    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: USER.sub, acr } }, { mergeWithLastSubmission: false });
     return undefined;
   }
   const grant = details.grantId

@@ -82,6 +82,14 @@ async fn every_counter_and_label_value_is_exact() {
     let other_api = mock.access_token().claim("aud", "api://other").build();
     assert_eq!(app.bearer_status(&other_api).await, 401);
     assert_eq!(app.bearer_status("a.b.c").await, 401);
+    let hmac = mock.access_token().sign_with_hmac(b"not a key").build();
+    assert_eq!(app.bearer_status(&hmac).await, 401);
+    let early = mock
+        .access_token()
+        .claim("nbf", crate::common::now() + 3600)
+        .build();
+    assert_eq!(app.bearer_status(&early).await, 401);
+    assert_eq!(app.bearer_status(&"x".repeat(20_000)).await, 401);
 
     // Introspection: active, inactive, then the endpoint failing (503, unavailable).
     let opaque = mock.opaque_token(json!({"scope": "openid"}));
@@ -112,6 +120,8 @@ async fn every_counter_and_label_value_is_exact() {
         .await;
     assert_eq!(status, 204);
     assert_eq!(browser.me().await, 401);
+    // The user's bearer token too, from the verified-token cache.
+    assert_eq!(app.bearer_status(&token).await, 401);
 
     let all = series(&snapshotter);
     let issuer_host = mock.issuer().trim_start_matches("http://").to_owned();
@@ -123,6 +133,10 @@ async fn every_counter_and_label_value_is_exact() {
         (requests("rejected", "bearer", "issuer", ""), 1.0),
         (requests("rejected", "bearer", "audience", "mock"), 1.0),
         (requests("rejected", "bearer", "malformed", "mock"), 1.0),
+        (requests("rejected", "bearer", "algorithm", "mock"), 1.0),
+        (requests("rejected", "bearer", "not_yet_valid", "mock"), 1.0),
+        (requests("rejected", "bearer", "too_large", "mock"), 1.0),
+        (requests("rejected", "bearer", "revoked", "mock"), 1.0),
         (requests("rejected", "bearer", "inactive", "mock"), 1.0),
         (
             requests("unavailable", "bearer", "unavailable", "mock"),
@@ -181,10 +195,10 @@ async fn every_counter_and_label_value_is_exact() {
     ]
     .into_iter()
     .collect();
-    // Every request but the two cache hits was timed (twelve); one hit in 64 is (this
+    // Every request but the two cache hits was timed (sixteen); one hit in 64 is (this
     // thread's turn decides whether one of the two was).
     let misses = "okta_oidc_verification_duration_seconds{cache=miss}".to_owned();
-    expected.insert(misses.clone(), 12.0);
+    expected.insert(misses.clone(), 16.0);
     let hits = all
         .get("okta_oidc_verification_duration_seconds{cache=hit}")
         .copied()

@@ -88,6 +88,8 @@ pub(crate) struct KeyCache {
     last_request_refresh: Mutex<Option<UnixTime>>,
     background_started: AtomicBool,
     generation: AtomicU64,
+    /// The `okta_oidc_key_set_age_seconds` gauge (the org key set only).
+    age: metrics::KeySetAge,
 }
 
 impl fmt::Debug for KeyCache {
@@ -120,6 +122,7 @@ impl KeyCache {
             last_request_refresh: Mutex::new(None),
             background_started: AtomicBool::new(false),
             generation: AtomicU64::new(0),
+            age: metrics::KeySetAge::default(),
         })
     }
 
@@ -292,12 +295,22 @@ impl KeyCache {
         if self.client_id.is_some() {
             return;
         }
-        let state = self.state.load();
-        let age = state
-            .keys
-            .as_ref()
-            .map(|_| UnixTime::now(self.ctx.clock.as_ref()).since(state.keys_checked_at));
-        metrics::key_set_refreshed(&self.issuer, outcome, age);
+        metrics::key_set_refreshed(&self.issuer, outcome);
+        self.observe_age(&self.state.load());
+    }
+
+    /// Sets the key set's age gauge from `state` (the org key set only; none before a set).
+    pub(crate) fn observe_age(&self, state: &KeyState) {
+        if self.client_id.is_some() {
+            return;
+        }
+        self.age.set(&self.issuer, || {
+            let now = UnixTime::now(self.ctx.clock.as_ref());
+            state
+                .keys
+                .as_ref()
+                .map(|_| now.since(state.keys_checked_at))
+        });
     }
 
     /// One refresh, and how it ended for the metrics: `updated`, `unchanged` or `error`.

@@ -27,7 +27,9 @@ impl KeyCache {
     /// The key of a token header (`kid`, `alg`) in the current key set, when it is there: the
     /// usual case, answered in place (lock-free, no reference count touched for the set).
     pub(crate) fn current_key(&self, kid: Option<&str>, alg: Algorithm) -> Option<Arc<VerifyKey>> {
-        match self.state().keys.as_ref()?.find(kid, alg) {
+        let state = self.state();
+        self.observe_age(&state);
+        match state.keys.as_ref()?.find(kid, alg) {
             Lookup::Found(key) => Some(Arc::clone(key)),
             _ => None,
         }

@@ -30,8 +30,9 @@
 //!   cache (`miss`: the whole authentication, calls to the provider included) and **one in
 //!   [`CACHE_HIT_SAMPLE`]** of the cache hits (`hit`: a few hundred nanoseconds each; timing all
 //!   of them would cost more than the hit itself). Count requests with [`REQUESTS_TOTAL`].
-//! - [`KEY_SET_AGE_SECONDS`] is set at each refresh attempt: 0 after a successful fetch (or a
-//!   `304`), the age of the set kept after a failure.
+//! - [`KEY_SET_AGE_SECONDS`] is the age of the issuer's key set (since it was last fetched or
+//!   confirmed by a `304`), set at each refresh attempt and at each verification that reads
+//!   the set: it grows while refreshes fail and tokens still come.
 //! - [`REVOCATION_STORE_CONNECTED`] and [`REVOCATION_MIRROR_ENTRIES`] describe the process's
 //!   revocation store (one per process is the rule; with several, the last one to change
 //!   writes them).

@@ -120,17 +120,35 @@ impl Metrics {
     }
 }
 
-/// A key set refresh of `issuer` ended with `result` (`updated`, `unchanged`, `error`); the
-/// set in use is `age` old (`None`: there is none yet, the gauge is left alone).
+/// A key set refresh of `issuer` ended with `result` (`updated`, `unchanged`, `error`).
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn key_set_refreshed(issuer: &str, result: &'static str, age: Option<Duration>) {
+pub(crate) fn key_set_refreshed(issuer: &str, result: &'static str) {
     #[cfg(feature = "metrics")]
-    {
-        let host = issuer_host(issuer).to_owned();
-        metrics::counter!(names::KEY_SET_REFRESHES_TOTAL, "issuer_host" => host.clone(), "result" => result)
-            .increment(1);
-        if let Some(age) = age {
-            metrics::gauge!(names::KEY_SET_AGE_SECONDS, "issuer_host" => host)
+    metrics::counter!(names::KEY_SET_REFRESHES_TOTAL, "issuer_host" => issuer_host(issuer).to_owned(), "result" => result)
+        .increment(1);
+}
+
+/// The [`KEY_SET_AGE_SECONDS`](names::KEY_SET_AGE_SECONDS) gauge of one issuer's key set, its
+/// handle made once: set at each refresh attempt and each verification that reads the set,
+/// so it stays current while tokens flow.
+#[derive(Debug, Default)]
+pub(crate) struct KeySetAge {
+    #[cfg(feature = "metrics")]
+    gauge: std::sync::OnceLock<metrics::Gauge>,
+}
+
+impl KeySetAge {
+    /// Sets the age of `issuer`'s key set to what `age` says (not called without the
+    /// feature: no clock is read).
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    #[inline]
+    pub(crate) fn set(&self, issuer: &str, age: impl FnOnce() -> Option<Duration>) {
+        #[cfg(feature = "metrics")]
+        if let Some(age) = age() {
+            self.gauge
+                .get_or_init(|| {
+                    metrics::gauge!(names::KEY_SET_AGE_SECONDS, "issuer_host" => issuer_host(issuer).to_owned())
+                })
                 .set(age.as_secs_f64());
         }
     }

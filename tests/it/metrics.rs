@@ -169,10 +169,6 @@ async fn every_counter_and_label_value_is_exact() {
             1.0,
         ),
         (
-            format!("okta_oidc_key_set_age_seconds{{issuer_host={issuer_host}}}"),
-            0.0,
-        ),
-        (
             "okta_oidc_logins_total{reason=ok,result=started}".into(),
             1.0,
         ),
@@ -204,8 +200,12 @@ async fn every_counter_and_label_value_is_exact() {
         .copied()
         .unwrap_or(0.0);
     assert!(hits <= 2.0, "{hits} timed hits of 2");
+    // The key set's age: fetched a moment ago (the live gauge: `key_set_age_is_live`).
+    let age_key = format!("okta_oidc_key_set_age_seconds{{issuer_host={issuer_host}}}");
+    assert!(all[&age_key] < 5.0, "{}", all[&age_key]);
     let mut seen = all.clone();
     seen.remove("okta_oidc_verification_duration_seconds{cache=hit}");
+    seen.remove(&age_key);
     assert_eq!(
         seen, expected,
         "the series differ: left is what was recorded"
@@ -303,4 +303,27 @@ fn the_dashboard_is_built_from_the_catalogue() {
     for name in names::NAMES {
         assert!(used.contains(*name), "the dashboard does not show {name}");
     }
+}
+
+/// `okta_oidc_key_set_age_seconds` is the age of the set in use whenever a token is verified
+/// against it (not only at refreshes): a stale key set shows while traffic flows.
+#[tokio::test]
+async fn key_set_age_is_live() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _guard = metrics::set_default_local_recorder(&recorder);
+    let (stack, clock) =
+        crate::common::clocked_stack(okta_oidc::testing::MockOkta::start().await, |b| {
+            b.background_refresh(false)
+        })
+        .await;
+    let key = format!(
+        "okta_oidc_key_set_age_seconds{{issuer_host={}}}",
+        stack.mock.issuer().trim_start_matches("http://")
+    );
+    assert_eq!(stack.status(&stack.mock.access_token().build()).await, 200);
+    assert_eq!(series(&snapshotter)[&key], 0.0);
+    clock.advance(std::time::Duration::from_secs(600));
+    assert_eq!(stack.status(&stack.mock.access_token().build()).await, 200);
+    assert_eq!(series(&snapshotter)[&key], 600.0);
 }

@@ -191,15 +191,7 @@ impl SessionSource for Login {
     /// A redirect to the login route that comes back to this page (to the app's home when the
     /// page's address is too long to keep in a login cookie).
     fn login_location(&self, request: &Parts) -> Option<HeaderValue> {
-        let login = self.settings.route("login");
-        let here = request.uri.path_and_query().map_or("/", |p| p.as_str());
-        if here.len() > MAX_RETURN_TO {
-            return HeaderValue::from_str(&login).ok();
-        }
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("return_to", here)
-            .finish();
-        HeaderValue::from_str(&format!("{login}?{query}")).ok()
+        self.sign_in_location(request, &[])
     }
 
     /// `login_location` asking Okta for the route's `acr_values` and `max_age` too (OpenID
@@ -210,19 +202,14 @@ impl SessionSource for Login {
         acr_values: &[String],
         max_age: Option<std::time::Duration>,
     ) -> Option<HeaderValue> {
-        let login = self.settings.route("login");
-        let here = request.uri.path_and_query().map_or("/", |p| p.as_str());
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        if here.len() <= MAX_RETURN_TO {
-            query.append_pair("return_to", here);
-        }
+        let mut asked = Vec::with_capacity(2);
         if !acr_values.is_empty() {
-            query.append_pair("acr_values", &acr_values.join(" "));
+            asked.push(("acr_values", acr_values.join(" ")));
         }
         if let Some(max_age) = max_age {
-            query.append_pair("max_age", &max_age.as_secs().to_string());
+            asked.push(("max_age", max_age.as_secs().to_string()));
         }
-        HeaderValue::from_str(&format!("{login}?{}", query.finish())).ok()
+        self.sign_in_location(request, &asked)
     }
 
     /// A page that says the session ended, and why, with a link that signs in again and comes
@@ -235,6 +222,25 @@ impl SessionSource for Login {
 }
 
 impl Login {
+    /// The sign-in route with `return_to` this page (unless longer than a login cookie keeps)
+    /// and the `asked` parameters.
+    fn sign_in_location(&self, request: &Parts, asked: &[(&str, String)]) -> Option<HeaderValue> {
+        let login = self.settings.route("login");
+        let here = request.uri.path_and_query().map_or("/", |p| p.as_str());
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if here.len() <= MAX_RETURN_TO {
+            query.append_pair("return_to", here);
+        }
+        for (name, value) in asked {
+            query.append_pair(name, value);
+        }
+        let query = query.finish();
+        if query.is_empty() {
+            return HeaderValue::from_str(&login).ok();
+        }
+        HeaderValue::from_str(&format!("{login}?{query}")).ok()
+    }
+
     /// The session of a request: opened, its lifetimes checked, then accepted by the
     /// verifier; refreshed (a new `Set-Cookie`) once a quarter of the idle timeout has passed.
     async fn session(&self, headers: &HeaderMap) -> Result<SessionCheck, AuthError> {

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
+use super::challenge::{Challenges, DEFAULT_REALM};
 use super::sessions::SessionSource;
 use crate::claims::Identity;
 use crate::error::{AuthError, ProofError, TokenError};
+use axum_core::response::Response;
 
 /// The `DPoP` request header (RFC 9449 §4.1).
 const DPOP: &str = "dpop";
@@ -39,6 +41,30 @@ impl std::fmt::Debug for AuthContext {
             .field("dpop", &self.dpop)
             .field("sign_in", &self.sign_in.is_some())
             .finish()
+    }
+}
+
+impl AuthContext {
+    /// The answer of a route layer behind the authentication layer
+    /// ([`RequireScopes`](crate::RequireScopes),
+    /// [`RequireAuthentication`](crate::RequireAuthentication)) that refuses `error`: in the
+    /// layer's realm, the error on the challenge of the scheme the request used (RFC 9449
+    /// §7.1).
+    pub(crate) fn refuse(context: Option<&AuthContext>, error: &AuthError) -> Response {
+        let realm = context
+            .and_then(|c| c.realm.clone())
+            .unwrap_or_else(|| Arc::from(DEFAULT_REALM));
+        let challenges = match context.and_then(|c| c.dpop.as_ref()) {
+            Some(offer) => Challenges {
+                realm: &realm,
+                bearer: offer.bearer,
+                dpop_algs: Some(&offer.algs),
+                resource_metadata: None,
+                used_dpop: true,
+            },
+            None => Challenges::bearer(&realm),
+        };
+        error.render(&challenges)
     }
 }
 

@@ -8,7 +8,6 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::body::ResponseBody;
-use super::challenge::{Challenges, DEFAULT_REALM};
 use super::credential::{AuthContext, check_scopes};
 use super::future::ResponseFuture;
 use crate::error::AuthError;
@@ -104,9 +103,6 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let context = request.extensions().get::<AuthContext>();
-        let realm = context
-            .and_then(|c| c.realm.clone())
-            .unwrap_or_else(|| Arc::from(DEFAULT_REALM));
         let identity = context.and_then(|c| c.identity.as_deref());
         let verdict = match identity {
             None => Err(AuthError::MissingCredential),
@@ -119,17 +115,6 @@ where
         // (`rejection_log.rs`); the system clock: this layer has no handle to the provider's.
         self.rejections
             .record_route(&error, identity, UnixTime::now(&SystemClock).as_secs());
-        // The error goes on the challenge of the scheme the request used (RFC 9449 §7.1).
-        let challenges = match context.and_then(|c| c.dpop.as_ref()) {
-            Some(offer) => Challenges {
-                realm: &realm,
-                bearer: offer.bearer,
-                dpop_algs: Some(&offer.algs),
-                resource_metadata: None,
-                used_dpop: true,
-            },
-            None => Challenges::bearer(&realm),
-        };
-        ResponseFuture::answered(error.render(&challenges))
+        ResponseFuture::answered(AuthContext::refuse(context, &error))
     }
 }

@@ -12,7 +12,6 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::body::ResponseBody;
-use super::challenge::{Challenges, DEFAULT_REALM};
 use super::credential::AuthContext;
 use super::future::ResponseFuture;
 use crate::claims::Identity;
@@ -184,21 +183,7 @@ where
                 return ResponseFuture::answered(redirect(location));
             }
         }
-        let realm = context
-            .and_then(|c| c.realm.clone())
-            .unwrap_or_else(|| Arc::from(DEFAULT_REALM));
-        // The error goes on the challenge of the scheme the request used (RFC 9449 §7.1).
-        let challenges = match context.and_then(|c| c.dpop.as_ref()) {
-            Some(offer) => Challenges {
-                realm: &realm,
-                bearer: offer.bearer,
-                dpop_algs: Some(&offer.algs),
-                resource_metadata: None,
-                used_dpop: true,
-            },
-            None => Challenges::bearer(&realm),
-        };
-        ResponseFuture::answered(error.render(&challenges))
+        ResponseFuture::answered(AuthContext::refuse(context, &error))
     }
 }
 

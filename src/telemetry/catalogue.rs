@@ -9,7 +9,7 @@
 //!
 //! | name | kind | labels |
 //! | --- | --- | --- |
-//! | [`REQUESTS_TOTAL`] | counter | `outcome` ([`OUTCOMES`]), `scheme` ([`SCHEMES`]), `reason` ([`REASONS`]), `tenant`\* |
+//! | [`REQUESTS_TOTAL`] | counter | `outcome` ([`OUTCOMES`]), `scheme` ([`SCHEMES`]), `reason` ([`reasons`]), `tenant`\* |
 //! | [`VERIFICATION_DURATION_SECONDS`] | histogram | `cache` ([`CACHE`]) |
 //! | [`KEY_SET_REFRESHES_TOTAL`] | counter | `issuer_host`, `result` ([`KEY_SET_RESULTS`]) |
 //! | [`KEY_SET_AGE_SECONDS`] | gauge | `issuer_host` |
@@ -79,48 +79,16 @@ pub const OUTCOMES: &[&str] = &["accepted", "rejected", "unavailable"];
 /// `scheme` of [`REQUESTS_TOTAL`]: `Authorization: Bearer`, `Authorization: DPoP`, the
 /// session cookie, or no credential.
 pub const SCHEMES: &[&str] = &["bearer", "dpop", "session", "none"];
-/// `reason` of [`REQUESTS_TOTAL`]: `ok` for an accepted request, else one of
-/// [`REJECTION_REASONS`](crate::REJECTION_REASONS) (`unavailable` for every 503), the same
-/// name the rejection log line gives.
-pub const REASONS: &[&str] = &[
-    "ok",
-    "missing",
-    "invalid_request",
-    "too_large",
-    "malformed",
-    "algorithm",
-    "issuer",
-    "unknown_key",
-    "key_algorithm",
-    "signature",
-    "expired",
-    "not_yet_valid",
-    "claims",
-    "audience",
-    "authorized_party",
-    "token_type",
-    "client_id",
-    "ambiguous_tenant",
-    "login_binding",
-    "inactive",
-    "session",
-    "claims_shape",
-    "dpop_bound_as_bearer",
-    "dpop_binding",
-    "dpop_required",
-    "revoked",
-    "replayed",
-    "not_a_credential",
-    "unverifiable_binding",
-    "other_tenant",
-    "no_introspection",
-    "unavailable",
-    "scope",
-    "user_authentication",
-    "cross_site",
-    "dpop_proof",
-    "dpop_nonce",
-];
+/// `reason` of [`REQUESTS_TOTAL`] for an accepted request. A refused one says why with one of
+/// [`REJECTION_REASONS`](crate::REJECTION_REASONS) (`unavailable` for every 503), the same name
+/// the rejection log line gives: [`reasons`] lists them all.
+pub const ACCEPTED: &str = "ok";
+
+/// Every `reason` of [`REQUESTS_TOTAL`]: [`ACCEPTED`], then the rejection reasons.
+pub fn reasons() -> impl Iterator<Item = &'static str> {
+    std::iter::once(ACCEPTED).chain(crate::REJECTION_REASONS.iter().copied())
+}
+
 /// `cache` of [`VERIFICATION_DURATION_SECONDS`].
 pub const CACHE: &[&str] = &["hit", "miss"];
 /// One cache hit in this many is timed (see the module documentation).
@@ -169,7 +137,8 @@ mod tests {
 
     #[test]
     fn the_reasons_are_ok_and_every_rejection_reason() {
-        assert_eq!(REASONS[0], "ok");
-        assert_eq!(&REASONS[1..], crate::REJECTION_REASONS);
+        let all: Vec<&str> = reasons().collect();
+        assert_eq!(all[0], "ok");
+        assert_eq!(&all[1..], crate::REJECTION_REASONS);
     }
 }

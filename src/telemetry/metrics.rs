@@ -195,7 +195,17 @@ mod enabled {
 
     use super::{Scheme, names, outcome_of};
 
-    const CELLS: usize = 4 * names::REASONS.len();
+    /// Reasons: `ok`, then every rejection reason.
+    const REASONS: usize = 1 + crate::REJECTION_REASONS.len();
+    const CELLS: usize = 4 * REASONS;
+
+    /// The reason at `index`: `ok` (0), else a rejection reason.
+    fn reason_at(index: usize) -> &'static str {
+        match index.checked_sub(1) {
+            None => names::ACCEPTED,
+            Some(i) => crate::REJECTION_REASONS[i],
+        }
+    }
 
     /// The request counters of one `tenant` label value ("" when there is none), made on
     /// first use.
@@ -215,10 +225,10 @@ mod enabled {
 
         #[inline]
         fn increment(&self, scheme: Scheme, reason_index: usize) {
-            let index = scheme as usize * names::REASONS.len() + reason_index;
+            let index = scheme as usize * REASONS + reason_index;
             self.cells[index]
                 .get_or_init(|| {
-                    let reason = names::REASONS[reason_index];
+                    let reason = reason_at(reason_index);
                     let mut labels = vec![
                         Label::from_static_parts("outcome", outcome_of(reason)),
                         Label::from_static_parts("scheme", scheme.as_str()),
@@ -264,13 +274,17 @@ mod enabled {
         })
     }
 
+    /// The index of `reason`: `ok` is 0; a rejection reason its place in
+    /// `REJECTION_REASONS` plus one (every `AuthError::reason` is there, a unit test of
+    /// `reason.rs` says so; anything else would count as `invalid_request`, never as `ok`).
     fn reason_index(reason: &str) -> usize {
-        // The catalogue holds every reason `AuthError::reason` gives (a unit test checks it);
-        // were one missing, it would count as `invalid_request` (refused), never as `ok`.
-        names::REASONS
+        if reason == names::ACCEPTED {
+            return 0;
+        }
+        1 + crate::REJECTION_REASONS
             .iter()
             .position(|r| *r == reason)
-            .unwrap_or(2)
+            .unwrap_or(1)
     }
 
     fn histogram(cache: &'static str) -> Histogram {
@@ -422,7 +436,7 @@ mod tests {
         assert_eq!(outcome_of("ok"), "accepted");
         assert_eq!(outcome_of("unavailable"), "unavailable");
         assert_eq!(outcome_of("expired"), "rejected");
-        for reason in names::REASONS {
+        for reason in names::reasons() {
             assert!(names::OUTCOMES.contains(&outcome_of(reason)));
         }
     }

@@ -158,6 +158,17 @@ async fn sign_in_at(issuer: &str, app: &str) -> (OktaOidc, Login) {
     (oidc, login)
 }
 
+/// Serves the app: `/api/me` (the session's claims) behind the session layer, the login
+/// routes, and `more`.
+fn serve_app(listener: tokio::net::TcpListener, login: &Login, more: Router) {
+    let router = Router::new()
+        .route("/api/me", get(|c: Claims| async move { Json(c) }))
+        .layer(login.layer())
+        .merge(login.router())
+        .merge(more);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+}
+
 /// A browser: a hand-kept jar for the app, reqwest's cookie store for the provider.
 struct Browser {
     app: String,
@@ -256,11 +267,7 @@ pub async fn oidc_provider_login_userinfo_logout_and_key_rotation() -> Result<()
     let issuer = format!("http://127.0.0.1:{}", op.port);
 
     let (oidc, login) = sign_in_at(&issuer, &app).await;
-    let router = Router::new()
-        .route("/api/me", get(|c: Claims| async move { Json(c) }))
-        .layer(login.layer())
-        .merge(login.router());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    serve_app(listener, &login, Router::new());
 
     // Full login; userinfo adds the profile claims the ID token leaves out.
     let mut browser = Browser::new(&app);
@@ -321,11 +328,7 @@ pub async fn oidc_provider_step_up_acr_values_and_max_age() -> Result<(), Failed
     let op = start_op(&dir, 0, &keys, &app, &[]).await;
     let issuer = format!("http://127.0.0.1:{}", op.port);
     let (_oidc, login) = sign_in_at(&issuer, &app).await;
-    let router = Router::new()
-        .route("/api/me", get(|c: Claims| async move { Json(c) }))
-        .layer(login.layer())
-        .merge(login.router());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    serve_app(listener, &login, Router::new());
 
     let mut browser = Browser::new(&app);
     let start = browser
@@ -399,12 +402,7 @@ pub async fn oidc_provider_backchannel_logout() -> Result<(), Failed> {
     let (oidc, login) = sign_in_at(&issuer, &app).await;
     let endpoints = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&app))
         .expect("valid logout endpoints");
-    let router = Router::new()
-        .route("/api/me", get(|c: Claims| async move { Json(c) }))
-        .layer(login.layer())
-        .merge(login.router())
-        .merge(endpoints.router());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    serve_app(listener, &login, endpoints.router());
 
     let mut first = Browser::new(&app);
     assert_eq!(first.login().await.status(), 302);

@@ -37,6 +37,23 @@ fn series(snapshotter: &Snapshotter) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// A debugging recorder for this test's thread (leaked: it lives as long as the test binary).
+fn recorder() -> (Snapshotter, metrics::LocalRecorderGuard<'static>) {
+    let recorder: &'static DebuggingRecorder = Box::leak(Box::new(DebuggingRecorder::new()));
+    (
+        recorder.snapshotter(),
+        metrics::set_default_local_recorder(recorder),
+    )
+}
+
+/// The app, with the `tenant` label and no background key refresh (its counts are exact).
+async fn labelled_app(mock: &okta_oidc::testing::MockOkta) -> Instance {
+    Instance::start(mock, |b| {
+        b.metrics_tenant_label(true).background_refresh(false)
+    })
+    .await
+}
+
 fn requests(outcome: &str, scheme: &str, reason: &str, tenant: &str) -> String {
     format!(
         "okta_oidc_requests_total{{outcome={outcome},reason={reason},scheme={scheme},tenant={tenant}}}"
@@ -45,15 +62,10 @@ fn requests(outcome: &str, scheme: &str, reason: &str, tenant: &str) -> String {
 
 #[tokio::test]
 async fn every_counter_and_label_value_is_exact() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let _guard = metrics::set_default_local_recorder(&recorder);
+    let (snapshotter, _guard) = recorder();
 
     let mock = okta_oidc::testing::MockOkta::start().await;
-    let app = Instance::start(&mock, |b| {
-        b.metrics_tenant_label(true).background_refresh(false)
-    })
-    .await;
+    let app = labelled_app(&mock).await;
 
     // Accepted: one verification, then two answers from the verified-token cache.
     let token = mock.access_token().build();
@@ -224,14 +236,9 @@ async fn every_counter_and_label_value_is_exact() {
 /// series: every label value comes from the catalogue or the registered tenants.
 #[tokio::test]
 async fn random_issuers_and_tokens_do_not_grow_the_series() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let _guard = metrics::set_default_local_recorder(&recorder);
+    let (snapshotter, _guard) = recorder();
     let mock = okta_oidc::testing::MockOkta::start().await;
-    let app = Instance::start(&mock, |b| {
-        b.metrics_tenant_label(true).background_refresh(false)
-    })
-    .await;
+    let app = labelled_app(&mock).await;
     let http = client();
     let url = format!("{}/api/me", app.base);
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
@@ -309,9 +316,7 @@ fn the_dashboard_is_built_from_the_catalogue() {
 /// against it (not only at refreshes): a stale key set shows while traffic flows.
 #[tokio::test]
 async fn key_set_age_is_live() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let _guard = metrics::set_default_local_recorder(&recorder);
+    let (snapshotter, _guard) = recorder();
     let (stack, clock) =
         crate::common::clocked_stack(okta_oidc::testing::MockOkta::start().await, |b| {
             b.background_refresh(false)

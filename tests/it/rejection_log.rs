@@ -245,6 +245,10 @@ fn every_error_kind_has_a_reason_from_the_closed_set() {
         AuthError::InsufficientScope {
             required: std::sync::Arc::from(vec!["s".to_owned()]),
         },
+        AuthError::InsufficientUserAuthentication {
+            acr_values: std::sync::Arc::from(vec!["urn:okta:loa:2fa:any".to_owned()]),
+            max_age: None,
+        },
         AuthError::TemporarilyUnavailable { retry_after: None },
         AuthError::CrossSiteRequest,
         AuthError::InvalidDpopProof(ProofError::Missing),

@@ -17,6 +17,7 @@ pub(crate) mod jws;
 pub(crate) mod logout_token;
 pub(crate) mod revocation;
 pub(crate) mod rules;
+pub(crate) mod security_event;
 #[cfg(feature = "login")]
 pub(crate) mod session;
 pub(crate) mod token_cache;
@@ -68,6 +69,9 @@ pub(crate) enum Expect<'a> {
     GlobalTokenRevocation { audience: &'a str },
     /// An OpenID Connect Back-Channel Logout 1.0 logout token. Rules: `verify/logout_token.rs`.
     LogoutToken,
+    /// A Security Event Token pushed by a Shared Signals transmitter (RFC 8417, RFC 8935), for
+    /// the receiver's `audience`. Rules: `verify/security_event.rs`.
+    SecurityEvent { audience: &'a str },
 }
 
 impl Expect<'_> {
@@ -76,7 +80,9 @@ impl Expect<'_> {
         match self {
             Expect::Bearer => Some(TokenKind::Bearer),
             Expect::IdToken { .. } => Some(TokenKind::IdToken),
-            Expect::GlobalTokenRevocation { .. } | Expect::LogoutToken => None,
+            Expect::GlobalTokenRevocation { .. }
+            | Expect::LogoutToken
+            | Expect::SecurityEvent { .. } => None,
         }
     }
 }
@@ -374,6 +380,11 @@ impl Verifier {
             Expect::LogoutToken => {
                 TenantDirectory::route_by_client_id(&entry, |c| parsed.claims.aud.contains(c))?
             }
+            // A SET names no client: the transmitter (the org) speaks for all its tenants; the
+            // first one's keys are the org's, and the endpoint applies the events to each.
+            Expect::SecurityEvent { .. } => {
+                entry.tenants.first().ok_or(TokenError::UnknownIssuer)?
+            }
         };
         let window = self.window();
         let back_channel = matches!(expect, Expect::IdToken { .. });
@@ -503,6 +514,9 @@ impl Verifier {
         let marker = match expect {
             Expect::GlobalTokenRevocation { audience } => {
                 global_token_revocation::check(parsed, tenant, audience, window)?
+            }
+            Expect::SecurityEvent { audience } => {
+                security_event::check(parsed, tenant, audience, window)?
             }
             _ => logout_token::check(parsed, tenant, window)?,
         };

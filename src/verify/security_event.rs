@@ -1,0 +1,86 @@
+//! The rules of a Security Event Token (RFC 8417) pushed by a Shared Signals transmitter
+//! (OpenID SSF 1.0, RFC 8935), once its signature verified with the transmitter's keys (for
+//! Okta, the org's: the `jwks_uri` of its `/.well-known/ssf-configuration` is the org's key
+//! set). What the events say is read by the endpoint (`idp_logout/ssf_event.rs`).
+
+use serde_json::Value;
+
+use super::jws::Parsed;
+use super::rules::{SingleUse, Window, same_typ};
+use crate::error::TokenError;
+use crate::tenant::config::Tenant;
+
+/// The header `typ` of a SET (RFC 8417 §2.3).
+pub(crate) const TYP: &str = "secevent+jwt";
+/// The kind of single-use marker of SETs' `jti`. The memory store keeps it with the other
+/// signed-signal markers that refuse rather than forget when full.
+pub(crate) const JTI_MARKER: &str = "ssf-jti";
+/// Oldest `iat` accepted, besides the leeway: a transmitter retries a failed push for a while,
+/// never for longer than this (and the `jti` is remembered this long).
+pub(crate) const MAX_AGE_SECS: i64 = 3600;
+
+/// - header `typ` is `secevent+jwt` (RFC 8417 §2.3; RFC 8725 §3.11: never an ID token or a
+///   logout token signed by the same keys);
+/// - `iss` is the transmitter's issuer: the tenant's (for Okta, the org URL);
+/// - `aud` holds the receiver's audience (RFC 8417 §2.2; Okta sends one string);
+/// - `iat` present, at most [`MAX_AGE_SECS`] old and not in the future, with the leeway;
+///   `exp` not required (SETs have none) but refused when passed; `nbf`, when present, passed;
+/// - `jti` present (the caller marks it used on every instance, until `iat` + the maximum age);
+/// - `events` a non-empty JSON object of objects (RFC 8417 §2.2); Okta sends one event, more
+///   are accepted.
+pub(crate) fn check<'p>(
+    parsed: &'p Parsed<'_>,
+    tenant: &Tenant,
+    audience: &str,
+    window: Window,
+) -> Result<SingleUse<'p>, TokenError> {
+    let typ = parsed.header.typ.as_deref().unwrap_or("");
+    if !same_typ(TYP, typ) {
+        return Err(TokenError::TypeMismatch);
+    }
+    let claims = &parsed.claims;
+    if claims.iss != *tenant.issuer {
+        return Err(TokenError::UnknownIssuer);
+    }
+    if !claims.aud.contains(audience) {
+        return Err(TokenError::AudienceMismatch);
+    }
+    let horizon = window.now.saturating_add(window.leeway);
+    let iat = claims.iat.ok_or(TokenError::MissingClaim("iat"))?;
+    if iat > horizon {
+        return Err(TokenError::IssuedInFuture);
+    }
+    if iat
+        < window
+            .now
+            .saturating_sub(window.leeway.saturating_add(MAX_AGE_SECS))
+    {
+        return Err(TokenError::Expired);
+    }
+    if window.expired(claims) {
+        return Err(TokenError::Expired);
+    }
+    if claims.nbf.is_some_and(|nbf| nbf > horizon) {
+        return Err(TokenError::NotYetValid);
+    }
+    let jti = claims
+        .jti
+        .as_deref()
+        .filter(|j| !j.is_empty())
+        .ok_or(TokenError::MissingClaim("jti"))?;
+    let raw: Value = serde_json::from_str(&parsed.raw_claims)
+        .map_err(|_| TokenError::Malformed("payload is not a JSON object"))?;
+    match raw.get("events").and_then(Value::as_object) {
+        Some(events) if !events.is_empty() && events.values().all(Value::is_object) => {}
+        _ => {
+            return Err(TokenError::InvalidClaim(
+                "events must be a non-empty object of event objects",
+            ));
+        }
+    }
+    Ok(SingleUse {
+        kind: JTI_MARKER,
+        jti,
+        exp: iat.saturating_add(MAX_AGE_SECS),
+    })
+}

@@ -183,6 +183,7 @@ pub use error::{AuthError, ConfigError, LoadError, ProofError, TokenError, WarmU
 pub use handle::OktaOidc;
 pub use idp_logout::{
     LogoutEndpointFuture, LogoutEndpointService, LogoutEndpoints, LogoutEndpointsConfig,
+    OnCredentialChange, SsfEventCounts,
 };
 #[cfg(feature = "login")]
 pub use login::{Login, LoginConfig};

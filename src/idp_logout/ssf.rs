@@ -1,0 +1,292 @@
+//! The Shared Signals push endpoint (RFC 8935; OpenID SSF 1.0, CAEP 1.0): the transmitter's
+//! `Authorization` compared in constant time before anything is read, the body's one compact
+//! SET through the verifier (`Expect::SecurityEvent`), then its events: `session-revoked` and
+//! (by default) `credential-change` revoke the user in every tenant of the transmitter's org,
+//! recorded before the answer; a `verification` event's `state` is remembered; others are
+//! counted and ignored. Every answer has `Cache-Control: no-store`.
+
+use axum_core::body::Body;
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::request::Parts;
+use http::{HeaderValue, Response, StatusCode};
+
+use super::answer;
+use super::config::LogoutEndpoints;
+use super::service::{LogoutEndpointService, Which};
+use super::settings::Settings;
+use super::signal;
+use super::ssf_config::{Count, OnCredentialChange, SsfEventCounts, SsfSettings};
+use super::ssf_event::{self, Event, Subject};
+use crate::claims::Identity;
+use crate::error::{AuthError, TokenError};
+use crate::store::RevocationKind;
+use crate::time::UnixTime;
+use crate::verify::Expect;
+
+const SIGNAL: &str = "Shared Signals";
+/// The media type of a pushed SET (RFC 8935 §2).
+const MEDIA_TYPE: &str = "application/secevent+jwt";
+
+impl LogoutEndpoints {
+    /// The Shared Signals push endpoint's path, when it is served
+    /// ([`LogoutEndpointsConfig::ssf_push_authorization`](super::LogoutEndpointsConfig::ssf_push_authorization)).
+    pub fn ssf_events_path(&self) -> Option<&str> {
+        self.settings.ssf.as_ref().map(|s| s.path.as_str())
+    }
+
+    /// The push endpoint's absolute URL: the stream's `delivery.endpoint_url`.
+    pub fn ssf_events_url(&self) -> Option<&str> {
+        self.settings.ssf.as_ref().map(|s| s.url.as_str())
+    }
+
+    /// The `aud` the transmitter's SETs must carry.
+    pub fn ssf_audience(&self) -> Option<&str> {
+        self.settings.ssf.as_ref().map(|s| s.audience.as_str())
+    }
+
+    /// The push endpoint as a Tower service (mount it at
+    /// [`ssf_events_path`](Self::ssf_events_path)); `None` when it is not configured.
+    pub fn ssf_events_service(&self) -> Option<LogoutEndpointService> {
+        self.settings.ssf.as_ref()?;
+        Some(LogoutEndpointService::new(
+            std::sync::Arc::clone(&self.settings),
+            Which::SharedSignals,
+        ))
+    }
+
+    /// The `state` of the last verification event (SSF 1.0 §8.1.4.2) the transmitter `issuer`
+    /// (a tenant's issuer: for Okta, the org URL) pushed, on this instance: after asking the
+    /// transmitter to verify the stream, it shows the stream delivers.
+    pub fn ssf_verification_state(&self, issuer: &str) -> Option<String> {
+        self.settings.ssf.as_ref()?.verification(issuer)
+    }
+
+    /// How many events of each kind this instance's push endpoint took.
+    pub fn ssf_event_counts(&self) -> SsfEventCounts {
+        self.settings
+            .ssf
+            .as_ref()
+            .map(SsfSettings::counts)
+            .unwrap_or_default()
+    }
+}
+
+/// RFC 8935 §2.4's error answer: `400` with `{"err": code, "description": text}`.
+fn set_error(code: &'static str, description: &'static str) -> Response<Body> {
+    let body = serde_json::json!({"err": code, "description": description}).to_string();
+    let mut response = answer::empty(StatusCode::BAD_REQUEST);
+    *response.body_mut() = Body::from(body);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A refused SET: an `INFO` line with the reason (never the token), then the answer.
+fn refuse(
+    code: &'static str,
+    reason: &dyn std::fmt::Display,
+    tenant: Option<&str>,
+) -> Response<Body> {
+    tracing::info!(
+        reason = %reason,
+        err = code,
+        tenant = tenant.unwrap_or("-"),
+        signal = SIGNAL,
+        "security event refused"
+    );
+    set_error(code, "The security event token was refused")
+}
+
+/// RFC 8935 §2.4's code for a token the verifier refused.
+fn code_of(error: &TokenError) -> &'static str {
+    match error {
+        TokenError::UnknownIssuer => "invalid_issuer",
+        TokenError::AudienceMismatch => "invalid_audience",
+        TokenError::UnknownKey
+        | TokenError::AmbiguousKey
+        | TokenError::KeyAlgorithmMismatch
+        | TokenError::InvalidSignature
+        | TokenError::DisallowedAlgorithm => "invalid_key",
+        _ => "invalid_request",
+    }
+}
+
+fn is_set_media_type(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(MEDIA_TYPE))
+}
+
+pub(super) async fn handle(
+    settings: &Settings,
+    parts: &Parts,
+    body: Option<Bytes>,
+) -> Response<Body> {
+    let Some(ssf) = &settings.ssf else {
+        return answer::empty(StatusCode::NOT_FOUND);
+    };
+    // RFC 8935 §2.3: the transmitter's credential first; nothing is parsed without it.
+    let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+    let authorized = match (values.next(), values.next()) {
+        (Some(value), None) => ssf.authorizes(value.as_bytes()),
+        _ => false,
+    };
+    if !authorized {
+        tracing::info!(
+            reason = "missing or wrong Authorization",
+            signal = SIGNAL,
+            "security event refused"
+        );
+        return answer::unauthorized(None);
+    }
+    if !is_set_media_type(parts) {
+        return refuse(
+            "invalid_request",
+            &"Content-Type is not application/secevent+jwt",
+            None,
+        );
+    }
+    let token = body
+        .as_deref()
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .map(str::trim)
+        .unwrap_or_default();
+    if token.is_empty() {
+        return refuse("invalid_request", &"empty or unreadable body", None);
+    }
+    let expect = Expect::SecurityEvent {
+        audience: &ssf.audience,
+    };
+    let identity = match settings.oidc.verifier().verify_jws(token, expect).await {
+        Ok(identity) => identity,
+        Err(AuthError::InvalidToken(e)) => return refuse(code_of(&e), &e, None),
+        Err(AuthError::TemporarilyUnavailable { retry_after }) => {
+            return answer::unavailable(retry_after);
+        }
+        Err(e) => {
+            tracing::warn!(reason = %e, signal = SIGNAL, "security event could not be checked");
+            return answer::unavailable(None);
+        }
+    };
+    let tenant = &*identity.tenant.id;
+    let events = match ssf_event::read(&identity.raw) {
+        Ok(events) => events,
+        Err(why) => return refuse("invalid_request", &why, Some(tenant)),
+    };
+    // Every subject is checked before any event is applied: a refused SET changes nothing.
+    for event in &events {
+        if let Event::SessionRevoked { subject, .. } | Event::CredentialChange { subject, .. } =
+            event
+            && let Subject::IssuerSubject { iss, .. } = subject
+            && *iss != *identity.tenant.issuer
+        {
+            return refuse(
+                "access_denied",
+                &"the subject names another issuer's user",
+                Some(tenant),
+            );
+        }
+    }
+    for event in events {
+        if apply(settings, ssf, &identity, event).await.is_err() {
+            return answer::unavailable(None);
+        }
+    }
+    answer::empty(StatusCode::ACCEPTED)
+}
+
+/// Applies one event; `Err` when a revocation could not be recorded (the transmitter retries).
+async fn apply(
+    settings: &Settings,
+    ssf: &SsfSettings,
+    identity: &Identity,
+    event: Event,
+) -> Result<(), ()> {
+    match event {
+        Event::SessionRevoked { subject, at } => {
+            ssf.count(Count::SessionRevoked);
+            revoke(settings, identity, &subject, at).await
+        }
+        Event::CredentialChange {
+            subject,
+            at,
+            change_type,
+            credential_type,
+        } => {
+            ssf.count(Count::CredentialChange);
+            tracing::info!(
+                tenant = &*identity.tenant.id,
+                change_type,
+                credential_type,
+                signal = SIGNAL,
+                "credential change"
+            );
+            match ssf.on_credential_change {
+                OnCredentialChange::Revoke => revoke(settings, identity, &subject, at).await,
+                OnCredentialChange::Record => Ok(()),
+            }
+        }
+        Event::Verification { state } => {
+            ssf.count(Count::Verification);
+            tracing::info!(
+                tenant = &*identity.tenant.id,
+                signal = SIGNAL,
+                "stream verification received"
+            );
+            ssf.remember_verification(&identity.tenant.issuer, state.unwrap_or_default());
+            Ok(())
+        }
+        Event::Other => {
+            ssf.count(Count::Ignored);
+            Ok(())
+        }
+    }
+}
+
+/// "Issued before the event is revoked" for the subject, in every tenant of the transmitter's
+/// issuer (an org can hold several instances of the app). The event's time is
+/// `event_timestamp`, else the SET's `iat`: a NumericDate, so the end of that second (a
+/// session started in the event's own second is ended too, as a token of that second is),
+/// never later than now.
+async fn revoke(
+    settings: &Settings,
+    identity: &Identity,
+    subject: &Subject,
+    at: Option<i64>,
+) -> Result<(), ()> {
+    let verifier = settings.oidc.verifier();
+    let now = UnixTime::now(verifier.provider.clock.as_ref());
+    let before = at
+        .or(identity.claims.iat)
+        .filter(|t| *t > 0)
+        .map_or(now, |t| {
+            UnixTime::from_secs(t)
+                .after(std::time::Duration::from_millis(999))
+                .min(now)
+        });
+    let (kind, value) = match subject {
+        Subject::IssuerSubject { sub, .. } => (RevocationKind::Subject, sub.as_str()),
+        Subject::Email(email) => (RevocationKind::Email, email.as_str()),
+    };
+    let tenants = verifier
+        .tenants
+        .registry
+        .by_issuer(&identity.tenant.issuer)
+        .map(|entry| {
+            entry
+                .tenants
+                .iter()
+                .map(|t| t.id.clone())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_else(|| vec![identity.tenant.id.clone()]);
+    for tenant in tenants {
+        signal::record_user(settings, &tenant, kind, value, before, SIGNAL).await?;
+    }
+    Ok(())
+}

@@ -214,6 +214,8 @@ pub(super) struct Shared {
     pub(super) serial: AtomicU64,
     /// Opaque tokens known to the introspection endpoint.
     pub(super) introspection: Introspection,
+    /// The Shared Signals transmitter's stream.
+    pub(super) ssf: super::ssf::Transmitter,
 }
 
 impl Shared {

@@ -38,6 +38,25 @@ impl Instance {
         configure: impl FnOnce(OktaOidcBuilder) -> OktaOidcBuilder,
         login_config: impl FnOnce(LoginConfig) -> LoginConfig,
     ) -> Instance {
+        Self::start_full(mock, configure, login_config, |c| c).await
+    }
+
+    /// [`start`](Self::start), with the logout endpoints' configuration adjusted by
+    /// `endpoints_config` (the Shared Signals receiver).
+    pub async fn start_with_endpoints(
+        mock: &MockOkta,
+        configure: impl FnOnce(OktaOidcBuilder) -> OktaOidcBuilder,
+        endpoints_config: impl FnOnce(LogoutEndpointsConfig) -> LogoutEndpointsConfig,
+    ) -> Instance {
+        Self::start_full(mock, configure, |c| c, endpoints_config).await
+    }
+
+    async fn start_full(
+        mock: &MockOkta,
+        configure: impl FnOnce(OktaOidcBuilder) -> OktaOidcBuilder,
+        login_config: impl FnOnce(LoginConfig) -> LoginConfig,
+        endpoints_config: impl FnOnce(LogoutEndpointsConfig) -> LogoutEndpointsConfig,
+    ) -> Instance {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let oidc = configure(
@@ -53,7 +72,9 @@ impl Instance {
             login_config(LoginConfig::new(&base).session_secret(SESSION_SECRET)),
         )
         .unwrap();
-        let endpoints = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&base)).unwrap();
+        let endpoints =
+            LogoutEndpoints::new(&oidc, endpoints_config(LogoutEndpointsConfig::new(&base)))
+                .unwrap();
         let app = Router::new()
             .route("/api/me", get(|c: Claims| async move { Json(c) }))
             .layer(login.layer())

@@ -44,5 +44,6 @@ mod rejection_log;
 mod resource_metadata;
 mod revocation_properties;
 mod rp_logout;
+mod ssf_receiver;
 mod token_cache;
 mod universal_logout;

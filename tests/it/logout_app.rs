@@ -103,6 +103,45 @@ impl Instance {
         format!("{}{}", self.base, self.endpoints.backchannel_logout_path())
     }
 
+    /// Creates `mock`'s SSF stream (its SSF Transmitter API, as an admin would) pushing to
+    /// this instance's endpoint with `authorization`: session-revoked and credential-change,
+    /// subjects `iss_sub`.
+    pub async fn create_ssf_stream(&self, mock: &MockOkta, authorization: &str) {
+        let response = client()
+            .post(mock.url("/api/v1/ssf/stream"))
+            .bearer_auth("management-token")
+            .json(&serde_json::json!({
+                "format": "iss_sub",
+                "events_requested": [
+                    "https://schemas.openid.net/secevent/caep/event-type/session-revoked",
+                    "https://schemas.openid.net/secevent/caep/event-type/credential-change",
+                ],
+                "delivery": {
+                    "method": "urn:ietf:rfc:8935",
+                    "endpoint_url": self.endpoints.ssf_events_url().unwrap(),
+                    "authorization_header": authorization,
+                }
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+
+    /// Asks `mock` to verify its SSF stream with `state` (SSF 1.0 §8.1.4.2); the status.
+    pub async fn verify_ssf_stream(mock: &MockOkta, state: &str) -> u16 {
+        let stream = mock.ssf_stream().expect("an SSF stream");
+        client()
+            .post(mock.url("/api/v1/ssf/stream/verification"))
+            .bearer_auth("management-token")
+            .json(&serde_json::json!({"stream_id": stream["stream_id"], "state": state}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// GET /api/me with a bearer token; the status.
     pub async fn bearer_status(&self, token: &str) -> u16 {
         client()

@@ -29,24 +29,8 @@ async fn app_with_stream(mock: &MockOkta) -> Instance {
     app
 }
 
-/// Creates the mock org's stream to `app`'s endpoint through its SSF Transmitter API.
-pub async fn create_stream(mock: &MockOkta, app: &Instance) {
-    let response = client()
-        .post(mock.url("/api/v1/ssf/stream"))
-        .bearer_auth("management-token")
-        .json(&json!({
-            "format": "iss_sub",
-            "events_requested": [SESSION_REVOKED, CREDENTIAL_CHANGE],
-            "delivery": {
-                "method": "urn:ietf:rfc:8935",
-                "endpoint_url": app.endpoints.ssf_events_url().unwrap(),
-                "authorization_header": PUSH_AUTH,
-            }
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
+async fn create_stream(mock: &MockOkta, app: &Instance) {
+    app.create_ssf_stream(mock, PUSH_AUTH).await;
 }
 
 /// What the endpoint answered: status, JSON body (`Null` when none), `Cache-Control`.
@@ -359,19 +343,11 @@ async fn ssf_stream_created_verified_and_deleted_against_the_mock_transmitter() 
     assert_eq!(config["issuer"], mock.issuer());
     assert_eq!(config["jwks_uri"], mock.url("/oauth2/v1/keys"));
     let stream = mock.ssf_stream().unwrap();
-    let stream_id = stream["stream_id"].as_str().unwrap().to_owned();
     assert_eq!(stream["aud"], app.endpoints.ssf_audience().unwrap());
 
     // SSF 1.0 §8.1.4.2: the verification event arrives, with our state.
     assert_eq!(app.endpoints.ssf_verification_state(&mock.issuer()), None);
-    let verify = http
-        .post(mock.url("/api/v1/ssf/stream/verification"))
-        .bearer_auth("management-token")
-        .json(&json!({"stream_id": stream_id, "state": "verify-1"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(verify.status(), 204);
+    assert_eq!(Instance::verify_ssf_stream(&mock, "verify-1").await, 204);
     assert_eq!(
         app.endpoints
             .ssf_verification_state(&mock.issuer())

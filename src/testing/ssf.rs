@@ -351,6 +351,21 @@ impl MockOkta {
         self.push_security_event(&set).await.0
     }
 
+    /// Makes (or replaces) the org's SSF stream without its API, as an admin would create it:
+    /// push to `endpoint_url` with `authorization_header`, both CAEP events, `iss_sub`
+    /// subjects. The embedded mock of the examples uses it.
+    pub fn set_ssf_stream(&self, endpoint_url: &str, authorization_header: &str) {
+        let stream = Stream {
+            id: format!("esc{}", self.shared().next_serial()),
+            endpoint_url: endpoint_url.to_owned(),
+            authorization_header: Some(authorization_header.to_owned()),
+            events_requested: vec![SESSION_REVOKED.into(), CREDENTIAL_CHANGE.into()],
+            format: "iss_sub".into(),
+            aud: origin(endpoint_url).unwrap_or_else(|| self.issuer()),
+        };
+        self.shared().ssf.set(Some(stream));
+    }
+
     /// The org's SSF stream as its API shows it, when one was created.
     pub fn ssf_stream(&self) -> Option<Value> {
         let stream = self.shared().ssf.stream()?;

@@ -19,6 +19,7 @@ mod service;
 mod settings;
 mod signal;
 mod ssf;
+mod ssf_api;
 mod ssf_config;
 mod ssf_event;
 mod universal;

@@ -12,11 +12,9 @@ use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode};
 
 use super::answer;
-use super::config::LogoutEndpoints;
-use super::service::{LogoutEndpointService, Which};
 use super::settings::Settings;
 use super::signal;
-use super::ssf_config::{Count, OnCredentialChange, SsfEventCounts, SsfSettings};
+use super::ssf_config::{Count, OnCredentialChange, SsfSettings};
 use super::ssf_event::{self, Event, Subject};
 use crate::claims::Identity;
 use crate::error::{AuthError, TokenError};
@@ -27,50 +25,6 @@ use crate::verify::Expect;
 const SIGNAL: &str = "Shared Signals";
 /// The media type of a pushed SET (RFC 8935 §2).
 const MEDIA_TYPE: &str = "application/secevent+jwt";
-
-impl LogoutEndpoints {
-    /// The Shared Signals push endpoint's path, when it is served
-    /// ([`LogoutEndpointsConfig::ssf_push_authorization`](super::LogoutEndpointsConfig::ssf_push_authorization)).
-    pub fn ssf_events_path(&self) -> Option<&str> {
-        self.settings.ssf.as_ref().map(|s| s.path.as_str())
-    }
-
-    /// The push endpoint's absolute URL: the stream's `delivery.endpoint_url`.
-    pub fn ssf_events_url(&self) -> Option<&str> {
-        self.settings.ssf.as_ref().map(|s| s.url.as_str())
-    }
-
-    /// The `aud` the transmitter's SETs must carry.
-    pub fn ssf_audience(&self) -> Option<&str> {
-        self.settings.ssf.as_ref().map(|s| s.audience.as_str())
-    }
-
-    /// The push endpoint as a Tower service (mount it at
-    /// [`ssf_events_path`](Self::ssf_events_path)); `None` when it is not configured.
-    pub fn ssf_events_service(&self) -> Option<LogoutEndpointService> {
-        self.settings.ssf.as_ref()?;
-        Some(LogoutEndpointService::new(
-            std::sync::Arc::clone(&self.settings),
-            Which::SharedSignals,
-        ))
-    }
-
-    /// The `state` of the last verification event (SSF 1.0 §8.1.4.2) the transmitter `issuer`
-    /// (a tenant's issuer: for Okta, the org URL) pushed, on this instance: after asking the
-    /// transmitter to verify the stream, it shows the stream delivers.
-    pub fn ssf_verification_state(&self, issuer: &str) -> Option<String> {
-        self.settings.ssf.as_ref()?.verification(issuer)
-    }
-
-    /// How many events of each kind this instance's push endpoint took.
-    pub fn ssf_event_counts(&self) -> SsfEventCounts {
-        self.settings
-            .ssf
-            .as_ref()
-            .map(SsfSettings::counts)
-            .unwrap_or_default()
-    }
-}
 
 /// RFC 8935 §2.4's error answer: `400` with `{"err": code, "description": text}`.
 fn set_error(code: &'static str, description: &'static str) -> Response<Body> {

@@ -1,6 +1,6 @@
-//! The Shared Signals receiver's settings: the builder methods of
-//! [`LogoutEndpointsConfig`](super::LogoutEndpointsConfig) that turn it on, what the endpoint
-//! remembers (verification `state`s, counts), and [`OnCredentialChange`].
+//! The Shared Signals receiver's settings: what the builder collects ([`SsfConfig`]), what the
+//! endpoint keeps (the `Authorization` digest, verification `state`s, counts), and
+//! [`OnCredentialChange`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -8,8 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
-
-use super::config::LogoutEndpointsConfig;
 
 /// The default path of the push endpoint.
 pub(super) const DEFAULT_PATH: &str = "/auth/ssf/events";
@@ -46,38 +44,6 @@ impl fmt::Debug for SsfConfig {
             .field("audience", &self.audience)
             .field("on_credential_change", &self.on_credential_change)
             .finish()
-    }
-}
-
-impl LogoutEndpointsConfig {
-    /// Serves the Shared Signals push endpoint (RFC 8935; default path `/auth/ssf/events`):
-    /// `authorization` is the exact `Authorization` header value the transmitter sends, the
-    /// stream's `delivery.authorization_header` chosen when the stream was created (for
-    /// example `Bearer <random>`). A request without it is answered `401` before anything is
-    /// parsed; the comparison takes the same time whatever the value.
-    pub fn ssf_push_authorization(mut self, authorization: impl Into<String>) -> Self {
-        self.ssf.authorization = Some(authorization.into());
-        self
-    }
-
-    /// The push endpoint's path (default `/auth/ssf/events`): the stream's
-    /// `delivery.endpoint_url` is the app's base URL + this path.
-    pub fn ssf_events_path(mut self, path: impl Into<String>) -> Self {
-        self.ssf.path = Some(path.into());
-        self
-    }
-
-    /// The `aud` the transmitter's SETs carry (default: the app's base URL, as given to
-    /// [`LogoutEndpointsConfig::new`]).
-    pub fn ssf_audience(mut self, audience: impl Into<String>) -> Self {
-        self.ssf.audience = Some(audience.into());
-        self
-    }
-
-    /// What a `credential-change` event does (default [`OnCredentialChange::Revoke`]).
-    pub fn on_credential_change(mut self, action: OnCredentialChange) -> Self {
-        self.ssf.on_credential_change = action;
-        self
     }
 }
 

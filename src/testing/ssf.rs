@@ -7,7 +7,7 @@
 //! The stream API asks for `Authorization: Bearer` (any value): the mock does not check
 //! Okta's management scopes.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::org::MockOkta;
 use super::respond::json_response;
-use super::state::Shared;
+use super::state::{Shared, Stream};
 use super::token::{self, TokenBuilder};
 
 /// The delivery method of push (RFC 8935), as Okta names it.
@@ -29,36 +29,6 @@ const CREDENTIAL_CHANGE: &str =
     "https://schemas.openid.net/secevent/caep/event-type/credential-change";
 const VERIFICATION: &str = "https://schemas.openid.net/secevent/ssf/event-type/verification";
 const STREAM_PATH: &str = "/api/v1/ssf/stream";
-
-/// The org's one stream (Okta: one per client id; the mock: one per org).
-#[derive(Clone, Debug)]
-struct Stream {
-    id: String,
-    endpoint_url: String,
-    authorization_header: Option<String>,
-    events_requested: Vec<String>,
-    format: String,
-    aud: String,
-}
-
-/// What the transmitter holds (in the mock's shared state).
-#[derive(Default)]
-pub(super) struct Transmitter {
-    stream: Mutex<Option<Stream>>,
-}
-
-impl Transmitter {
-    fn stream(&self) -> Option<Stream> {
-        self.stream
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn set(&self, stream: Option<Stream>) {
-        *self.stream.lock().unwrap_or_else(PoisonError::into_inner) = stream;
-    }
-}
 
 type Mock = State<Arc<Shared>>;
 

@@ -215,7 +215,7 @@ pub(super) struct Shared {
     /// Opaque tokens known to the introspection endpoint.
     pub(super) introspection: Introspection,
     /// The Shared Signals transmitter's stream.
-    pub(super) ssf: super::ssf::Transmitter,
+    pub(super) ssf: Transmitter,
 }
 
 impl Shared {
@@ -352,4 +352,34 @@ pub(super) struct Mistakes {
     pub(super) discovery: Map<String, Value>,
     /// Redirect URIs registered on the builder.
     pub(super) redirect_uris: Vec<String>,
+}
+
+/// The org's one stream (Okta: one per client id; the mock: one per org).
+#[derive(Clone, Debug)]
+pub(super) struct Stream {
+    pub(super) id: String,
+    pub(super) endpoint_url: String,
+    pub(super) authorization_header: Option<String>,
+    pub(super) events_requested: Vec<String>,
+    pub(super) format: String,
+    pub(super) aud: String,
+}
+
+/// What the transmitter holds (in the mock's shared state).
+#[derive(Default)]
+pub(super) struct Transmitter {
+    stream: Mutex<Option<Stream>>,
+}
+
+impl Transmitter {
+    pub(super) fn stream(&self) -> Option<Stream> {
+        self.stream
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(super) fn set(&self, stream: Option<Stream>) {
+        *self.stream.lock().unwrap_or_else(PoisonError::into_inner) = stream;
+    }
 }

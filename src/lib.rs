@@ -183,7 +183,8 @@ pub use error::{AuthError, ConfigError, LoadError, ProofError, TokenError, WarmU
 pub use handle::OktaOidc;
 pub use idp_logout::{
     LogoutEndpointFuture, LogoutEndpointService, LogoutEndpoints, LogoutEndpointsConfig,
-    OnCredentialChange, SsfEventCounts,
+    OnCredentialChange, ServiceApp, SsfConfiguration, SsfEventCounts, SsfManageError, SsfStream,
+    SsfTransmitter,
 };
 #[cfg(feature = "login")]
 pub use login::{Login, LoginConfig};
@@ -199,6 +200,7 @@ pub use middleware::sessions::{
 };
 pub use protected_resource::ProtectedResource;
 pub use provider::discovery::ProviderMetadata;
+pub use provider::private_key::ClientKey;
 pub use provider::refresh_policy::KeyRefreshPolicy;
 pub use reason::REJECTION_REASONS;
 pub use resource_metadata::ResourceMetadataService;

@@ -22,8 +22,12 @@ mod ssf;
 mod ssf_api;
 mod ssf_config;
 mod ssf_event;
+mod ssf_manage;
 mod universal;
 
 pub use self::config::{LogoutEndpoints, LogoutEndpointsConfig};
 pub use self::service::{LogoutEndpointFuture, LogoutEndpointService};
 pub use self::ssf_config::{OnCredentialChange, SsfEventCounts};
+pub use self::ssf_manage::{
+    ServiceApp, SsfConfiguration, SsfManageError, SsfStream, SsfTransmitter,
+};

@@ -4,8 +4,9 @@
 //! `/api/v1/ssf/stream/verification`, and Security Event Tokens signed with the org's key,
 //! pushed (RFC 8935) to the stream's endpoint with its `authorization_header`.
 //!
-//! The stream API asks for `Authorization: Bearer` (any value): the mock does not check
-//! Okta's management scopes.
+//! The stream API asks for a token of an API service app (`service_app.rs`): `ssf.manage` to
+//! create, verify or delete a stream, `ssf.read` (or `ssf.manage`) to read one; `401` without
+//! a token it issued, `403` without the scope.
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use serde_json::{Value, json};
 
 use super::org::MockOkta;
 use super::respond::json_response;
+use super::service_app;
 use super::state::{Shared, Stream};
 use super::token::{self, TokenBuilder};
 
@@ -60,12 +62,22 @@ async fn configuration(State(shared): Mock) -> Response {
     )
 }
 
-fn authorized(headers: &HeaderMap) -> bool {
-    headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
+/// `None` when the request's token has `scope` (reads: `ssf.read` or `ssf.manage`), else the
+/// refusal: `401` without a token the org issued, `403` without the scope.
+fn refused(shared: &Shared, headers: &HeaderMap, write: bool) -> Option<Response> {
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let has = |scope| service_app::token_has_scope(shared, authorization, scope);
+    if has("ssf.manage") || (!write && has("ssf.read")) {
+        return None;
+    }
+    let known = authorization
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| !t.is_empty())
+        .is_some_and(|t| service_app::is_issued(shared, t));
+    Some(if known {
+        okta_error(StatusCode::FORBIDDEN, "The access token lacks the scope")
+    } else {
+        okta_error(StatusCode::UNAUTHORIZED, "Invalid session")
+    })
 }
 
 fn okta_error(status: StatusCode, summary: &str) -> Response {
@@ -102,8 +114,8 @@ async fn create_stream(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if !authorized(&headers) {
-        return okta_error(StatusCode::UNAUTHORIZED, "Invalid session");
+    if let Some(refused) = refused(&shared, &headers, true) {
+        return refused;
     }
     if shared.ssf.stream().is_some() {
         return okta_error(
@@ -142,8 +154,8 @@ async fn create_stream(
 }
 
 async fn read_stream(State(shared): Mock, headers: HeaderMap) -> Response {
-    if !authorized(&headers) {
-        return okta_error(StatusCode::UNAUTHORIZED, "Invalid session");
+    if let Some(refused) = refused(&shared, &headers, false) {
+        return refused;
     }
     let streams: Vec<Value> = shared
         .ssf
@@ -155,8 +167,8 @@ async fn read_stream(State(shared): Mock, headers: HeaderMap) -> Response {
 }
 
 async fn delete_stream(State(shared): Mock, headers: HeaderMap) -> Response {
-    if !authorized(&headers) {
-        return okta_error(StatusCode::UNAUTHORIZED, "Invalid session");
+    if let Some(refused) = refused(&shared, &headers, true) {
+        return refused;
     }
     if shared.ssf.stream().is_none() {
         return okta_error(StatusCode::NOT_FOUND, "Not found");
@@ -166,8 +178,8 @@ async fn delete_stream(State(shared): Mock, headers: HeaderMap) -> Response {
 }
 
 async fn stream_status(State(shared): Mock, headers: HeaderMap) -> Response {
-    if !authorized(&headers) {
-        return okta_error(StatusCode::UNAUTHORIZED, "Invalid session");
+    if let Some(refused) = refused(&shared, &headers, false) {
+        return refused;
     }
     match shared.ssf.stream() {
         Some(stream) => json_response(
@@ -184,8 +196,8 @@ async fn verify_stream(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if !authorized(&headers) {
-        return okta_error(StatusCode::UNAUTHORIZED, "Invalid session");
+    if let Some(refused) = refused(&shared, &headers, true) {
+        return refused;
     }
     let Some(stream) = shared.ssf.stream() else {
         return okta_error(StatusCode::NOT_FOUND, "Not found");

@@ -369,6 +369,20 @@ pub(super) struct Stream {
 #[derive(Default)]
 pub(super) struct Transmitter {
     stream: Mutex<Option<Stream>>,
+    /// API service apps (`private_key_jwt`): client id → their public key and scopes.
+    pub(super) service_apps: Mutex<HashMap<String, ServiceAppRecord>>,
+    /// Access tokens issued to service apps → their scopes.
+    pub(super) tokens: Mutex<HashMap<String, Vec<String>>>,
+    /// Client assertion `jti`s seen (single use).
+    pub(super) assertion_jtis: Mutex<std::collections::HashSet<String>>,
+}
+
+/// An API service app of the mock org.
+#[derive(Clone, Debug)]
+pub(super) struct ServiceAppRecord {
+    pub(super) kid: String,
+    pub(super) public_pem: &'static str,
+    pub(super) scopes: Vec<String>,
 }
 
 impl Transmitter {

@@ -65,8 +65,10 @@ pub async fn an_okta_session_ended_in_the_mock_ends_the_app_session_on_both_inst
     .await;
 
     // The stream, created and verified.
-    a.create_ssf_stream(&mock, PUSH_AUTH).await;
-    assert_eq!(Instance::verify_ssf_stream(&mock, "loop-1").await, 204);
+    let okta = a.ssf_transmitter(&mock).await;
+    let stream = okta.create_stream(&a.endpoints, PUSH_AUTH).await?;
+    okta.request_verification(&stream.stream_id, "loop-1")
+        .await?;
     assert_eq!(
         a.endpoints
             .ssf_verification_state(&mock.issuer())

@@ -8,7 +8,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{
-    Claims, Login, LoginConfig, LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, OktaOidcBuilder,
+    Claims, ClientKey, Login, LoginConfig, LogoutEndpoints, LogoutEndpointsConfig, OktaOidc,
+    OktaOidcBuilder, ServiceApp, SsfStream, SsfTransmitter,
 };
 use reqwest::header::COOKIE;
 
@@ -103,43 +104,25 @@ impl Instance {
         format!("{}{}", self.base, self.endpoints.backchannel_logout_path())
     }
 
-    /// Creates `mock`'s SSF stream (its SSF Transmitter API, as an admin would) pushing to
-    /// this instance's endpoint with `authorization`: session-revoked and credential-change,
-    /// subjects `iss_sub`.
-    pub async fn create_ssf_stream(&self, mock: &MockOkta, authorization: &str) {
-        let response = client()
-            .post(mock.url("/api/v1/ssf/stream"))
-            .bearer_auth("management-token")
-            .json(&serde_json::json!({
-                "format": "iss_sub",
-                "events_requested": [
-                    "https://schemas.openid.net/secevent/caep/event-type/session-revoked",
-                    "https://schemas.openid.net/secevent/caep/event-type/credential-change",
-                ],
-                "delivery": {
-                    "method": "urn:ietf:rfc:8935",
-                    "endpoint_url": self.endpoints.ssf_events_url().unwrap(),
-                    "authorization_header": authorization,
-                }
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-    }
-
-    /// Asks `mock` to verify its SSF stream with `state` (SSF 1.0 §8.1.4.2); the status.
-    pub async fn verify_ssf_stream(mock: &MockOkta, state: &str) -> u16 {
-        let stream = mock.ssf_stream().expect("an SSF stream");
-        client()
-            .post(mock.url("/api/v1/ssf/stream/verification"))
-            .bearer_auth("management-token")
-            .json(&serde_json::json!({"stream_id": stream["stream_id"], "state": state}))
-            .send()
+    /// `mock`'s org as an SSF transmitter, managed by a service app granted `ssf.manage` and
+    /// `ssf.read` (client credentials, `private_key_jwt`).
+    pub async fn ssf_transmitter(&self, mock: &MockOkta) -> SsfTransmitter {
+        let (pem, kid) = mock.add_service_app("0oa1ssfservice", &["ssf.manage", "ssf.read"]);
+        let key = ClientKey::from_pkcs8_pem(&pem, Some(&kid)).unwrap();
+        SsfTransmitter::discover(&self.oidc, "mock", ServiceApp::new("0oa1ssfservice", key))
             .await
             .unwrap()
-            .status()
-            .as_u16()
+    }
+
+    /// Creates `mock`'s SSF stream (through its SSF Transmitter API, as the app's admin would)
+    /// pushing to this instance's endpoint with `authorization`: session-revoked and
+    /// credential-change, subjects `iss_sub`.
+    pub async fn create_ssf_stream(&self, mock: &MockOkta, authorization: &str) -> SsfStream {
+        self.ssf_transmitter(mock)
+            .await
+            .create_stream(&self.endpoints, authorization)
+            .await
+            .unwrap()
     }
 
     /// GET /api/me with a bearer token; the status.

@@ -63,6 +63,11 @@ fn trials() -> Vec<Trial> {
             e2e::chromium_signs_in_to_the_web_app_under_a_path,
         ),
         trial(
+            "e2e::chromium_is_signed_out_when_okta_ends_the_session_over_ssf",
+            e2e::needs_node,
+            e2e::chromium_is_signed_out_when_okta_ends_the_session_over_ssf,
+        ),
+        trial(
             "admin_page::chromium_checks_tenants_on_the_admin_page",
             admin_page::needs,
             admin_page::chromium_checks_tenants_on_the_admin_page,

@@ -21,6 +21,7 @@ use crate::error::{AuthError, TokenError};
 use crate::store::RevocationKind;
 use crate::time::UnixTime;
 use crate::verify::Expect;
+use crate::verify::security_event::transmitter_tenants;
 
 const SIGNAL: &str = "Shared Signals";
 /// The media type of a pushed SET (RFC 8935 §2).
@@ -115,6 +116,7 @@ pub(super) async fn handle(
     }
     let expect = Expect::SecurityEvent {
         audience: &ssf.audience,
+        org_keys: &ssf.org_keys,
     };
     let identity = match settings.oidc.verifier().verify_jws(token, expect).await {
         Ok(identity) => identity,
@@ -137,7 +139,7 @@ pub(super) async fn handle(
         if let Event::SessionRevoked { subject, .. } | Event::CredentialChange { subject, .. } =
             event
             && let Subject::IssuerSubject { iss, .. } = subject
-            && *iss != *identity.tenant.issuer
+            && *iss != identity.claims.iss
         {
             return refuse(
                 "access_denied",
@@ -192,7 +194,7 @@ async fn apply(
                 signal = SIGNAL,
                 "stream verification received"
             );
-            ssf.remember_verification(&identity.tenant.issuer, state.unwrap_or_default());
+            ssf.remember_verification(&identity.claims.iss, state.unwrap_or_default());
             Ok(())
         }
         Event::Other => {
@@ -202,8 +204,9 @@ async fn apply(
     }
 }
 
-/// "Issued before the event is revoked" for the subject, in every tenant of the transmitter's
-/// issuer (an org can hold several instances of the app). The event's time is
+/// "Issued before the event is revoked" for the subject, in every tenant the transmitter speaks
+/// for (an org can hold several instances of the app, on its org or a custom authorization
+/// server). The event's time is
 /// `event_timestamp`, else the SET's `iat`: a NumericDate, so the end of that second (a
 /// session started in the event's own second is ended too, as a token of that second is),
 /// never later than now.
@@ -227,18 +230,14 @@ async fn revoke(
         Subject::IssuerSubject { sub, .. } => (RevocationKind::Subject, sub.as_str()),
         Subject::Email(email) => (RevocationKind::Email, email.as_str()),
     };
-    let tenants = verifier
-        .tenants
-        .registry
-        .by_issuer(&identity.tenant.issuer)
-        .map(|entry| {
-            entry
-                .tenants
-                .iter()
-                .map(|t| t.id.clone())
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_else(|| vec![identity.tenant.id.clone()]);
+    let mut tenants: Vec<_> = transmitter_tenants(&verifier.tenants.registry, &identity.claims.iss)
+        .into_iter()
+        .map(|t| t.id.clone())
+        .collect();
+    if tenants.is_empty() {
+        // Removed since it was verified: the tenant the SET was verified for, still.
+        tenants.push(identity.tenant.id.clone());
+    }
     for tenant in tenants {
         signal::record_user(settings, &tenant, kind, value, before, SIGNAL).await?;
     }

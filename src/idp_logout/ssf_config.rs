@@ -9,6 +9,8 @@ use std::sync::{Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
 
+use crate::verify::security_event::OrgKeys;
+
 /// The default path of the push endpoint.
 pub(super) const DEFAULT_PATH: &str = "/auth/ssf/events";
 
@@ -73,6 +75,8 @@ pub(super) struct SsfSettings {
     /// issuer, since only verified SETs reach it.
     verifications: Mutex<HashMap<String, String>>,
     counts: [AtomicU64; 4],
+    /// The key caches of orgs whose tenants all use a custom authorization server.
+    pub(super) org_keys: OrgKeys,
 }
 
 /// The index of each count in [`SsfSettings::counts`].
@@ -95,6 +99,7 @@ impl SsfSettings {
             on_credential_change: config.on_credential_change,
             verifications: Mutex::new(HashMap::new()),
             counts: Default::default(),
+            org_keys: OrgKeys::default(),
         }
     }
 

@@ -20,6 +20,7 @@ use crate::provider::discovery::discover;
 use crate::provider::fetch::{Fetched, Fetcher, UrlPolicy, describe, read_limited};
 use crate::provider::private_key::ClientKey;
 use crate::time::{SharedClock, UnixTime};
+use crate::verify::security_event::org_of;
 
 /// Push delivery (RFC 8935), as Okta names it.
 const PUSH: &str = "urn:ietf:rfc:8935";
@@ -170,12 +171,6 @@ impl fmt::Debug for SsfTransmitter {
             .field("client_id", &self.inner.app.client_id)
             .finish_non_exhaustive()
     }
-}
-
-/// The org URL of an issuer (`https://acme.okta.com/oauth2/default` → `https://acme.okta.com`).
-fn org_of(issuer: &str) -> Option<String> {
-    let url = url::Url::parse(issuer).ok()?;
-    Some(url.origin().ascii_serialization())
 }
 
 impl SsfTransmitter {

@@ -71,7 +71,10 @@ pub(crate) enum Expect<'a> {
     LogoutToken,
     /// A Security Event Token pushed by a Shared Signals transmitter (RFC 8417, RFC 8935), for
     /// the receiver's `audience`. Rules: `verify/security_event.rs`.
-    SecurityEvent { audience: &'a str },
+    SecurityEvent {
+        audience: &'a str,
+        org_keys: &'a security_event::OrgKeys,
+    },
 }
 
 impl Expect<'_> {
@@ -367,6 +370,17 @@ impl Verifier {
                     .by_issuer(&tenant.issuer)
                     .ok_or(TokenError::UnknownIssuer)?
             }
+            // Okta's SETs name the org URL, also for tenants of a custom authorization server.
+            Expect::SecurityEvent { org_keys, .. } => {
+                let iss = &parsed.claims.iss;
+                match self.tenants.registry.by_issuer(iss) {
+                    Some(entry) => entry,
+                    None => match org_keys.entry(&self.tenants.registry, iss, &self.provider) {
+                        Some(entry) => entry,
+                        None => self.issuer_entry(iss).await?,
+                    },
+                }
+            }
             _ => self.issuer_entry(&parsed.claims.iss).await?,
         };
         let tenant = match &expect {
@@ -515,7 +529,7 @@ impl Verifier {
             Expect::GlobalTokenRevocation { audience } => {
                 global_token_revocation::check(parsed, tenant, audience, window)?
             }
-            Expect::SecurityEvent { audience } => {
+            Expect::SecurityEvent { audience, .. } => {
                 security_event::check(parsed, tenant, audience, window)?
             }
             _ => logout_token::check(parsed, tenant, window)?,

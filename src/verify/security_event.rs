@@ -3,12 +3,18 @@
 //! Okta, the org's: the `jwks_uri` of its `/.well-known/ssf-configuration` is the org's key
 //! set). What the events say is read by the endpoint (`idp_logout/ssf_event.rs`).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use serde_json::Value;
 
 use super::jws::Parsed;
 use super::rules::{SingleUse, Window, same_typ};
 use crate::error::TokenError;
+use crate::provider::context::ProviderContext;
+use crate::provider::key_cache::KeyCache;
 use crate::tenant::config::Tenant;
+use crate::tenant::registry::{IssuerEntry, Registry};
 
 /// The header `typ` of a SET (RFC 8417 §2.3).
 pub(crate) const TYP: &str = "secevent+jwt";
@@ -21,7 +27,8 @@ pub(crate) const MAX_AGE_SECS: i64 = 3600;
 
 /// - header `typ` is `secevent+jwt` (RFC 8417 §2.3; RFC 8725 §3.11: never an ID token or a
 ///   logout token signed by the same keys);
-/// - `iss` is the transmitter's issuer: the tenant's (for Okta, the org URL);
+/// - `iss` is the transmitter's issuer: the tenant's, or its org's (the origin of a custom
+///   authorization server's issuer: Okta's SETs name the org URL);
 /// - `aud` holds the receiver's audience (RFC 8417 §2.2; Okta sends one string);
 /// - `iat` present, at most [`MAX_AGE_SECS`] old and not in the future, with the leeway;
 ///   `exp` not required (SETs have none) but refused when passed; `nbf`, when present, passed;
@@ -39,7 +46,7 @@ pub(crate) fn check<'p>(
         return Err(TokenError::TypeMismatch);
     }
     let claims = &parsed.claims;
-    if claims.iss != *tenant.issuer {
+    if !transmits_for(&claims.iss, &tenant.issuer) {
         return Err(TokenError::UnknownIssuer);
     }
     if !claims.aud.contains(audience) {
@@ -83,4 +90,66 @@ pub(crate) fn check<'p>(
         jti,
         exp: iat.saturating_add(MAX_AGE_SECS),
     })
+}
+
+/// The org URL of an issuer: its origin (`https://acme.okta.com/oauth2/default` →
+/// `https://acme.okta.com`).
+pub(crate) fn org_of(issuer: &str) -> Option<String> {
+    let url = url::Url::parse(issuer).ok()?;
+    Some(url.origin().ascii_serialization())
+}
+
+/// Whether the transmitter `iss` speaks for a tenant of `issuer`: the same issuer, or the org
+/// of a custom authorization server's issuer.
+pub(crate) fn transmits_for(iss: &str, issuer: &str) -> bool {
+    iss == issuer || org_of(issuer).is_some_and(|org| org == iss)
+}
+
+/// The registered tenants the transmitter `iss` speaks for (every app instance of the org),
+/// by id. A scan of the tenants: only pushes that passed the stream's `Authorization` get here.
+pub(crate) fn transmitter_tenants(registry: &Registry, iss: &str) -> Vec<Arc<Tenant>> {
+    let mut tenants: Vec<Arc<Tenant>> = registry
+        .all()
+        .into_iter()
+        .filter(|t| transmits_for(iss, &t.issuer))
+        .collect();
+    tenants.sort_by(|a, b| a.id.cmp(&b.id));
+    tenants
+}
+
+/// The key caches of orgs that transmit for tenants registered only with a custom
+/// authorization server (no tenant has the org URL as its issuer): one per org URL, made when
+/// its first SET comes (at most one per registered tenant's org), discovery at the org URL.
+#[derive(Default)]
+pub(crate) struct OrgKeys {
+    caches: Mutex<HashMap<String, Arc<KeyCache>>>,
+}
+
+impl OrgKeys {
+    /// The entry of org `iss` (its tenants, its key cache), or `None` when no registered
+    /// tenant is of that org (nothing is fetched for an unknown issuer).
+    pub(crate) fn entry(
+        &self,
+        registry: &Registry,
+        iss: &str,
+        ctx: &Arc<ProviderContext>,
+    ) -> Option<Arc<IssuerEntry>> {
+        let tenants = transmitter_tenants(registry, iss);
+        if tenants.is_empty() {
+            return None;
+        }
+        let keys = {
+            let mut caches = self.caches.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(
+                caches
+                    .entry(iss.to_owned())
+                    .or_insert_with(|| KeyCache::new(Arc::from(iss), Arc::clone(ctx))),
+            )
+        };
+        Some(Arc::new(IssuerEntry {
+            tenants,
+            keys,
+            app_keys: Vec::new(),
+        }))
+    }
 }

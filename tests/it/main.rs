@@ -45,5 +45,6 @@ mod resource_metadata;
 mod revocation_properties;
 mod rp_logout;
 mod ssf_receiver;
+mod ssf_streams;
 mod token_cache;
 mod universal_logout;

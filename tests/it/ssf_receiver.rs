@@ -1,14 +1,12 @@
 //! The Shared Signals receiver over real HTTP: the push endpoint (RFC 8935 §2) fed by the mock
 //! Okta as an SSF transmitter (OpenID SSF 1.0, CAEP 1.0, Okta's "SSF Transmitter" API), every
 //! answer with signed and forged Security Event Tokens (RFC 8417), and its effect on sessions
-//! and tokens. Two instances sharing Redis: tests/external/ssf_redis.rs.
+//! and tokens. Stream management and the tenants of an org: `ssf_streams.rs`; two instances
+//! sharing Redis: tests/external/ssf_redis.rs; Chromium: tests/external/e2e.rs.
 
 use okta_oidc::store::MemoryStore;
 use okta_oidc::testing::MockOkta;
-use okta_oidc::{
-    ClientKey, LogoutEndpointsConfig, OnCredentialChange, ServiceApp, SsfManageError,
-    SsfTransmitter,
-};
+use okta_oidc::{LogoutEndpointsConfig, OnCredentialChange};
 use serde_json::{Value, json};
 
 use crate::common::{capture_logs, client, now};
@@ -16,12 +14,13 @@ use crate::logout_app::{Browser, Instance};
 use crate::universal_logout::BrokenStore;
 
 /// The stream's `authorization_header` (what the app chose, and configures).
-const PUSH_AUTH: &str = "Bearer ssf-push-secret-0123456789";
-const SESSION_REVOKED: &str = "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
-const CREDENTIAL_CHANGE: &str =
+pub const PUSH_AUTH: &str = "Bearer ssf-push-secret-0123456789";
+pub const SESSION_REVOKED: &str =
+    "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
+pub const CREDENTIAL_CHANGE: &str =
     "https://schemas.openid.net/secevent/caep/event-type/credential-change";
 
-fn receiver(config: LogoutEndpointsConfig) -> LogoutEndpointsConfig {
+pub fn receiver(config: LogoutEndpointsConfig) -> LogoutEndpointsConfig {
     config.ssf_push_authorization(PUSH_AUTH)
 }
 
@@ -37,10 +36,10 @@ async fn create_stream(mock: &MockOkta, app: &Instance) {
 }
 
 /// What the endpoint answered: status, JSON body (`Null` when none), `Cache-Control`.
-struct Answer {
-    status: u16,
-    body: Value,
-    cache_control: String,
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub cache_control: String,
 }
 
 async fn push(url: &str, auth: Option<&str>, content_type: &str, body: &str) -> Answer {
@@ -66,7 +65,7 @@ async fn push(url: &str, auth: Option<&str>, content_type: &str, body: &str) -> 
     }
 }
 
-async fn push_set(url: &str, set: &str) -> Answer {
+pub async fn push_set(url: &str, set: &str) -> Answer {
     push(url, Some(PUSH_AUTH), "application/secevent+jwt", set).await
 }
 
@@ -326,100 +325,5 @@ async fn ssf_a_store_that_cannot_record_gets_503_so_the_transmitter_retries() {
     assert_eq!(
         (answer.status, answer.cache_control.as_str()),
         (503, "no-store")
-    );
-}
-
-#[tokio::test]
-async fn ssf_stream_management_with_private_key_jwt_ssf_1_0_section_8_rfc_7523() {
-    let mock = MockOkta::start().await;
-    let app = Instance::start_with_endpoints(&mock, |b| b, receiver).await;
-    let okta = app.ssf_transmitter(&mock).await;
-    // SSF 1.0 §7.1: the transmitter's configuration names its keys (the org's).
-    let config = okta.configuration();
-    assert_eq!(config.issuer, mock.issuer());
-    assert_eq!(config.jwks_uri, mock.url("/oauth2/v1/keys"));
-    assert!(
-        config
-            .delivery_methods_supported
-            .iter()
-            .any(|m| m == "urn:ietf:rfc:8935")
-    );
-
-    // §8.1.1: created, read back, enabled. The token came from client credentials with a
-    // client assertion the mock checked (RFC 7523 §3: iss = sub = client id, aud the token
-    // endpoint, exp, the registered kid, a jti never seen before).
-    let stream = okta.create_stream(&app.endpoints, PUSH_AUTH).await.unwrap();
-    assert_eq!(stream.format.as_deref(), Some("iss_sub"));
-    assert_eq!(
-        stream.events_delivered,
-        [SESSION_REVOKED, CREDENTIAL_CHANGE]
-    );
-    assert_eq!(
-        stream.aud,
-        Some(json!(app.endpoints.ssf_audience().unwrap()))
-    );
-    let streams = okta.streams().await.unwrap();
-    assert_eq!(streams.len(), 1);
-    assert_eq!(streams[0].stream_id, stream.stream_id);
-    assert_eq!(okta.status(&stream.stream_id).await.unwrap(), "enabled");
-
-    // §8.1.4.2: the verification event arrives, with our state.
-    assert_eq!(app.endpoints.ssf_verification_state(&mock.issuer()), None);
-    okta.request_verification(&stream.stream_id, "verify-1")
-        .await
-        .unwrap();
-    assert_eq!(
-        app.endpoints
-            .ssf_verification_state(&mock.issuer())
-            .as_deref(),
-        Some("verify-1")
-    );
-    assert_eq!(app.endpoints.ssf_event_counts().verification, 1);
-
-    // Pushed events now end sessions.
-    let mut browser = Browser::new(&app);
-    browser.login().await;
-    assert_eq!(mock.end_okta_session_ssf("00u1mockuser").await, 202);
-    assert_eq!(browser.me().await, 401);
-
-    okta.delete_stream(&stream.stream_id).await.unwrap();
-    assert!(okta.streams().await.unwrap().is_empty());
-    assert!(mock.ssf_stream().is_none());
-
-    // A service app with only ssf.read reads but cannot create; a key the org does not hold
-    // for the app gets no token.
-    let (pem, kid) = mock.add_service_app("0oa1reader", &["ssf.read"]);
-    let key = ClientKey::from_pkcs8_pem(&pem, Some(&kid)).unwrap();
-    let reader = SsfTransmitter::discover(
-        &app.oidc,
-        "mock",
-        ServiceApp::new("0oa1reader", key.clone()).scopes("ssf.read"),
-    )
-    .await
-    .unwrap();
-    assert!(reader.streams().await.unwrap().is_empty());
-    assert_eq!(
-        reader
-            .create_stream(&app.endpoints, PUSH_AUTH)
-            .await
-            .unwrap_err(),
-        SsfManageError::Refused(403)
-    );
-    let asks_too_much =
-        SsfTransmitter::discover(&app.oidc, "mock", ServiceApp::new("0oa1reader", key))
-            .await
-            .unwrap();
-    assert_eq!(
-        asks_too_much.streams().await.unwrap_err(),
-        SsfManageError::Token(400)
-    );
-    let other_key = ClientKey::from_pkcs8_pem(&pem, Some("another-kid")).unwrap();
-    let wrong =
-        SsfTransmitter::discover(&app.oidc, "mock", ServiceApp::new("0oa1reader", other_key))
-            .await
-            .unwrap();
-    assert_eq!(
-        wrong.streams().await.unwrap_err(),
-        SsfManageError::Token(401)
     );
 }

@@ -138,3 +138,64 @@ mod backend {
         match *key {}
     }
 }
+
+#[cfg(all(
+    test,
+    feature = "test-util",
+    any(feature = "aws_lc_rs", feature = "rust_crypto")
+))]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::EncodingKey;
+    use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
+
+    use super::ClientKey;
+    use crate::algorithm::Algorithm;
+    use crate::provider::public_key::PublicKey;
+
+    const RSA_PEM: &str = include_str!("../testing/keys/rsa2.pem");
+    const EC_PEM: &str = include_str!("../testing/keys/ec1.pem");
+
+    #[test]
+    fn signs_rs256_that_the_public_half_verifies_rfc_7523() {
+        #[cfg(all(feature = "aws_lc_rs", feature = "rust_crypto"))]
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+        let key = ClientKey::from_pkcs8_pem(RSA_PEM, Some("k1")).unwrap();
+        assert_eq!(key.kid(), Some("k1"));
+        assert!(!format!("{key:?}").contains("PRIVATE"));
+        let encoding = EncodingKey::from_rsa_pem(RSA_PEM.as_bytes()).unwrap();
+        let jwk = Jwk::from_encoding_key(&encoding, jsonwebtoken::Algorithm::RS256).unwrap();
+        let AlgorithmParameters::RSA(p) = &jwk.algorithm else {
+            panic!("an RSA JWK")
+        };
+        let b64 = |s: &str| URL_SAFE_NO_PAD.decode(s).unwrap();
+        let public = PublicKey::rsa(Algorithm::RS256, &b64(&p.n), &b64(&p.e)).unwrap();
+        let signature = key.sign(b"header.payload").unwrap();
+        assert!(public.verify(b"header.payload", &signature));
+        assert!(!public.verify(b"header.payloaD", &signature));
+
+        let assertion =
+            crate::provider::client_auth::client_assertion("0oa1", "https://t/token", &key, 100)
+                .unwrap();
+        let (message, signature) = assertion.rsplit_once('.').unwrap();
+        assert!(public.verify(message.as_bytes(), &b64(signature)));
+        let claims: serde_json::Value =
+            serde_json::from_slice(&b64(message.split_once('.').unwrap().1)).unwrap();
+        assert_eq!(claims["iss"], "0oa1");
+        assert_eq!(claims["sub"], "0oa1");
+        assert_eq!(claims["aud"], "https://t/token");
+        assert_eq!(claims["exp"], 400);
+        let again =
+            crate::provider::client_auth::client_assertion("0oa1", "https://t/token", &key, 100)
+                .unwrap();
+        assert_ne!(again, assertion, "a fresh jti each time");
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_rsa_pkcs8_key() {
+        assert!(ClientKey::from_pkcs8_pem(EC_PEM, None).is_err());
+        assert!(ClientKey::from_pkcs8_pem("no pem", None).is_err());
+        assert!(ClientKey::from_pkcs8_der(b"\x30\x00", None).is_err());
+    }
+}

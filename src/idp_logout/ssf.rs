@@ -38,20 +38,43 @@ fn set_error(code: &'static str, description: &'static str) -> Response<Body> {
     response
 }
 
-/// A refused SET: an `INFO` line with the reason (never the token), then the answer.
-fn refuse(
-    code: &'static str,
-    reason: &dyn std::fmt::Display,
+/// A refusal's `INFO` line (never the token nor the `Authorization` value): at most one per
+/// `reason` (a closed set: [`TokenError::reason`] and a few of the endpoint's own) a minute,
+/// with how many were folded since, as the rejection log does.
+fn log_refusal(
+    settings: &Settings,
+    ssf: &SsfSettings,
+    reason: &'static str,
+    err: &'static str,
+    detail: &dyn std::fmt::Display,
     tenant: Option<&str>,
-) -> Response<Body> {
+) {
+    let now = UnixTime::now(settings.oidc.verifier().provider.clock.as_ref()).as_secs();
+    let Some(folded) = ssf.admit_log(reason, now) else {
+        return;
+    };
     tracing::info!(
-        reason = %reason,
-        err = code,
+        reason,
+        err,
+        detail = %detail,
         tenant = tenant.unwrap_or("-"),
+        folded,
         signal = SIGNAL,
         "security event refused"
     );
-    set_error(code, "The security event token was refused")
+}
+
+/// A refused SET: its line, then RFC 8935 §2.4's answer.
+fn refuse(
+    settings: &Settings,
+    ssf: &SsfSettings,
+    reason: &'static str,
+    err: &'static str,
+    detail: &dyn std::fmt::Display,
+    tenant: Option<&str>,
+) -> Response<Body> {
+    log_refusal(settings, ssf, reason, err, detail, tenant);
+    set_error(err, "The security event token was refused")
 }
 
 /// RFC 8935 §2.4's code for a token the verifier refused.
@@ -92,17 +115,18 @@ pub(super) async fn handle(
         _ => false,
     };
     if !authorized {
-        tracing::info!(
-            reason = "missing or wrong Authorization",
-            signal = SIGNAL,
-            "security event refused"
-        );
+        let detail = "missing or wrong Authorization";
+        log_refusal(settings, ssf, "authorization", "-", &detail, None);
         return answer::unauthorized(None);
     }
     if !is_set_media_type(parts) {
+        let detail = "Content-Type is not application/secevent+jwt";
         return refuse(
+            settings,
+            ssf,
+            "media_type",
             "invalid_request",
-            &"Content-Type is not application/secevent+jwt",
+            &detail,
             None,
         );
     }
@@ -112,7 +136,8 @@ pub(super) async fn handle(
         .map(str::trim)
         .unwrap_or_default();
     if token.is_empty() {
-        return refuse("invalid_request", &"empty or unreadable body", None);
+        let detail = "empty or unreadable body";
+        return refuse(settings, ssf, "body", "invalid_request", &detail, None);
     }
     let expect = Expect::SecurityEvent {
         audience: &ssf.audience,
@@ -120,7 +145,9 @@ pub(super) async fn handle(
     };
     let identity = match settings.oidc.verifier().verify_jws(token, expect).await {
         Ok(identity) => identity,
-        Err(AuthError::InvalidToken(e)) => return refuse(code_of(&e), &e, None),
+        Err(AuthError::InvalidToken(e)) => {
+            return refuse(settings, ssf, e.reason(), code_of(&e), &e, None);
+        }
         Err(AuthError::TemporarilyUnavailable { retry_after }) => {
             return answer::unavailable(retry_after);
         }
@@ -132,7 +159,16 @@ pub(super) async fn handle(
     let tenant = &*identity.tenant.id;
     let events = match ssf_event::read(&identity.raw) {
         Ok(events) => events,
-        Err(why) => return refuse("invalid_request", &why, Some(tenant)),
+        Err(why) => {
+            return refuse(
+                settings,
+                ssf,
+                "event",
+                "invalid_request",
+                &why,
+                Some(tenant),
+            );
+        }
     };
     // Every subject is checked before any event is applied: a refused SET changes nothing.
     for event in &events {
@@ -141,9 +177,13 @@ pub(super) async fn handle(
             && let Subject::IssuerSubject { iss, .. } = subject
             && *iss != identity.claims.iss
         {
+            let detail = "the subject names another issuer's user";
             return refuse(
+                settings,
+                ssf,
+                "subject",
                 "access_denied",
-                &"the subject names another issuer's user",
+                &detail,
                 Some(tenant),
             );
         }

@@ -77,7 +77,13 @@ pub(super) struct SsfSettings {
     counts: [AtomicU64; 4],
     /// The key caches of orgs whose tenants all use a custom authorization server.
     pub(super) org_keys: OrgKeys,
+    /// Refusal lines: per reason (a closed set), when the last was written and how many were
+    /// folded since.
+    log_slots: Mutex<HashMap<&'static str, (i64, u64)>>,
 }
+
+/// Seconds between two refusal lines of the same reason.
+const LOG_INTERVAL_SECS: i64 = 60;
 
 /// The index of each count in [`SsfSettings::counts`].
 #[derive(Clone, Copy)]
@@ -100,6 +106,7 @@ impl SsfSettings {
             verifications: Mutex::new(HashMap::new()),
             counts: Default::default(),
             org_keys: OrgKeys::default(),
+            log_slots: Mutex::new(HashMap::new()),
         }
     }
 
@@ -122,6 +129,29 @@ impl SsfSettings {
             credential_change: get(Count::CredentialChange),
             verification: get(Count::Verification),
             ignored: get(Count::Ignored),
+        }
+    }
+
+    /// `Some(folded)` when a refusal line for `reason` is due at `now` (seconds).
+    pub(super) fn admit_log(&self, reason: &'static str, now: i64) -> Option<u64> {
+        let mut slots = self
+            .log_slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match slots.get_mut(reason) {
+            Some((logged_at, folded)) if now - *logged_at < LOG_INTERVAL_SECS => {
+                *folded += 1;
+                None
+            }
+            Some(slot) => {
+                let folded = slot.1;
+                *slot = (now, 0);
+                Some(folded)
+            }
+            None => {
+                slots.insert(reason, (now, 0));
+                Some(0)
+            }
         }
     }
 

@@ -222,10 +222,17 @@ async fn ssf_push_rfc_8935_every_answer_with_signed_and_forged_sets() {
     let get = client().get(&url).send().await.unwrap();
     assert_eq!(get.status(), 405);
 
-    // Every refusal has its INFO line with a reason; no token, no Authorization value.
+    // Every refusal has its INFO line with a reason (rate-limited); no token, no Authorization
+    // value.
     let text = logs.text();
     assert!(text.contains("security event refused"), "{text}");
     assert!(text.contains("missing or wrong Authorization"), "{text}");
+    // One line per reason a minute: the six bad Authorization headers made one line.
+    assert_eq!(
+        text.matches("missing or wrong Authorization").count(),
+        1,
+        "{text}"
+    );
     assert!(
         text.contains("err=\"invalid_audience\"") || text.contains("err=invalid_audience"),
         "{text}"

@@ -525,6 +525,8 @@ impl Verifier {
         window: Window,
     ) -> Result<Arc<Identity>, AuthError> {
         jws::verify_signature(parsed, key)?;
+        // A SET's `jti` is unique per issuer (RFC 8417 §2.2), whichever tenant verified it.
+        let by_issuer = matches!(expect, Expect::SecurityEvent { .. });
         let marker = match expect {
             Expect::GlobalTokenRevocation { audience } => {
                 global_token_revocation::check(parsed, tenant, audience, window)?
@@ -535,8 +537,13 @@ impl Verifier {
             _ => logout_token::check(parsed, tenant, window)?,
         };
         let now = UnixTime::now(self.provider.clock.as_ref());
+        let namespace = if by_issuer {
+            parsed.claims.iss.as_str()
+        } else {
+            &tenant.id
+        };
         (self.revocations)
-            .use_up(&tenant.id, marker, self.options.leeway, now)
+            .use_up(namespace, marker, self.options.leeway, now)
             .await?;
         Ok(Arc::new(Identity {
             claims: std::mem::take(&mut parsed.claims),

@@ -304,6 +304,37 @@ mod tests {
         );
     }
 
+    /// RFC 7523 §3: `iss` = `sub` = the client id, `aud` the endpoint, `exp` 5 minutes on, a
+    /// fresh `jti` every time; RS256 with the key's `kid`.
+    #[cfg(all(
+        feature = "test-util",
+        any(feature = "aws_lc_rs", feature = "rust_crypto")
+    ))]
+    #[test]
+    fn client_assertions_rfc_7523() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let pem = include_str!("../testing/keys/rsa2.pem");
+        let key = ClientKey::from_pkcs8_pem(pem, Some("k1")).unwrap();
+        let assertion = client_assertion("0oa1", "https://t/token", &key, 100).unwrap();
+        let part = |i: usize| -> serde_json::Value {
+            let segment = assertion.split('.').nth(i).unwrap();
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
+        };
+        assert_eq!(part(0)["alg"], "RS256");
+        assert_eq!(part(0)["kid"], "k1");
+        let claims = part(1);
+        assert_eq!(claims["iss"], "0oa1");
+        assert_eq!(claims["sub"], "0oa1");
+        assert_eq!(claims["aud"], "https://t/token");
+        assert_eq!(
+            (claims["iat"].as_i64(), claims["exp"].as_i64()),
+            (Some(100), Some(400))
+        );
+        let again = client_assertion("0oa1", "https://t/token", &key, 100).unwrap();
+        assert_ne!(part(1)["jti"], "");
+        assert_ne!(again, assertion, "a fresh jti each time");
+    }
+
     #[test]
     fn refused_clients() {
         assert!(refused_client(StatusCode::UNAUTHORIZED, b""));

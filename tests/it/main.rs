@@ -44,6 +44,7 @@ mod rejection_log;
 mod resource_metadata;
 mod revocation_properties;
 mod rp_logout;
+mod ssf_properties;
 mod ssf_receiver;
 mod ssf_streams;
 mod token_cache;

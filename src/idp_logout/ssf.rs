@@ -188,59 +188,81 @@ pub(super) async fn handle(
             );
         }
     }
-    for event in events {
-        if apply(settings, ssf, &identity, event).await.is_err() {
+    // The revocations first: they name the event's time, so recording them again (a retry
+    // after a 5xx, a replay) changes nothing. Then the `jti` (a replay is refused here, a retry
+    // of a SET whose revocations failed is not one), then what is only noted.
+    for event in &events {
+        if revoke_for(settings, ssf, &identity, event).await.is_err() {
             return answer::unavailable(None);
         }
+    }
+    match settings
+        .oidc
+        .verifier()
+        .use_up_security_event(&identity)
+        .await
+    {
+        Ok(()) => {}
+        Err(AuthError::InvalidToken(e)) => {
+            let (reason, code) = (e.reason(), code_of(&e));
+            return refuse(settings, ssf, reason, code, &e, Some(tenant));
+        }
+        Err(AuthError::TemporarilyUnavailable { retry_after }) => {
+            return answer::unavailable(retry_after);
+        }
+        Err(_) => return answer::unavailable(None),
+    }
+    for event in events {
+        note(ssf, &identity, event);
     }
     answer::empty(StatusCode::ACCEPTED)
 }
 
-/// Applies one event; `Err` when a revocation could not be recorded (the transmitter retries).
-async fn apply(
+/// The revocation an event asks for, recorded; `Err` when it could not be (the transmitter
+/// retries).
+async fn revoke_for(
     settings: &Settings,
     ssf: &SsfSettings,
     identity: &Identity,
-    event: Event,
+    event: &Event,
 ) -> Result<(), ()> {
     match event {
-        Event::SessionRevoked { subject, at } => {
-            ssf.count(Count::SessionRevoked);
-            revoke(settings, identity, &subject, at).await
+        Event::SessionRevoked { subject, at } => revoke(settings, identity, subject, *at).await,
+        Event::CredentialChange { subject, at, .. }
+            if ssf.on_credential_change == OnCredentialChange::Revoke =>
+        {
+            revoke(settings, identity, subject, *at).await
         }
+        _ => Ok(()),
+    }
+}
+
+/// What an accepted event leaves besides revocations: its count, its log line, a
+/// verification's `state`.
+fn note(ssf: &SsfSettings, identity: &Identity, event: Event) {
+    let tenant = &*identity.tenant.id;
+    match event {
+        Event::SessionRevoked { .. } => ssf.count(Count::SessionRevoked),
         Event::CredentialChange {
-            subject,
-            at,
             change_type,
             credential_type,
+            ..
         } => {
             ssf.count(Count::CredentialChange);
             tracing::info!(
-                tenant = &*identity.tenant.id,
+                tenant,
                 change_type,
                 credential_type,
                 signal = SIGNAL,
                 "credential change"
             );
-            match ssf.on_credential_change {
-                OnCredentialChange::Revoke => revoke(settings, identity, &subject, at).await,
-                OnCredentialChange::Record => Ok(()),
-            }
         }
         Event::Verification { state } => {
             ssf.count(Count::Verification);
-            tracing::info!(
-                tenant = &*identity.tenant.id,
-                signal = SIGNAL,
-                "stream verification received"
-            );
+            tracing::info!(tenant, signal = SIGNAL, "stream verification received");
             ssf.remember_verification(&identity.claims.iss, state.unwrap_or_default());
-            Ok(())
         }
-        Event::Other => {
-            ssf.count(Count::Ignored);
-            Ok(())
-        }
+        Event::Other => ssf.count(Count::Ignored),
     }
 }
 

@@ -525,26 +525,23 @@ impl Verifier {
         window: Window,
     ) -> Result<Arc<Identity>, AuthError> {
         jws::verify_signature(parsed, key)?;
-        // A SET's `jti` is unique per issuer (RFC 8417 §2.2), whichever tenant verified it.
-        let by_issuer = matches!(expect, Expect::SecurityEvent { .. });
         let marker = match expect {
-            Expect::GlobalTokenRevocation { audience } => {
-                global_token_revocation::check(parsed, tenant, audience, window)?
-            }
+            Expect::GlobalTokenRevocation { audience } => Some(global_token_revocation::check(
+                parsed, tenant, audience, window,
+            )?),
+            // Its `jti` is used up once its events are recorded (`use_up_security_event`).
             Expect::SecurityEvent { audience, .. } => {
-                security_event::check(parsed, tenant, audience, window)?
+                security_event::check(parsed, tenant, audience, window)?;
+                None
             }
-            _ => logout_token::check(parsed, tenant, window)?,
+            _ => Some(logout_token::check(parsed, tenant, window)?),
         };
-        let now = UnixTime::now(self.provider.clock.as_ref());
-        let namespace = if by_issuer {
-            parsed.claims.iss.as_str()
-        } else {
-            &tenant.id
-        };
-        (self.revocations)
-            .use_up(namespace, marker, self.options.leeway, now)
-            .await?;
+        if let Some(marker) = marker {
+            let now = UnixTime::now(self.provider.clock.as_ref());
+            (self.revocations)
+                .use_up(&tenant.id, marker, self.options.leeway, now)
+                .await?;
+        }
         Ok(Arc::new(Identity {
             claims: std::mem::take(&mut parsed.claims),
             raw: std::mem::take(&mut parsed.raw_claims).into_boxed_str(),
@@ -552,6 +549,20 @@ impl Verifier {
             source: CredentialSource::Jwt,
             issuance: Issuance::default(),
         }))
+    }
+
+    /// Uses up the `jti` of a Security Event Token verified with `Expect::SecurityEvent`, on
+    /// every instance, per issuer (RFC 8417 §2.2: unique per issuer). Called once its events
+    /// are recorded: a transmitter that retries after a failure (RFC 8935 §2.4: a `5xx`) sends
+    /// the same SET, which must not count as a replay; a replay of a SET already taken records
+    /// the same revocations again (they name the event's time, so nothing changes) and is
+    /// refused here.
+    pub(crate) async fn use_up_security_event(&self, identity: &Identity) -> Result<(), AuthError> {
+        let marker = security_event::single_use(&identity.claims)?;
+        let now = UnixTime::now(self.provider.clock.as_ref());
+        (self.revocations)
+            .use_up(&identity.claims.iss, marker, self.options.leeway, now)
+            .await
     }
 
     #[cfg(feature = "login")]

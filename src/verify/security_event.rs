@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::jws::Parsed;
 use super::rules::{SingleUse, Window, same_typ};
+use crate::claims::StandardClaims;
 use crate::error::TokenError;
 use crate::provider::context::ProviderContext;
 use crate::provider::key_cache::KeyCache;
@@ -32,15 +33,16 @@ pub(crate) const MAX_AGE_SECS: i64 = 3600;
 /// - `aud` holds the receiver's audience (RFC 8417 §2.2; Okta sends one string);
 /// - `iat` present, at most [`MAX_AGE_SECS`] old and not in the future, with the leeway;
 ///   `exp` not required (SETs have none) but refused when passed; `nbf`, when present, passed;
-/// - `jti` present (the caller marks it used on every instance, until `iat` + the maximum age);
+/// - `jti` present ([`single_use`]: the caller marks it used on every instance once the events
+///   are recorded, until `iat` + the maximum age);
 /// - `events` a non-empty JSON object of objects (RFC 8417 §2.2); Okta sends one event, more
 ///   are accepted.
-pub(crate) fn check<'p>(
-    parsed: &'p Parsed<'_>,
+pub(crate) fn check(
+    parsed: &Parsed<'_>,
     tenant: &Tenant,
     audience: &str,
     window: Window,
-) -> Result<SingleUse<'p>, TokenError> {
+) -> Result<(), TokenError> {
     let typ = parsed.header.typ.as_deref().unwrap_or("");
     if !same_typ(TYP, typ) {
         return Err(TokenError::TypeMismatch);
@@ -70,11 +72,7 @@ pub(crate) fn check<'p>(
     if claims.nbf.is_some_and(|nbf| nbf > horizon) {
         return Err(TokenError::NotYetValid);
     }
-    let jti = claims
-        .jti
-        .as_deref()
-        .filter(|j| !j.is_empty())
-        .ok_or(TokenError::MissingClaim("jti"))?;
+    single_use(claims)?;
     let raw: Value = serde_json::from_str(&parsed.raw_claims)
         .map_err(|_| TokenError::Malformed("payload is not a JSON object"))?;
     match raw.get("events").and_then(Value::as_object) {
@@ -85,10 +83,21 @@ pub(crate) fn check<'p>(
             ));
         }
     }
+    Ok(())
+}
+
+/// The single-use marker of a SET: its `jti` (required), remembered until `iat` plus the
+/// maximum age.
+pub(crate) fn single_use(claims: &StandardClaims) -> Result<SingleUse<'_>, TokenError> {
+    let jti = claims
+        .jti
+        .as_deref()
+        .filter(|j| !j.is_empty())
+        .ok_or(TokenError::MissingClaim("jti"))?;
     Ok(SingleUse {
         kind: JTI_MARKER,
         jti,
-        exp: iat.saturating_add(MAX_AGE_SECS),
+        exp: claims.iat.unwrap_or_default().saturating_add(MAX_AGE_SECS),
     })
 }
 

@@ -4,7 +4,13 @@
 //! and tokens. Stream management and the tenants of an org: `ssf_streams.rs`; two instances
 //! sharing Redis: tests/external/ssf_redis.rs; Chromium: tests/external/e2e.rs.
 
-use okta_oidc::store::MemoryStore;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use okta_oidc::store::{
+    MemoryStore, Revocation, RevocationMirror, RevocationStore, StoreError, StoreFuture,
+};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{LogoutEndpointsConfig, OnCredentialChange};
 use serde_json::{Value, json};
@@ -317,8 +323,65 @@ async fn ssf_credential_change_caep_3_3_revokes_by_default_or_only_records() {
     );
 }
 
+/// A store whose revocations fail until `heal` is called (Redis away, then back).
+struct FlakyStore {
+    inner: MemoryStore,
+    down: Arc<AtomicBool>,
+}
+
+impl RevocationStore for FlakyStore {
+    fn mirror(&self) -> &RevocationMirror {
+        self.inner.mirror()
+    }
+    fn record<'a>(&'a self, revocation: &'a Revocation) -> StoreFuture<'a, ()> {
+        if self.down.load(Ordering::SeqCst) {
+            return Box::pin(async { Err(StoreError::Unavailable("test: store down".into())) });
+        }
+        self.inner.record(revocation)
+    }
+    fn mark_used<'a>(
+        &'a self,
+        kind: &'a str,
+        key: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        self.inner.mark_used(kind, key, ttl)
+    }
+}
+
 #[tokio::test]
-async fn ssf_a_store_that_cannot_record_gets_503_so_the_transmitter_retries() {
+async fn ssf_a_store_that_cannot_record_gets_503_and_the_transmitters_retry_is_not_a_replay() {
+    let mock = MockOkta::start().await;
+    let down = Arc::new(AtomicBool::new(true));
+    let store = FlakyStore {
+        inner: MemoryStore::new(),
+        down: Arc::clone(&down),
+    };
+    let app = Instance::start_with_endpoints(&mock, |b| b.revocation_store(store), receiver).await;
+    create_stream(&mock, &app).await;
+    let mut browser = Browser::new(&app);
+    browser.login().await;
+    let url = app.endpoints.ssf_events_url().unwrap().to_owned();
+    let set = mock.session_revoked_event("00u1mockuser").build();
+    // RFC 8935 §2.4: a 5xx, so that Okta sends the same SET again.
+    let answer = push_set(&url, &set).await;
+    assert_eq!(
+        (answer.status, answer.cache_control.as_str()),
+        (503, "no-store")
+    );
+    assert_eq!(browser.me().await, 200);
+    // The store is back: the same SET (same jti) is taken, not refused as a replay ...
+    down.store(false, Ordering::SeqCst);
+    assert_eq!(push_set(&url, &set).await.status, 202);
+    assert_eq!(browser.me().await, 401);
+    assert_eq!(app.endpoints.ssf_event_counts().session_revoked, 1);
+    // ... and once taken, it is one.
+    let replay = push_set(&url, &set).await;
+    assert_eq!(
+        (replay.status, &replay.body["err"]),
+        (400, &json!("invalid_request"))
+    );
+    // Nothing but revocations can fail that way: a store that never records gets 503 always.
     let mock = MockOkta::start().await;
     let app = Instance::start_with_endpoints(
         &mock,
@@ -327,10 +390,5 @@ async fn ssf_a_store_that_cannot_record_gets_503_so_the_transmitter_retries() {
     )
     .await;
     create_stream(&mock, &app).await;
-    let set = mock.session_revoked_event("00u1mockuser").build();
-    let answer = push_set(app.endpoints.ssf_events_url().unwrap(), &set).await;
-    assert_eq!(
-        (answer.status, answer.cache_control.as_str()),
-        (503, "no-store")
-    );
+    assert_eq!(mock.end_okta_session_ssf("00u1mockuser").await, 503);
 }

@@ -13,6 +13,24 @@ impl LogoutEndpointsConfig {
     /// stream's `delivery.authorization_header` chosen when the stream was created (for
     /// example `Bearer <random>`). A request without it is answered `401` before anything is
     /// parsed; the comparison takes the same time whatever the value.
+    ///
+    /// ```
+    /// use okta_oidc::{LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, Tenant};
+    ///
+    /// # fn main() -> Result<(), okta_oidc::ConfigError> {
+    /// let oidc = OktaOidc::builder()
+    ///     .tenant(Tenant::new("acme", "https://acme.okta.com").client_id("0oa1acme"))
+    ///     .build_lazy()?;
+    /// let config = LogoutEndpointsConfig::new("https://app.example.com")
+    ///     .ssf_push_authorization("Bearer 6f1c0b…"); // the stream's authorization_header
+    /// let endpoints = LogoutEndpoints::new(&oidc, config)?;
+    /// assert_eq!(
+    ///     endpoints.ssf_events_url(),
+    ///     Some("https://app.example.com/auth/ssf/events") // the stream's endpoint_url
+    /// );
+    /// assert_eq!(endpoints.ssf_audience(), Some("https://app.example.com"));
+    /// # Ok(()) }
+    /// ```
     pub fn ssf_push_authorization(mut self, authorization: impl Into<String>) -> Self {
         self.ssf.authorization = Some(authorization.into());
         self

@@ -392,3 +392,20 @@ async fn ssf_a_store_that_cannot_record_gets_503_and_the_transmitters_retry_is_n
     create_stream(&mock, &app).await;
     assert_eq!(mock.end_okta_session_ssf("00u1mockuser").await, 503);
 }
+
+#[tokio::test]
+async fn ssf_the_push_authorization_never_shows_in_debug_output() {
+    let mock = MockOkta::start().await;
+    let config = receiver(LogoutEndpointsConfig::new("https://app.example.com"));
+    assert!(
+        !format!("{config:?}").contains("ssf-push-secret"),
+        "{config:?}"
+    );
+    let app = Instance::start_with_endpoints(&mock, |b| b, receiver).await;
+    let shown = format!("{:?}", app.endpoints);
+    assert!(!shown.contains("ssf-push-secret"), "{shown}");
+    assert!(shown.contains("/auth/ssf/events"), "{shown}");
+    let transmitter = app.ssf_transmitter(&mock).await;
+    let shown = format!("{transmitter:?}");
+    assert!(!shown.contains("PRIVATE"), "{shown}");
+}

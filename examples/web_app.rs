@@ -40,6 +40,12 @@
 //!   `redis+cluster://host:port,host:port` (seed nodes; `--features redis-cluster`);
 //! - `REDIS_MIN_REPLICAS_ACKED` (optional, with `REDIS_URL`): replicas that must hold a
 //!   revocation before a logout signal is answered (default: 1 when the primary has replicas);
+//! - `SSF_PUSH_AUTHORIZATION` (optional): serves the Shared Signals push endpoint
+//!   `POST /auth/ssf/events` (Okta's SSF transmitter: a user's Okta session ended or their
+//!   credentials changed end their sessions here); the value is the exact `Authorization`
+//!   header the stream sends (its `authorization_header`). `SSF_AUDIENCE` (optional) is the
+//!   `aud` the SETs carry (default `APP_BASE_URL`). With `REDIS_URL`, an event received by one
+//!   instance ends the session on all. Offline, the embedded mock has a stream to it always.
 //!
 //! Routes: `GET /` (public), `GET /health`, `/auth/login`, `/auth/callback`, `/auth/logout`,
 //! `GET /profile` (HTML; redirects to login without a session, and asks to sign in again when
@@ -56,6 +62,8 @@
 //! Offline, `GET /mock-okta/admin` is the embedded mock Okta's "admin console": its "Sign out
 //! everywhere" button makes the mock call the app's Universal Logout endpoint exactly as Okta
 //! does when an admin clears a user's sessions; the profile page then asks to sign in again.
+//! "End the user's Okta session (SSF)" and "Reset the user's password (SSF)" make the mock push
+//! the CAEP `session-revoked` / `credential-change` event to the app's SSF endpoint.
 
 #[path = "support/admin.rs"]
 mod admin;
@@ -151,10 +159,24 @@ async fn mock_admin(p: String) -> Html<String> {
             "<h1>Mock Okta admin console</h1><p>User: Sam Sample</p>\
              <form method=\"post\" action=\"{}/mock-okta/admin/sign-out-everywhere\">\
              <button>Sign out everywhere (as an Okta admin would)</button></form>\
-             <p>Okta then calls the app's Universal Logout endpoint with a signed request.</p>",
-            escape(&p)
+             <p>Okta then calls the app's Universal Logout endpoint with a signed request.</p>\
+             <form method=\"post\" action=\"{p}/mock-okta/admin/end-okta-session\">\
+             <button>End the user's Okta session (SSF)</button></form>\
+             <form method=\"post\" action=\"{p}/mock-okta/admin/reset-password\">\
+             <button>Reset the user's password (SSF)</button></form>\
+             <p>Okta's SSF transmitter then pushes a signed security event (CAEP session-revoked \
+             or credential-change) to the app's Shared Signals endpoint.</p>",
+            escape(&p),
+            p = escape(&p)
         ),
     )
+}
+
+/// The embedded mock's stream `Authorization` value: random per start (offline only).
+fn offline_push_authorization() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let part = || RandomState::new().hash_one(std::time::SystemTime::now());
+    format!("Bearer mock-ssf-{:016x}{:016x}", part(), part())
 }
 
 fn profile(p: &str, claims: Claims) -> Response {
@@ -264,9 +286,26 @@ async fn run(env: Env) -> Result<(), String> {
         shared::check_issuer(&oidc, "default", issuer)?;
     }
     let login = Login::new(&oidc, config).map_err(|e| shared::explain_config_error(&e))?;
-    // Universal Logout and Back-Channel Logout, at the default paths under APP_BASE_URL.
-    let logout = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&app_base_url))
+    // Universal Logout and Back-Channel Logout, at the default paths under APP_BASE_URL; the
+    // Shared Signals push endpoint with SSF_PUSH_AUTHORIZATION (offline: always, see below).
+    let ssf_push = env
+        .get("SSF_PUSH_AUTHORIZATION")
+        .or_else(|| mock.as_ref().map(|_| offline_push_authorization()));
+    let mut endpoints_config = LogoutEndpointsConfig::new(&app_base_url);
+    if let Some(authorization) = &ssf_push {
+        endpoints_config = endpoints_config.ssf_push_authorization(authorization);
+    }
+    if let Some(audience) = env.get("SSF_AUDIENCE") {
+        endpoints_config = endpoints_config.ssf_audience(audience);
+    }
+    let logout = LogoutEndpoints::new(&oidc, endpoints_config)
         .map_err(|e| shared::explain_config_error(&e))?;
+    if let (Some(okta), Some(url), Some(authorization)) =
+        (&mock, logout.ssf_events_url(), &ssf_push)
+    {
+        // The stream an Okta admin would create (README "Shared Signals").
+        okta.set_ssf_stream(url, authorization);
+    }
     let admin = admin::Admin::new(oidc.clone(), env.get("ADMIN_USERS"), &app_base_url, &path);
 
     // Every route under the path of APP_BASE_URL (the login routes carry it already).
@@ -300,6 +339,7 @@ async fn run(env: Env) -> Result<(), String> {
         .merge(admin::router(admin.into()).route_layer(login.layer().optional()))
         .route(&at("/health"), get(|| async { "ok" }));
     if let Some(okta) = &mock {
+        let transmitter = okta.clone();
         let (okta, endpoint) = (okta.clone(), logout.universal_logout_url().to_owned());
         let profile_url = escape(&at("/profile"));
         let admin_path = path.clone();
@@ -323,6 +363,28 @@ async fn run(env: Env) -> Result<(), String> {
                 )
             }),
         );
+        for (route, password) in [("end-okta-session", false), ("reset-password", true)] {
+            let okta = transmitter.clone();
+            let profile_url = escape(&at("/profile"));
+            app = app.route(
+                &at(&format!("/mock-okta/admin/{route}")),
+                post(move || async move {
+                    let status = if password {
+                        okta.reset_password_ssf(SAMPLE_USER).await
+                    } else {
+                        okta.end_okta_session_ssf(SAMPLE_USER).await
+                    };
+                    layout(
+                        "Security event sent",
+                        &format!(
+                            "<h1>Security event sent</h1><p>The app's Shared Signals endpoint \
+                             answered <span id=\"status\">{status}</span>.</p>\
+                             <p><a href=\"{profile_url}\">Open the profile</a></p>"
+                        ),
+                    )
+                }),
+            );
+        }
     }
 
     tracing::info!(%addr, "web app listening");

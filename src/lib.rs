@@ -184,6 +184,8 @@ pub use error::{AuthError, ConfigError, LoadError, ProofError, TokenError, WarmU
 pub use handle::OktaOidc;
 pub use idp_logout::{
     LogoutEndpointFuture, LogoutEndpointService, LogoutEndpoints, LogoutEndpointsConfig,
+    OnCredentialChange, ServiceApp, SsfConfiguration, SsfEventCounts, SsfManageError, SsfStream,
+    SsfTransmitter,
 };
 #[cfg(feature = "login")]
 pub use login::{Login, LoginConfig};
@@ -200,6 +202,7 @@ pub use middleware::sessions::{
 pub use middleware::step_up::{RequireAuthentication, RequireAuthenticationService};
 pub use protected_resource::ProtectedResource;
 pub use provider::discovery::ProviderMetadata;
+pub use provider::private_key::ClientKey;
 pub use provider::refresh_policy::KeyRefreshPolicy;
 pub use reason::REJECTION_REASONS;
 pub use resource_metadata::ResourceMetadataService;

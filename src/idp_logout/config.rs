@@ -9,6 +9,7 @@ use crate::provider::fetch::check_secure_url;
 
 use super::service::{LogoutEndpointService, Which};
 use super::settings::Settings;
+use super::ssf_config::{SsfConfig, SsfSettings};
 
 /// Where the logout endpoints live.
 ///
@@ -32,6 +33,7 @@ pub struct LogoutEndpointsConfig {
     app_base_url: String,
     universal_path: String,
     backchannel_path: String,
+    pub(super) ssf: SsfConfig,
 }
 
 impl LogoutEndpointsConfig {
@@ -43,6 +45,7 @@ impl LogoutEndpointsConfig {
             app_base_url: app_base_url.into().trim_end_matches('/').to_owned(),
             universal_path: "/auth/global-token-revocation".into(),
             backchannel_path: "/auth/backchannel-logout".into(),
+            ssf: SsfConfig::default(),
         }
     }
 
@@ -106,6 +109,10 @@ impl fmt::Debug for LogoutEndpoints {
         f.debug_struct("LogoutEndpoints")
             .field("universal_logout_url", &self.settings.universal_url)
             .field("backchannel_logout_path", &self.settings.backchannel_path)
+            .field(
+                "ssf_events_url",
+                &self.settings.ssf.as_ref().map(|s| &s.url),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -135,6 +142,22 @@ impl LogoutEndpoints {
         }
         check_path(&config.universal_path)?;
         check_path(&config.backchannel_path)?;
+        if let Some(path) = &config.ssf.path {
+            check_path(path)?;
+        }
+        let ssf = match &config.ssf.authorization {
+            Some(value) if value.trim().is_empty() => {
+                return Err(ConfigError::Invalid(
+                    "the Shared Signals push endpoint's Authorization value is empty",
+                ));
+            }
+            Some(value) => Some(SsfSettings::new(
+                config.ssf.clone(),
+                &config.app_base_url,
+                value,
+            )),
+            None => None,
+        };
         if !oidc.verifier().revocations.store.is_shared() {
             tracing::warn!(
                 "logout endpoints served with a revocation store that instances do not share: \
@@ -149,6 +172,7 @@ impl LogoutEndpoints {
                 universal_url: format!("{}{}", config.app_base_url, config.universal_path),
                 universal_path: config.universal_path,
                 backchannel_path: config.backchannel_path,
+                ssf,
             }),
         })
     }

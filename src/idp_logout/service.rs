@@ -15,7 +15,7 @@ use tower_service::Service;
 
 use super::answer;
 use super::settings::Settings;
-use super::{backchannel, universal};
+use super::{backchannel, ssf, universal};
 
 /// Largest request body read (a subject identifier, or a logout token in a form).
 const MAX_BODY: usize = 64 * 1024;
@@ -24,6 +24,7 @@ const MAX_BODY: usize = 64 * 1024;
 pub(super) enum Which {
     Universal,
     BackChannel,
+    SharedSignals,
 }
 
 /// A logout endpoint (Universal Logout or Back-Channel Logout) as a Tower service; made by
@@ -77,6 +78,7 @@ where
             Ok(match which {
                 Which::Universal => universal::handle(&settings, &parts, body).await,
                 Which::BackChannel => backchannel::handle(&settings, body).await,
+                Which::SharedSignals => ssf::handle(&settings, &parts, body).await,
             })
         })
     }

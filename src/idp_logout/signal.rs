@@ -52,23 +52,40 @@ pub(super) async fn revoke_user(
     source: &'static str,
 ) -> Response<Body> {
     let verifier = settings.oidc.verifier();
-    let revocations = &verifier.revocations;
     let now = UnixTime::now(verifier.provider.clock.as_ref());
-    let revocation = revocations.user_wide(kind, &tenant.id, value, now);
+    match record_user(settings, &tenant.id, kind, value, now, what, source).await {
+        Ok(()) => answer::empty(ok),
+        Err(()) => answer::unavailable(None),
+    }
+}
+
+/// Records "credentials issued before `before` are revoked" for `value` of `kind` in the
+/// tenant `tenant_id`; `Err` (logged) when the store cannot record it.
+pub(super) async fn record_user(
+    settings: &Settings,
+    tenant_id: &str,
+    kind: RevocationKind,
+    value: &str,
+    before: UnixTime,
+    what: &'static str,
+    source: &'static str,
+) -> Result<(), ()> {
+    let revocations = &settings.oidc.verifier().revocations;
+    let revocation = revocations.user_wide(kind, tenant_id, value, before);
     match revocations.record(&revocation).await {
         Ok(()) => {
             metrics::revocation(source);
-            tracing::info!(tenant = &*tenant.id, kind = ?kind, signal = what, "user signed out");
-            answer::empty(ok)
+            tracing::info!(tenant = tenant_id, kind = ?kind, signal = what, "user signed out");
+            Ok(())
         }
         Err(e) => {
             tracing::error!(
-                tenant = &*tenant.id,
+                tenant = tenant_id,
                 error = %e,
                 signal = what,
                 "logout signal could not be recorded"
             );
-            answer::unavailable(None)
+            Err(())
         }
     }
 }

@@ -21,6 +21,8 @@ pub(crate) enum CallKind {
     Token,
     /// The userinfo endpoint.
     Userinfo,
+    /// The Shared Signals transmitter's configuration and stream API.
+    SsfStream,
 }
 
 impl CallKind {
@@ -31,6 +33,7 @@ impl CallKind {
             CallKind::Introspection => "introspection",
             CallKind::Token => "token",
             CallKind::Userinfo => "userinfo",
+            CallKind::SsfStream => "ssf_stream",
         }
     }
 }

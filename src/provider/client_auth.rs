@@ -2,6 +2,8 @@
 //! authentication method (`client_secret_basic`, or `client_secret_post` when that is all the
 //! provider offers), the second secret tried when the first is refused during a rotation, and
 //! a bounded read of the answer. The token endpoint and introspection share this one place.
+//! `private_key_jwt` (RFC 7523 §2.2, a client assertion signed with a [`ClientKey`]) is
+//! [`post_form_with_key`], for any of them (the SSF stream management's token today).
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use http::{HeaderMap, StatusCode};
 
 use super::call_span::{CallKind, send};
 use super::fetch::{Fetcher, describe, read_limited};
+use super::private_key::ClientKey;
 use crate::error::LoadError;
 
 /// A client secret. `Debug` and `Display` never show it.
@@ -163,6 +166,101 @@ pub(crate) async fn post_form_once(
     })
 }
 
+/// The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
+pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// Lifetime of a client assertion, in seconds (Okta accepts up to an hour).
+const ASSERTION_SECS: i64 = 300;
+
+/// A client assertion for `private_key_jwt` (RFC 7523 §3, OpenID Connect Core §9): `iss` and
+/// `sub` the client id, `aud` the endpoint it is sent to, `iat` now, `exp` in 5 minutes, a
+/// `jti` never used before; header `alg` RS256 and the key's `kid`.
+pub(crate) fn client_assertion(
+    client_id: &str,
+    audience: &str,
+    key: &ClientKey,
+    now_secs: i64,
+) -> Result<String, &'static str> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
+    if let Some(kid) = key.kid() {
+        header["kid"] = kid.into();
+    }
+    let claims = serde_json::json!({
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "iat": now_secs,
+        "exp": now_secs.saturating_add(ASSERTION_SECS),
+        "jti": unique_id(),
+    });
+    let message = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = key.sign(message.as_bytes())?;
+    Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature)))
+}
+
+/// 128 bits no other assertion of this process (or, but for chance, any other) carries: a
+/// counter and the time hashed with two randomly keyed hashers (`RandomState` takes its keys
+/// from the operating system).
+fn unique_id() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let (a, b) = (RandomState::new(), RandomState::new());
+    format!(
+        "{:016x}{:016x}",
+        a.hash_one((n, nanos)),
+        b.hash_one((nanos, n))
+    )
+}
+
+/// POSTs `form` to `endpoint` as `client_id`, authenticated by a client assertion signed with
+/// `key` (`private_key_jwt`).
+pub(crate) async fn post_form_with_key(
+    fetcher: &Fetcher,
+    endpoint: &str,
+    form: &[(&str, &str)],
+    client_id: &str,
+    key: &ClientKey,
+    now_secs: i64,
+    max_body: usize,
+) -> Result<Answer, PostError> {
+    let assertion = client_assertion(client_id, endpoint, key, now_secs)
+        .map_err(|why| PostError::Transport(LoadError::Document(why.into())))?;
+    let mut fields: Vec<(&str, &str)> = form.to_vec();
+    fields.push(("client_id", client_id));
+    fields.push(("client_assertion_type", JWT_BEARER));
+    fields.push(("client_assertion", &assertion));
+    let request = fetcher
+        .client
+        .post(endpoint)
+        .header(ACCEPT, "application/json")
+        .form(&fields);
+    let response = send(CallKind::Token, request)
+        .await
+        .map_err(|e| PostError::Transport(describe(e)))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = read_limited(response, max_body)
+        .await
+        .map_err(PostError::Transport)?;
+    if refused_client(status, &body) {
+        return Err(PostError::InvalidClient);
+    }
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
 /// A refused client: `401`, or an OAuth error `invalid_client` (RFC 6749 §5.2).
 pub(crate) fn refused_client(status: StatusCode, body: &[u8]) -> bool {
     #[derive(serde::Deserialize)]
@@ -207,6 +305,37 @@ mod tests {
             ClientAuthMethod::choose(Some(&post)),
             ClientAuthMethod::Post
         );
+    }
+
+    /// RFC 7523 §3: `iss` = `sub` = the client id, `aud` the endpoint, `exp` 5 minutes on, a
+    /// fresh `jti` every time; RS256 with the key's `kid`.
+    #[cfg(all(
+        feature = "test-util",
+        any(feature = "aws_lc_rs", feature = "rust_crypto")
+    ))]
+    #[test]
+    fn client_assertions_rfc_7523() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let pem = include_str!("../testing/keys/rsa2.pem");
+        let key = ClientKey::from_pkcs8_pem(pem, Some("k1")).unwrap();
+        let assertion = client_assertion("0oa1", "https://t/token", &key, 100).unwrap();
+        let part = |i: usize| -> serde_json::Value {
+            let segment = assertion.split('.').nth(i).unwrap();
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
+        };
+        assert_eq!(part(0)["alg"], "RS256");
+        assert_eq!(part(0)["kid"], "k1");
+        let claims = part(1);
+        assert_eq!(claims["iss"], "0oa1");
+        assert_eq!(claims["sub"], "0oa1");
+        assert_eq!(claims["aud"], "https://t/token");
+        assert_eq!(
+            (claims["iat"].as_i64(), claims["exp"].as_i64()),
+            (Some(100), Some(400))
+        );
+        let again = client_assertion("0oa1", "https://t/token", &key, 100).unwrap();
+        assert_ne!(part(1)["jti"], "");
+        assert_ne!(again, assertion, "a fresh jti each time");
     }
 
     #[test]

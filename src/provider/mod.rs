@@ -9,6 +9,7 @@ pub(crate) mod fetch;
 pub(crate) mod jwk;
 pub(crate) mod key_cache;
 pub(crate) mod key_lookup;
+pub(crate) mod private_key;
 pub(crate) mod public_key;
 pub(crate) mod refresh_policy;
 pub(crate) mod unreachable;

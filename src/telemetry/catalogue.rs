@@ -107,8 +107,14 @@ pub const INTROSPECTION_RESULTS: &[&str] = &[
     "budget_spent",
 ];
 /// `source` of [`REVOCATIONS_TOTAL`]: Okta Universal Logout, OIDC Back-Channel Logout, a
-/// sign-out through the login routes (RP logout).
-pub const REVOCATION_SOURCES: &[&str] = &["universal_logout", "backchannel_logout", "rp_logout"];
+/// sign-out through the login routes (RP logout: one per sign-out, whatever it revokes), a
+/// Shared Signals event (one per tenant of the transmitting org it revokes in).
+pub const REVOCATION_SOURCES: &[&str] = &[
+    "universal_logout",
+    "backchannel_logout",
+    "rp_logout",
+    "shared_signals",
+];
 /// `result` of [`LOGINS_TOTAL`].
 pub const LOGIN_RESULTS: &[&str] = &["started", "completed", "failed"];
 /// `reason` of [`LOGINS_TOTAL`]: `ok` for `started` and `completed`; for `failed`: a malformed

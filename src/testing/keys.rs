@@ -110,6 +110,12 @@ pub(crate) fn rsa(index: usize) -> &'static Material {
     POOL[i].get_or_init(|| Material::load(Algorithm::RS256, RSA_POOL[i]))
 }
 
+/// The private PEM (PKCS #8) of the RSA key at `index` in the pool (wrapping): what an API
+/// service app of the mock holds for `private_key_jwt`.
+pub(crate) fn rsa_private_pem(index: usize) -> &'static str {
+    RSA_POOL[index % RSA_POOL.len()].0
+}
+
 /// The P-256 key.
 pub(crate) fn ec() -> &'static Material {
     static KEY: OnceLock<Material> = OnceLock::new();

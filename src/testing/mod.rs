@@ -34,6 +34,8 @@ mod oauth;
 mod org;
 mod respond;
 mod server;
+mod service_app;
+mod ssf;
 mod state;
 mod token;
 

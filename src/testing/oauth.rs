@@ -304,6 +304,9 @@ async fn token(State(shared): Mock, headers: HeaderMap, body: Bytes) -> Response
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
+    if form.get("grant_type").map(String::as_str) == Some("client_credentials") {
+        return super::service_app::client_credentials(&shared, &form);
+    }
     let (client_id, secret, method) = match client_auth(&headers, &form) {
         Ok(c) => c,
         Err("invalid_request") => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request"),

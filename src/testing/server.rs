@@ -32,6 +32,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .merge(keys_routes())
         .merge(super::oauth::routes())
         .merge(introspect_routes())
+        .merge(super::ssf::routes())
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             super::mistakes::skew_date,
@@ -257,6 +258,7 @@ impl MockOktaBuilder {
             hit_notify: Notify::new(),
             serial: AtomicU64::new(0),
             introspection: Default::default(),
+            ssf: Default::default(),
         });
         let app = router(shared.clone());
         let server = tokio::spawn(async move {

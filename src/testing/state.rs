@@ -220,6 +220,8 @@ pub(super) struct Shared {
     pub(super) serial: AtomicU64,
     /// Opaque tokens known to the introspection endpoint.
     pub(super) introspection: Introspection,
+    /// The Shared Signals transmitter's stream.
+    pub(super) ssf: Transmitter,
 }
 
 impl Shared {
@@ -359,4 +361,48 @@ pub(super) struct Mistakes {
     pub(super) discovery: Map<String, Value>,
     /// Redirect URIs registered on the builder.
     pub(super) redirect_uris: Vec<String>,
+}
+
+/// The org's one stream (Okta: one per client id; the mock: one per org).
+#[derive(Clone, Debug)]
+pub(super) struct Stream {
+    pub(super) id: String,
+    pub(super) endpoint_url: String,
+    pub(super) authorization_header: Option<String>,
+    pub(super) events_requested: Vec<String>,
+    pub(super) format: String,
+    pub(super) aud: String,
+}
+
+/// What the transmitter holds (in the mock's shared state).
+#[derive(Default)]
+pub(super) struct Transmitter {
+    stream: Mutex<Option<Stream>>,
+    /// API service apps (`private_key_jwt`): client id → their public key and scopes.
+    pub(super) service_apps: Mutex<HashMap<String, ServiceAppRecord>>,
+    /// Access tokens issued to service apps → their scopes.
+    pub(super) tokens: Mutex<HashMap<String, Vec<String>>>,
+    /// Client assertion `jti`s seen (single use).
+    pub(super) assertion_jtis: Mutex<std::collections::HashSet<String>>,
+}
+
+/// An API service app of the mock org.
+#[derive(Clone, Debug)]
+pub(super) struct ServiceAppRecord {
+    pub(super) kid: String,
+    pub(super) public_pem: &'static str,
+    pub(super) scopes: Vec<String>,
+}
+
+impl Transmitter {
+    pub(super) fn stream(&self) -> Option<Stream> {
+        self.stream
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(super) fn set(&self, stream: Option<Stream>) {
+        *self.stream.lock().unwrap_or_else(PoisonError::into_inner) = stream;
+    }
 }

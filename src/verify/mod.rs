@@ -17,6 +17,7 @@ pub(crate) mod jws;
 pub(crate) mod logout_token;
 pub(crate) mod revocation;
 pub(crate) mod rules;
+pub(crate) mod security_event;
 #[cfg(feature = "login")]
 pub(crate) mod session;
 pub(crate) mod token_cache;
@@ -68,6 +69,12 @@ pub(crate) enum Expect<'a> {
     GlobalTokenRevocation { audience: &'a str },
     /// An OpenID Connect Back-Channel Logout 1.0 logout token. Rules: `verify/logout_token.rs`.
     LogoutToken,
+    /// A Security Event Token pushed by a Shared Signals transmitter (RFC 8417, RFC 8935), for
+    /// the receiver's `audience`. Rules: `verify/security_event.rs`.
+    SecurityEvent {
+        audience: &'a str,
+        org_keys: &'a security_event::OrgKeys,
+    },
 }
 
 impl Expect<'_> {
@@ -76,7 +83,9 @@ impl Expect<'_> {
         match self {
             Expect::Bearer => Some(TokenKind::Bearer),
             Expect::IdToken { .. } => Some(TokenKind::IdToken),
-            Expect::GlobalTokenRevocation { .. } | Expect::LogoutToken => None,
+            Expect::GlobalTokenRevocation { .. }
+            | Expect::LogoutToken
+            | Expect::SecurityEvent { .. } => None,
         }
     }
 }
@@ -362,6 +371,17 @@ impl Verifier {
                     .by_issuer(&tenant.issuer)
                     .ok_or(TokenError::UnknownIssuer)?
             }
+            // Okta's SETs name the org URL, also for tenants of a custom authorization server.
+            Expect::SecurityEvent { org_keys, .. } => {
+                let iss = &parsed.claims.iss;
+                match self.tenants.registry.by_issuer(iss) {
+                    Some(entry) => entry,
+                    None => match org_keys.entry(&self.tenants.registry, iss, &self.provider) {
+                        Some(entry) => entry,
+                        None => self.issuer_entry(iss).await?,
+                    },
+                }
+            }
             _ => self.issuer_entry(&parsed.claims.iss).await?,
         };
         let tenant = match &expect {
@@ -374,6 +394,11 @@ impl Verifier {
             // A logout token is for a client: its `aud` names the client id.
             Expect::LogoutToken => {
                 TenantDirectory::route_by_client_id(&entry, |c| parsed.claims.aud.contains(c))?
+            }
+            // A SET names no client: the transmitter (the org) speaks for all its tenants; the
+            // first one's keys are the org's, and the endpoint applies the events to each.
+            Expect::SecurityEvent { .. } => {
+                entry.tenants.first().ok_or(TokenError::UnknownIssuer)?
             }
         };
         let window = self.window();
@@ -502,15 +527,22 @@ impl Verifier {
     ) -> Result<Arc<Identity>, AuthError> {
         jws::verify_signature(parsed, key)?;
         let marker = match expect {
-            Expect::GlobalTokenRevocation { audience } => {
-                global_token_revocation::check(parsed, tenant, audience, window)?
+            Expect::GlobalTokenRevocation { audience } => Some(global_token_revocation::check(
+                parsed, tenant, audience, window,
+            )?),
+            // Its `jti` is used up once its events are recorded (`use_up_security_event`).
+            Expect::SecurityEvent { audience, .. } => {
+                security_event::check(parsed, tenant, audience, window)?;
+                None
             }
-            _ => logout_token::check(parsed, tenant, window)?,
+            _ => Some(logout_token::check(parsed, tenant, window)?),
         };
-        let now = UnixTime::now(self.provider.clock.as_ref());
-        (self.revocations)
-            .use_up(&tenant.id, marker, self.options.leeway, now)
-            .await?;
+        if let Some(marker) = marker {
+            let now = UnixTime::now(self.provider.clock.as_ref());
+            (self.revocations)
+                .use_up(&tenant.id, marker, self.options.leeway, now)
+                .await?;
+        }
         Ok(Arc::new(Identity {
             claims: std::mem::take(&mut parsed.claims),
             raw: std::mem::take(&mut parsed.raw_claims).into_boxed_str(),
@@ -518,6 +550,20 @@ impl Verifier {
             source: CredentialSource::Jwt,
             issuance: Issuance::default(),
         }))
+    }
+
+    /// Uses up the `jti` of a Security Event Token verified with `Expect::SecurityEvent`, on
+    /// every instance, per issuer (RFC 8417 §2.2: unique per issuer). Called once its events
+    /// are recorded: a transmitter that retries after a failure (RFC 8935 §2.4: a `5xx`) sends
+    /// the same SET, which must not count as a replay; a replay of a SET already taken records
+    /// the same revocations again (they name the event's time, so nothing changes) and is
+    /// refused here.
+    pub(crate) async fn use_up_security_event(&self, identity: &Identity) -> Result<(), AuthError> {
+        let marker = security_event::single_use(&identity.claims)?;
+        let now = UnixTime::now(self.provider.clock.as_ref());
+        (self.revocations)
+            .use_up(&identity.claims.iss, marker, self.options.leeway, now)
+            .await
     }
 
     #[cfg(feature = "login")]

@@ -16,7 +16,7 @@ use libtest_mimic::Failed;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::harness::{CHROMIUM, find, requires};
+use crate::harness::{CHROMIUM, NODE, find, requires};
 
 /// Chromium, and the `web_app` example built.
 pub fn needs() -> Option<String> {
@@ -27,6 +27,40 @@ pub fn needs() -> Option<String> {
                 .to_owned()
         })
     })
+}
+
+/// Chromium, Node (it drives Chromium over the DevTools protocol), and the `web_app` example.
+pub fn needs_node() -> Option<String> {
+    needs().or_else(|| requires(&NODE))
+}
+
+/// The Shared Signals loop (#21) in a browser: signed in, "End the user's Okta session (SSF)"
+/// on the mock's admin console (the mock pushes CAEP session-revoked to the app), the profile
+/// reloaded: signed out. Driven by `fixtures/ssf-e2e.mjs`.
+pub async fn chromium_is_signed_out_when_okta_ends_the_session_over_ssf() -> Result<(), Failed> {
+    let node = find(&NODE).ok_or("node is gone")?;
+    let chromium = find(&CHROMIUM).ok_or("chromium is gone")?;
+    let web_app = web_app_binary().ok_or("the web_app example is gone")?;
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/external/fixtures/ssf-e2e.mjs");
+    let output = tokio::time::timeout(
+        Duration::from_secs(150),
+        Command::new(node)
+            .arg("--experimental-websocket")
+            .arg(&script)
+            .arg(&web_app)
+            .env("CHROMIUM", chromium)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .map_err(|_| "the SSF e2e script timed out")?
+    .map_err(|e| format!("run node: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("SSF e2e ok"), "{stdout}");
+    Ok(())
 }
 
 fn web_app_binary() -> Option<PathBuf> {

@@ -43,6 +43,8 @@ mod redis_sentinel;
 mod redis_server;
 #[cfg(feature = "redis-tls")]
 mod redis_tls;
+#[cfg(feature = "redis")]
+mod ssf_redis;
 
 use harness::trial;
 use libtest_mimic::Trial;
@@ -59,6 +61,11 @@ fn trials() -> Vec<Trial> {
             "e2e::chromium_signs_in_to_the_web_app_under_a_path",
             e2e::needs,
             e2e::chromium_signs_in_to_the_web_app_under_a_path,
+        ),
+        trial(
+            "e2e::chromium_is_signed_out_when_okta_ends_the_session_over_ssf",
+            e2e::needs_node,
+            e2e::chromium_is_signed_out_when_okta_ends_the_session_over_ssf,
         ),
         trial(
             "admin_page::chromium_checks_tenants_on_the_admin_page",
@@ -107,6 +114,11 @@ fn redis_trials() -> Vec<Trial> {
             "redis_logout::a_logout_on_one_instance_refuses_its_id_token_on_the_other",
             redis_logout::needs,
             redis_logout::a_logout_on_one_instance_refuses_its_id_token_on_the_other,
+        ),
+        trial(
+            "ssf_redis::an_okta_session_ended_in_the_mock_ends_the_app_session_on_both_instances",
+            ssf_redis::needs,
+            ssf_redis::an_okta_session_ended_in_the_mock_ends_the_app_session_on_both_instances,
         ),
         trial(
             "redis_hostile::a_cold_start_without_redis_refuses_older_identities_until_synced",

@@ -8,7 +8,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use okta_oidc::testing::MockOkta;
 use okta_oidc::{
-    Claims, Login, LoginConfig, LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, OktaOidcBuilder,
+    Claims, ClientKey, Login, LoginConfig, LogoutEndpoints, LogoutEndpointsConfig, OktaOidc,
+    OktaOidcBuilder, ServiceApp, SsfStream, SsfTransmitter,
 };
 use reqwest::header::COOKIE;
 
@@ -38,6 +39,25 @@ impl Instance {
         configure: impl FnOnce(OktaOidcBuilder) -> OktaOidcBuilder,
         login_config: impl FnOnce(LoginConfig) -> LoginConfig,
     ) -> Instance {
+        Self::start_full(mock, configure, login_config, |c| c).await
+    }
+
+    /// [`start`](Self::start), with the logout endpoints' configuration adjusted by
+    /// `endpoints_config` (the Shared Signals receiver).
+    pub async fn start_with_endpoints(
+        mock: &MockOkta,
+        configure: impl FnOnce(OktaOidcBuilder) -> OktaOidcBuilder,
+        endpoints_config: impl FnOnce(LogoutEndpointsConfig) -> LogoutEndpointsConfig,
+    ) -> Instance {
+        Self::start_full(mock, configure, |c| c, endpoints_config).await
+    }
+
+    async fn start_full(
+        mock: &MockOkta,
+        configure: impl FnOnce(OktaOidcBuilder) -> OktaOidcBuilder,
+        login_config: impl FnOnce(LoginConfig) -> LoginConfig,
+        endpoints_config: impl FnOnce(LogoutEndpointsConfig) -> LogoutEndpointsConfig,
+    ) -> Instance {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let oidc = configure(
@@ -53,7 +73,9 @@ impl Instance {
             login_config(LoginConfig::new(&base).session_secret(SESSION_SECRET)),
         )
         .unwrap();
-        let endpoints = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&base)).unwrap();
+        let endpoints =
+            LogoutEndpoints::new(&oidc, endpoints_config(LogoutEndpointsConfig::new(&base)))
+                .unwrap();
         let app = Router::new()
             .route("/api/me", get(|c: Claims| async move { Json(c) }))
             .layer(login.layer())
@@ -80,6 +102,27 @@ impl Instance {
     /// The back-channel logout endpoint's URL.
     pub fn backchannel(&self) -> String {
         format!("{}{}", self.base, self.endpoints.backchannel_logout_path())
+    }
+
+    /// `mock`'s org as an SSF transmitter, managed by a service app granted `ssf.manage` and
+    /// `ssf.read` (client credentials, `private_key_jwt`).
+    pub async fn ssf_transmitter(&self, mock: &MockOkta) -> SsfTransmitter {
+        let (pem, kid) = mock.add_service_app("0oa1ssfservice", &["ssf.manage", "ssf.read"]);
+        let key = ClientKey::from_pkcs8_pem(&pem, Some(&kid)).unwrap();
+        SsfTransmitter::discover(&self.oidc, "mock", ServiceApp::new("0oa1ssfservice", key))
+            .await
+            .unwrap()
+    }
+
+    /// Creates `mock`'s SSF stream (through its SSF Transmitter API, as the app's admin would)
+    /// pushing to this instance's endpoint with `authorization`: session-revoked and
+    /// credential-change, subjects `iss_sub`.
+    pub async fn create_ssf_stream(&self, mock: &MockOkta, authorization: &str) -> SsfStream {
+        self.ssf_transmitter(mock)
+            .await
+            .create_stream(&self.endpoints, authorization)
+            .await
+            .unwrap()
     }
 
     /// GET /api/me with a bearer token; the status.

@@ -15,7 +15,7 @@ use crate::common::{client, now};
 use crate::logout_app::{Browser, Instance};
 
 /// A store that records nothing: every revocation fails (an unreachable Redis).
-struct BrokenStore(MemoryStore);
+pub struct BrokenStore(pub MemoryStore);
 
 impl RevocationStore for BrokenStore {
     fn mirror(&self) -> &RevocationMirror {

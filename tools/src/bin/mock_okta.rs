@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run -p okta-oidc-tools --bin mock_okta -- [--bind 127.0.0.1:PORT] [--client-id ID] \
 //!     [--client-secret SECRET] [--admin-bind 127.0.0.1:PORT] [--app APP_BASE_URL]... \
-//!     [--redirect-uri URI]...
+//!     [--redirect-uri URI]... [--ssf-authorization VALUE]
 //! ```
 //!
 //! `--redirect-uri` registers a sign-in redirect URI (repeatable); with one registered, the
@@ -35,6 +35,17 @@
 //! ```
 //!
 //! Each answers one line per app: `<endpoint> <status>` (`204` when the app recorded it).
+//!
+//! `--ssf-authorization VALUE` makes the org an SSF transmitter with a stream to the first
+//! `--app` (`APP_BASE_URL/auth/ssf/events`, the app's `SSF_PUSH_AUTHORIZATION` = `VALUE`, as
+//! Okta pushes to one URL behind the load balancer); the console's *End the user's Okta session
+//! (SSF)* and *Reset the user's password (SSF)* push CAEP `session-revoked` /
+//! `credential-change` for the mock user (`202` when the app recorded it):
+//!
+//! ```text
+//! curl -s -X POST http://127.0.0.1:PORT/mock-okta/admin/end-okta-session-ssf
+//! curl -s -X POST http://127.0.0.1:PORT/mock-okta/admin/reset-password-ssf
+//! ```
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -70,6 +81,14 @@ mod admin {
             .route("/mock-okta/admin", get(page))
             .route("/mock-okta/admin/sign-out-everywhere", post(universal))
             .route("/mock-okta/admin/backchannel-logout", post(backchannel))
+            .route(
+                "/mock-okta/admin/end-okta-session-ssf",
+                post(|state| shared_signals(state, false)),
+            )
+            .route(
+                "/mock-okta/admin/reset-password-ssf",
+                post(|state| shared_signals(state, true)),
+            )
             .with_state(state)
     }
 
@@ -101,6 +120,10 @@ mod admin {
              <button>Sign out everywhere (as an Okta admin would)</button></form>\
              <form method=\"post\" action=\"/mock-okta/admin/backchannel-logout\">\
              <button>Back-channel logout</button></form>\
+             <form method=\"post\" action=\"/mock-okta/admin/end-okta-session-ssf\">\
+             <button>End the user's Okta session (SSF)</button></form>\
+             <form method=\"post\" action=\"/mock-okta/admin/reset-password-ssf\">\
+             <button>Reset the user's password (SSF)</button></form>\
              <p>Okta then calls each app's Universal Logout endpoint with a signed request.</p>\
              </body></html>",
             issuer = escape(&admin.okta.issuer()),
@@ -149,6 +172,30 @@ mod admin {
         out
     }
 
+    /// A CAEP event about the mock user pushed to the org's SSF stream (`--ssf-authorization`):
+    /// session-revoked (Okta's `user.session.end`) or, with `password`, credential-change.
+    async fn shared_signals(State(admin): State<Admin>, password: bool) -> String {
+        let Some(stream) = admin.okta.ssf_stream() else {
+            return "no SSF stream: start mock_okta with --ssf-authorization VALUE and an --app\n"
+                .to_owned();
+        };
+        let endpoint = stream["delivery"]["endpoint_url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let okta = admin.okta.clone();
+        let status = tokio::spawn(async move {
+            if password {
+                okta.reset_password_ssf(MOCK_USER).await
+            } else {
+                okta.end_okta_session_ssf(MOCK_USER).await
+            }
+        })
+        .await;
+        tracing::info!(password, "SSF event pushed");
+        line(&endpoint, status)
+    }
+
     fn line(endpoint: &str, status: Result<u16, tokio::task::JoinError>) -> String {
         match status {
             Ok(status) => format!("{endpoint} {status}\n"),
@@ -159,7 +206,7 @@ mod admin {
 
 const USAGE: &str = "usage: mock_okta [--bind 127.0.0.1:PORT] [--client-id ID] \
      [--client-secret SECRET] [--admin-bind 127.0.0.1:PORT] [--app APP_BASE_URL]... \
-     [--redirect-uri URI]...";
+     [--redirect-uri URI]... [--ssf-authorization VALUE]";
 
 /// The user the mock signs in (`sub` of its ID tokens and userinfo).
 const MOCK_USER: &str = "00u1mockuser";
@@ -172,6 +219,7 @@ struct Args {
     admin_bind: Option<SocketAddr>,
     apps: Vec<String>,
     redirect_uris: Vec<String>,
+    ssf_authorization: Option<String>,
 }
 
 fn args() -> Result<Args, String> {
@@ -202,6 +250,7 @@ fn args() -> Result<Args, String> {
                 args.apps.push(app.trim_end_matches('/').to_owned());
             }
             "--redirect-uri" => args.redirect_uris.push(value()?),
+            "--ssf-authorization" => args.ssf_authorization = Some(value()?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -246,6 +295,16 @@ async fn main() -> ExitCode {
         builder = builder.redirect_uri(uri);
     }
     let okta = builder.build().await;
+    match (&args.ssf_authorization, args.apps.first()) {
+        (Some(authorization), Some(app)) => {
+            okta.set_ssf_stream(&format!("{app}/auth/ssf/events"), authorization);
+        }
+        (Some(_), None) => {
+            eprintln!("mock_okta: --ssf-authorization needs an --app to push to");
+            return ExitCode::from(2);
+        }
+        _ => {}
+    }
     let admin_bind = args
         .admin_bind
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
@@ -321,6 +380,8 @@ mod tests {
     use okta_oidc::testing::MockOkta;
     use okta_oidc::{LogoutEndpoints, LogoutEndpointsConfig, OktaOidc, Tenant};
 
+    const SSF_AUTHORIZATION: &str = "Bearer tools-test-ssf";
+
     /// Serves `router` on a loopback port; its base URL.
     async fn serve(router: axum::Router) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -343,11 +404,14 @@ mod tests {
                 .build()
                 .await
                 .unwrap();
-            let logout = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(&base)).unwrap();
+            let config =
+                LogoutEndpointsConfig::new(&base).ssf_push_authorization(SSF_AUTHORIZATION);
+            let logout = LogoutEndpoints::new(&oidc, config).unwrap();
             let router = logout.router();
             tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
             apps.push(base);
         }
+        okta.set_ssf_stream(&format!("{}/auth/ssf/events", apps[0]), SSF_AUTHORIZATION);
         let admin = serve(super::admin::router(okta.clone(), apps.clone())).await;
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
         let page = http
@@ -384,6 +448,23 @@ mod tests {
                     .unwrap_or_else(|| panic!("{expected} in {answer}"));
                 assert!(line.ends_with(status), "{line}");
             }
+        }
+        // The SSF buttons push to the stream (the first app): 202 (RFC 8935 §2.2).
+        assert!(page.contains("End the user's Okta session (SSF)"), "{page}");
+        for button in ["end-okta-session-ssf", "reset-password-ssf"] {
+            let answer = http
+                .post(format!("{admin}/mock-okta/admin/{button}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert_eq!(
+                answer,
+                format!("{}/auth/ssf/events 202\n", apps[0]),
+                "{button}"
+            );
         }
     }
 }

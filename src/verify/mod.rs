@@ -10,6 +10,7 @@ pub(crate) mod dpop_key;
 pub(crate) mod dpop_nonce;
 pub(crate) mod dpop_replay;
 pub(crate) mod global_token_revocation;
+pub(crate) mod id_jag;
 pub(crate) mod id_token;
 pub(crate) mod introspection;
 pub(crate) mod introspection_guard;
@@ -68,6 +69,13 @@ pub(crate) enum Expect<'a> {
     GlobalTokenRevocation { audience: &'a str },
     /// An OpenID Connect Back-Channel Logout 1.0 logout token. Rules: `verify/logout_token.rs`.
     LogoutToken,
+    /// An Identity Assertion JWT Authorization Grant (ID-JAG) presented to the application's
+    /// own authorization server at `audience` (its issuer) by the authenticated client
+    /// `client_id`. Rules: `verify/id_jag.rs`; its `jti` is used up like a logout signal's.
+    IdJag {
+        audience: &'a str,
+        client_id: &'a str,
+    },
 }
 
 impl Expect<'_> {
@@ -76,7 +84,9 @@ impl Expect<'_> {
         match self {
             Expect::Bearer => Some(TokenKind::Bearer),
             Expect::IdToken { .. } => Some(TokenKind::IdToken),
-            Expect::GlobalTokenRevocation { .. } | Expect::LogoutToken => None,
+            Expect::GlobalTokenRevocation { .. } | Expect::LogoutToken | Expect::IdJag { .. } => {
+                None
+            }
         }
     }
 }
@@ -375,6 +385,8 @@ impl Verifier {
             Expect::LogoutToken => {
                 TenantDirectory::route_by_client_id(&entry, |c| parsed.claims.aud.contains(c))?
             }
+            // An ID-JAG names the vendor's client, not the org's app instance.
+            Expect::IdJag { .. } => TenantDirectory::route_org_grant(&entry)?,
         };
         let window = self.window();
         let back_channel = matches!(expect, Expect::IdToken { .. });
@@ -463,6 +475,10 @@ impl Verifier {
         }
         let user_credential =
             kind == TokenKind::IdToken || rules::is_id_token(&parsed.claims, tenant);
+        let user_tenant = tenant
+            .own_authorization_server
+            .then(|| id_jag::user_tenant(&parsed.raw_claims))
+            .flatten();
         let identity = Arc::new(Identity {
             claims: std::mem::take(&mut parsed.claims),
             raw: std::mem::take(&mut parsed.raw_claims).into_boxed_str(),
@@ -473,6 +489,7 @@ impl Verifier {
                 // What a logout revokes of an ID token without `jti` (#17).
                 token_digest: (user_credential && kind == TokenKind::Bearer)
                     .then(|| crate::store::token_digest(token).into_boxed_str()),
+                user_tenant,
                 ..Issuance::default()
             },
         });
@@ -505,6 +522,10 @@ impl Verifier {
             Expect::GlobalTokenRevocation { audience } => {
                 global_token_revocation::check(parsed, tenant, audience, window)?
             }
+            Expect::IdJag {
+                audience,
+                client_id,
+            } => id_jag::check(parsed, tenant, audience, client_id, window)?,
             _ => logout_token::check(parsed, tenant, window)?,
         };
         let now = UnixTime::now(self.provider.clock.as_ref());
@@ -564,6 +585,7 @@ impl Verifier {
                     .then(|| session.session_id.into_boxed_str()),
                 user_credential: true,
                 token_digest: None,
+                user_tenant: None,
             },
         };
         match self.check_revocations(&identity) {

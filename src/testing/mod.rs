@@ -34,10 +34,13 @@ mod oauth;
 mod org;
 mod respond;
 mod server;
+mod signer;
 mod state;
 mod token;
+mod token_exchange;
 
 pub use self::dpop::DpopKey;
 pub use self::org::{MockOkta, MockOktaBuilder};
+pub use self::signer::TestAccessTokenSigner;
 pub use self::state::{Endpoint, Fault, KeySetMistake, LogoutRequest};
 pub use self::token::TokenBuilder;

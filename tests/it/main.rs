@@ -24,6 +24,7 @@ mod fuzz_seeds;
 mod hostile;
 mod hostile_login;
 mod htu_properties;
+mod id_jag;
 mod introspection;
 mod jwt_rules;
 mod key_cache;

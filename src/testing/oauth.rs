@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::org::MockOkta;
-use super::respond::enter;
+use super::respond::{enter, oauth_error};
 use super::state::{Endpoint, Grant, LogoutRequest, Shared, default_user};
 use super::token::{TokenBuilder, now};
 
@@ -233,25 +233,6 @@ async fn authorize(State(shared): Mock, RawQuery(query): RawQuery) -> Response {
         || page(StatusCode::BAD_REQUEST, "bad redirect_uri"),
         |l| found(&l),
     )
-}
-
-pub(super) fn oauth_error(status: StatusCode, code: &str) -> Response {
-    let mut response = (
-        status,
-        [
-            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        json!({ "error": code, "error_description": format!("MockOkta: {code}") }).to_string(),
-    )
-        .into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(
-            WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"MockOkta\""),
-        );
-    }
-    response
 }
 
 /// Client credentials from `Authorization: Basic` or the form.

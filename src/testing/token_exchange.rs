@@ -14,8 +14,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value, json};
 
-use super::oauth::oauth_error;
 use super::org::MockOkta;
+use super::respond::oauth_error;
 use super::state::{CrossApp, Shared};
 use super::token::{self, TokenBuilder};
 

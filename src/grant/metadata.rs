@@ -38,6 +38,7 @@ pub(super) fn document(settings: &Settings) -> Value {
 /// `/.well-known/oauth-authorization-server` + the issuer's path, and OpenID Connect
 /// Discovery's issuer + `/.well-known/openid-configuration` (what this crate's layer reads
 /// to find the keys of a tenant's issuer).
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(super) fn paths(issuer_path: &str) -> [String; 2] {
     let path = issuer_path.trim_end_matches('/');
     [

@@ -36,6 +36,7 @@ impl Default for TestAccessTokenSigner {
 impl TestAccessTokenSigner {
     /// The signer.
     pub fn new() -> Self {
+        crate::builder::install_crypto_provider();
         TestAccessTokenSigner {
             kid: "test-as-rsa-1".into(),
         }

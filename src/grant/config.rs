@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::client::GrantClient;
+use super::log::RefusalLog;
 use super::metadata;
 use super::service::JwtBearerGrantService;
 use super::settings::Settings;
@@ -214,6 +215,7 @@ impl JwtBearerGrant {
                 resources: config.resources,
                 token_lifetime: config.token_lifetime,
                 signer: Arc::new(signer),
+                refusals: RefusalLog::default(),
             }),
         })
     }

@@ -18,6 +18,7 @@
 mod answer;
 mod client;
 mod config;
+mod log;
 mod metadata;
 #[cfg(feature = "axum")]
 mod router;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::client::GrantClient;
+use super::log::RefusalLog;
 use super::signer::AccessTokenSigner;
 use crate::handle::OktaOidc;
 
@@ -22,4 +23,5 @@ pub(super) struct Settings {
     pub(super) resources: Vec<String>,
     pub(super) token_lifetime: Duration,
     pub(super) signer: Arc<dyn AccessTokenSigner>,
+    pub(super) refusals: RefusalLog,
 }

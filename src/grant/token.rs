@@ -27,23 +27,16 @@ use crate::verify::id_jag::GrantClaims;
 /// The header `typ` of the access tokens issued (RFC 9068 §2.1).
 const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
-/// Logs a refusal at `INFO` with its reason (never a token, a secret or a user).
-fn refused(reason: &str, client: Option<&str>, tenant: Option<&str>) {
-    tracing::info!(
-        reason,
-        client = client.unwrap_or("-"),
-        tenant = tenant.unwrap_or("-"),
-        "token request refused"
-    );
-}
-
 pub(super) async fn handle(
     settings: &Settings,
     headers: &HeaderMap,
     body: Option<Bytes>,
 ) -> Response<Body> {
+    let log = &settings.refusals;
+    let clock = settings.oidc.verifier().provider.clock.as_ref();
+    let anonymous = |reason: &str| log.anonymous(reason, UnixTime::now(clock).as_millis() / 1000);
     let Some(form) = body.as_deref().and_then(parse_form) else {
-        refused("malformed or repeated form parameters", None, None);
+        anonymous("malformed or repeated form parameters");
         return answer::error(
             "invalid_request",
             "The body must be a form with each parameter at most once",
@@ -51,12 +44,12 @@ pub(super) async fn handle(
     };
     match form.get("grant_type").map(String::as_str) {
         None => {
-            refused("no grant_type", None, None);
+            anonymous("no grant_type");
             return answer::error("invalid_request", "grant_type is required");
         }
         Some(JWT_BEARER) => {}
         Some(_) => {
-            refused("unsupported grant_type", None, None);
+            anonymous("unsupported grant_type");
             return answer::error(
                 "unsupported_grant_type",
                 "Only urn:ietf:params:oauth:grant-type:jwt-bearer is supported",
@@ -66,17 +59,17 @@ pub(super) async fn handle(
     let client = match client::authenticate(headers, &form, &settings.clients) {
         Ok(client) => client,
         Err(Refusal::InvalidRequest(why)) => {
-            refused(why, None, None);
+            anonymous(why);
             return answer::error("invalid_request", why);
         }
         Err(Refusal::InvalidClient(why)) => {
-            refused(why, None, None);
+            anonymous(why);
             return answer::invalid_client("Client authentication failed");
         }
     };
     let client_id = client.id();
     let Some(assertion) = form.get("assertion").filter(|a| !a.is_empty()) else {
-        refused("no assertion", Some(client_id), None);
+        log.client("no assertion", client_id, None);
         return answer::error("invalid_request", "assertion is required");
     };
     let identity = match verify(settings, assertion, client_id).await {
@@ -85,20 +78,20 @@ pub(super) async fn handle(
     };
     let tenant = &*identity.tenant.id;
     let Ok(grant) = GrantClaims::read(&identity.raw) else {
-        refused("unreadable grant claims", Some(client_id), Some(tenant));
+        log.client("unreadable grant claims", client_id, Some(tenant));
         return answer::error("invalid_grant", "The grant's claims cannot be read");
     };
     let audience = match resources(settings, &grant) {
         Ok(audience) => audience,
         Err(why) => {
-            refused(why, Some(client_id), Some(tenant));
+            log.client(why, client_id, Some(tenant));
             return answer::error("invalid_grant", "The grant's resource is not served here");
         }
     };
     let scopes = match scopes(&grant, client, form.get("scope").map(String::as_str)) {
         Ok(scopes) => scopes,
         Err(why) => {
-            refused(why, Some(client_id), Some(tenant));
+            log.client(why, client_id, Some(tenant));
             return answer::error("invalid_scope", why);
         }
     };
@@ -142,24 +135,25 @@ async fn verify(
         }
         Err(e) => Err(e),
     };
+    let log = &settings.refusals;
     result.map_err(|e| match e {
         AuthError::InvalidToken(reason) => {
-            refused(&reason.to_string(), Some(client_id), None);
+            log.client(&reason.to_string(), client_id, None);
             answer::error(
                 "invalid_grant",
                 "The assertion is not a valid grant for this client",
             )
         }
         AuthError::TemporarilyUnavailable { retry_after } => {
-            refused("grant cannot be checked now", Some(client_id), None);
+            log.client("grant cannot be checked now", client_id, None);
             answer::unavailable(retry_after.map_or(5, |d| d.as_secs()))
         }
         AuthError::KeysUnavailable { .. } => {
-            refused("the org's keys are unavailable", Some(client_id), None);
+            log.client("the org's keys are unavailable", client_id, None);
             answer::unavailable(5)
         }
         other => {
-            refused(&other.to_string(), Some(client_id), None);
+            log.client(&other.to_string(), client_id, None);
             answer::error(
                 "invalid_grant",
                 "The assertion is not a valid grant for this client",

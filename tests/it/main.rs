@@ -25,6 +25,8 @@ mod hostile;
 mod hostile_login;
 mod htu_properties;
 mod id_jag;
+mod id_jag_app;
+mod id_jag_endpoint;
 mod introspection;
 mod jwt_rules;
 mod key_cache;

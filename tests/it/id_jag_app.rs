@@ -47,6 +47,7 @@ impl Vendor {
             .tenant(
                 Tenant::new("vendor-as", &issuer)
                     .audience(&resource)
+                    .access_token_typ(["at+jwt"]) // RFC 9068 §4: ours always carry it
                     .own_authorization_server(true),
             )
             .build_lazy()

@@ -83,7 +83,8 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
 }
 
 /// - header `typ` is `oauth-id-jag+jwt` (draft: "MUST"; RFC 8725 §3.11);
-/// - `iss` is the tenant's issuer (the org whose keys verified it);
+/// - `iss` is the tenant's issuer (the org whose keys verified it), and not the app's own
+///   authorization server;
 /// - `aud` is exactly the vendor authorization server's issuer, `audience` (draft: "MUST
 ///   identify the Issuer URL of the Resource Authorization Server"; RFC 7523 §3 item 3): one
 ///   audience, no other;
@@ -105,7 +106,9 @@ pub(crate) fn check<'p>(
         return Err(TokenError::TypeMismatch);
     }
     let claims = &parsed.claims;
-    if claims.iss != *tenant.issuer {
+    // A grant comes from an org, never from the app's own authorization server (the draft's
+    // "Cross-Domain Use": no access token for a grant the server issued itself).
+    if claims.iss != *tenant.issuer || tenant.own_authorization_server {
         return Err(TokenError::UnknownIssuer);
     }
     if claims.aud.len() != 1 || !claims.aud.contains(audience) {

@@ -4,7 +4,7 @@
 //! draft-ietf-oauth-identity-assertion-authz-grant "Token Exchange"), presents it at the
 //! app's token endpoint (RFC 7523 §2.1 JWT bearer grant), and calls the API with the RFC 9068
 //! token it gets; every forged grant is refused with its RFC 6749 §5.2 error.
-use okta_oidc::testing::MockOkta;
+use okta_oidc::testing::{MockOkta, TestAccessTokenSigner};
 use serde_json::Value;
 
 use crate::common::{capture_logs, now};
@@ -221,4 +221,30 @@ async fn a_grant_is_no_credential_and_a_signed_out_user_gets_no_token() {
         (400, Some("invalid_grant"))
     );
     assert!(logs.text().contains("revoked"), "{}", logs.text());
+}
+
+/// The draft's "Cross-Domain Use": a grant signed by the app's own authorization server (its
+/// own key, its own issuer) is refused — grants come from a tenant's org only.
+#[tokio::test]
+async fn a_grant_from_our_own_authorization_server_is_refused() {
+    let vendor = Vendor::start().await;
+    let own = TestAccessTokenSigner::new()
+        .token(serde_json::json!({
+            "iss": vendor.issuer, "sub": "00u1mockuser", "aud": vendor.issuer,
+            "client_id": AGENT.0, "jti": "self-1", "iat": now(), "exp": now() + 60,
+            "scope": "todos.read",
+        }))
+        .header("typ", "oauth-id-jag+jwt")
+        .build();
+    let logs = capture_logs();
+    let (status, body) = vendor.present(AGENT, &own).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert!(
+        logs.text().contains("issuer is not a registered tenant"),
+        "{}",
+        logs.text()
+    );
 }

@@ -323,6 +323,10 @@ pub(crate) struct Issuance {
     /// An ID token accepted as a bearer: its [`token_digest`](crate::store::token_digest), which
     /// a logout revokes (an ID token without `jti`).
     pub(crate) token_digest: Option<Box<str>>,
+    /// An access token of the application's own authorization server (a tenant with
+    /// [`own_authorization_server`](crate::Tenant::own_authorization_server)): the tenant whose
+    /// user it acts for (its `tenant` claim), whose revocations end it too.
+    pub(crate) user_tenant: Option<std::sync::Arc<str>>,
 }
 
 /// The claims of an authenticated request.

@@ -151,6 +151,7 @@ mod client_address;
 mod diagnose;
 mod error;
 mod expiring_map;
+mod grant;
 mod handle;
 mod html;
 mod idp_logout;
@@ -161,6 +162,7 @@ mod protected_resource;
 mod provider;
 mod reason;
 mod rejection_log;
+mod request_body;
 mod resource_metadata;
 mod single_flight;
 pub mod store;
@@ -181,6 +183,10 @@ pub use diagnose::{
     TenantStatus, UnknownCheckCode,
 };
 pub use error::{AuthError, ConfigError, LoadError, ProofError, TokenError, WarmUpError};
+pub use grant::{
+    AccessTokenSigner, GrantClient, JwtBearerGrant, JwtBearerGrantConfig, JwtBearerGrantFuture,
+    JwtBearerGrantService, SignFuture, SigningError,
+};
 pub use handle::OktaOidc;
 pub use idp_logout::{
     LogoutEndpointFuture, LogoutEndpointService, LogoutEndpoints, LogoutEndpointsConfig,

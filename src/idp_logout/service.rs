@@ -3,12 +3,10 @@
 
 use std::convert::Infallible;
 use std::fmt;
-use std::future::poll_fn;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum_core::body::Body;
-use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::future::BoxFuture;
 use http::{Method, Request, Response};
 use tower_service::Service;
@@ -16,6 +14,7 @@ use tower_service::Service;
 use super::answer;
 use super::settings::Settings;
 use super::{backchannel, ssf, universal};
+use crate::request_body::read_limited;
 
 /// Largest request body read (a subject identifier, or a logout token in a form).
 const MAX_BODY: usize = 64 * 1024;
@@ -74,7 +73,7 @@ where
             if parts.method != Method::POST {
                 return Ok(answer::method_not_allowed());
             }
-            let body = read_body(body).await;
+            let body = read_limited(body, MAX_BODY).await;
             Ok(match which {
                 Which::Universal => universal::handle(&settings, &parts, body).await,
                 Which::BackChannel => backchannel::handle(&settings, body).await,
@@ -82,20 +81,4 @@ where
             })
         })
     }
-}
-
-/// The body, or `None` when it is larger than [`MAX_BODY`] or cannot be read.
-async fn read_body<B: http_body::Body>(body: B) -> Option<Bytes> {
-    let mut body = std::pin::pin!(body);
-    let mut buffer = BytesMut::new();
-    while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
-        let Ok(data) = frame.ok()?.into_data() else {
-            continue;
-        };
-        if buffer.len() + data.remaining() > MAX_BODY {
-            return None;
-        }
-        buffer.put(data);
-    }
-    Some(buffer.freeze())
 }

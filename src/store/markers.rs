@@ -24,6 +24,8 @@ pub(crate) const DPOP_JTI: &str = "dpop-jti";
 pub(crate) const GTR_JTI: &str = "gtr-jti";
 /// The kind of marker of back-channel logout tokens' `jti`.
 pub(crate) const LOGOUT_JTI: &str = "logout-jti";
+/// The kind of marker of Identity Assertion JWT Authorization Grants' `jti` (Cross App Access).
+pub(crate) const ID_JAG_JTI: &str = "id-jag-jti";
 
 /// A marker's key: the first 16 bytes of SHA-256(length of kind, kind, key).
 type Key = [u8; 16];

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::markers::{DPOP_JTI, GTR_JTI, LOGIN_STATE, LOGOUT_JTI, MarkerSet, WhenFull};
+use super::markers::{DPOP_JTI, GTR_JTI, ID_JAG_JTI, LOGIN_STATE, LOGOUT_JTI, MarkerSet, WhenFull};
 use super::mirror::RevocationMirror;
 use super::revocation::Revocation;
 use super::revocation_store::{RevocationStore, StoreError, StoreFuture};
@@ -27,10 +27,13 @@ use crate::time::{Clock, SharedClock, SystemClock, UnixTime};
 ///   back-channel logout tokens; each kept until its `exp`): when full, a new one is refused
 ///   (`503`, the sender retries) and none is ever forgotten, since a forgotten `jti` could be
 ///   replayed. Only requests signed by a tenant's provider make them.
+/// - **Identity assertion grants** (ID-JAG `jti`s, default 100,000; each kept until its `exp`,
+///   at most 5 minutes): refused when full (`503`), never forgotten, as logout signals. Only
+///   a grant signed by a tenant's org, presented by an authenticated client, makes one.
 /// - **Other kinds** (markers an application makes through
 ///   [`RevocationStore::mark_used`], default 100,000): refused when full.
 ///
-/// Each marker costs about 100 bytes: the defaults cap the markers at about 65 MB.
+/// Each marker costs about 100 bytes: the defaults cap the markers at about 75 MB.
 ///
 /// ```
 /// use okta_oidc::store::{MarkerLimits, MemoryStore};
@@ -44,6 +47,7 @@ pub struct MarkerLimits {
     login_states: usize,
     dpop_proofs: usize,
     logout_signals: usize,
+    id_jag_grants: usize,
     other: usize,
 }
 
@@ -60,6 +64,7 @@ impl MarkerLimits {
             login_states: 100_000,
             dpop_proofs: 250_000,
             logout_signals: 100_000,
+            id_jag_grants: 100_000,
             other: 100_000,
         }
     }
@@ -80,6 +85,13 @@ impl MarkerLimits {
     /// (new ones refused past it; at least 1).
     pub fn logout_signals(mut self, limit: usize) -> Self {
         self.logout_signals = limit;
+        self
+    }
+
+    /// Identity assertion grants (ID-JAG `jti`s) kept at most (new ones refused past it; at
+    /// least 1).
+    pub fn id_jag_grants(mut self, limit: usize) -> Self {
+        self.id_jag_grants = limit;
         self
     }
 
@@ -130,6 +142,7 @@ struct Inner {
     dpop_proofs: MarkerSet,
     universal_logouts: MarkerSet,
     backchannel_logouts: MarkerSet,
+    id_jag_grants: MarkerSet,
     other: MarkerSet,
     clock: SharedClock,
 }
@@ -178,6 +191,7 @@ impl MemoryStore {
                     limits.logout_signals,
                     WhenFull::Refuse,
                 ),
+                id_jag_grants: MarkerSet::new(ID_JAG_JTI, limits.id_jag_grants, WhenFull::Refuse),
                 other: MarkerSet::new("other", limits.other, WhenFull::Refuse),
                 clock,
             }),
@@ -192,6 +206,7 @@ impl MemoryStore {
         inner.dpop_proofs.set_limit(limits.dpop_proofs);
         inner.universal_logouts.set_limit(limits.logout_signals);
         inner.backchannel_logouts.set_limit(limits.logout_signals);
+        inner.id_jag_grants.set_limit(limits.id_jag_grants);
         inner.other.set_limit(limits.other);
         self
     }
@@ -204,13 +219,14 @@ impl MemoryStore {
         }
     }
 
-    fn sets(&self) -> [&MarkerSet; 5] {
+    fn sets(&self) -> [&MarkerSet; 6] {
         let inner = &self.inner;
         [
             &inner.login_states,
             &inner.dpop_proofs,
             &inner.universal_logouts,
             &inner.backchannel_logouts,
+            &inner.id_jag_grants,
             &inner.other,
         ]
     }
@@ -231,6 +247,7 @@ impl MemoryStore {
             DPOP_JTI => &inner.dpop_proofs,
             GTR_JTI => &inner.universal_logouts,
             LOGOUT_JTI => &inner.backchannel_logouts,
+            ID_JAG_JTI => &inner.id_jag_grants,
             _ => &inner.other,
         };
         set.first_use(kind, key, now.as_millis(), now.after(ttl).as_millis())

@@ -11,7 +11,7 @@
 //! - "revoked before T" per (tenant, subject), per (tenant, email) and per (tenant, `sid`);
 //! - single credentials (a session id, a token's `jti`) until they expire;
 //! - single-use markers ([`RevocationStore::mark_used`]): the login `state`, the `jti` of every
-//!   logout token and revocation request.
+//!   logout token and revocation request, of every identity assertion grant (ID-JAG).
 //!
 //! **The request path never waits on the store.** Every store keeps a local
 //! [`RevocationMirror`]; the [`OktaOidc`](crate::OktaOidc) verifier consults the mirror once for
@@ -37,7 +37,7 @@ mod redis_target;
 mod revocation;
 mod revocation_store;
 
-pub(crate) use self::markers::{DPOP_JTI, GTR_JTI, LOGIN_STATE, LOGOUT_JTI};
+pub(crate) use self::markers::{DPOP_JTI, GTR_JTI, ID_JAG_JTI, LOGIN_STATE, LOGOUT_JTI};
 pub use self::memory::{DroppedMarkers, MarkerLimits, MemoryStore};
 pub use self::mirror::RevocationMirror;
 #[cfg(feature = "redis")]

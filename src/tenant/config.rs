@@ -37,6 +37,7 @@ pub struct Tenant {
     pub(crate) trusted_clients: Vec<Arc<str>>,
     pub(crate) resource: Option<Arc<str>>,
     pub(crate) pinned_app_keys: bool,
+    pub(crate) own_authorization_server: bool,
 }
 
 impl Tenant {
@@ -56,6 +57,7 @@ impl Tenant {
             trusted_clients: Vec::new(),
             resource: None,
             pinned_app_keys: false,
+            own_authorization_server: false,
         }
     }
 
@@ -185,6 +187,25 @@ impl Tenant {
         self
     }
 
+    /// Marks this issuer as the application's own authorization server — the
+    /// [`JwtBearerGrant`](crate::JwtBearerGrant) that turns Okta's Cross App Access grants into
+    /// access tokens. Its tokens name, in their `tenant` claim, the tenant whose user they act
+    /// for: the revocations of that tenant (Universal Logout, back-channel logout) end them
+    /// too. Off by default.
+    ///
+    /// ```
+    /// use okta_oidc::Tenant;
+    ///
+    /// let vendor = Tenant::new("vendor-as", "https://auth.vendor.example")
+    ///     .audience("https://api.vendor.example")
+    ///     .own_authorization_server(true);
+    /// # let _ = vendor;
+    /// ```
+    pub fn own_authorization_server(mut self, own: bool) -> Self {
+        self.own_authorization_server = own;
+        self
+    }
+
     /// The application's id for this tenant.
     pub fn id(&self) -> &str {
         &self.id
@@ -266,7 +287,7 @@ impl Tenant {
 ///
 /// Fields: `id`, `issuer` (required); `client_id`, `client_secret`, `secondary_client_secret`,
 /// `audiences` (or one `audience`), `accept_id_tokens`, `id_token_typ`, `access_token_typ`,
-/// `require_cid`, `trusted_client_ids`, `resource`, `pinned_app_keys`. Unknown fields are
+/// `require_cid`, `trusted_client_ids`, `resource`, `pinned_app_keys`, `own_authorization_server`. Unknown fields are
 /// refused, so a typo is an error, not a silently ignored setting. There is no `Serialize`: a tenant holds secrets.
 #[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for Tenant {
@@ -300,6 +321,8 @@ impl<'de> serde::Deserialize<'de> for Tenant {
             resource: Option<String>,
             #[serde(default)]
             pinned_app_keys: bool,
+            #[serde(default)]
+            own_authorization_server: bool,
         }
         let s = Stored::deserialize(deserializer)?;
         let mut tenant = Tenant::new(s.id, s.issuer);
@@ -333,6 +356,8 @@ impl<'de> serde::Deserialize<'de> for Tenant {
         if let Some(resource) = s.resource {
             tenant = tenant.resource(resource);
         }
-        Ok(tenant.pinned_app_keys(s.pinned_app_keys))
+        Ok(tenant
+            .pinned_app_keys(s.pinned_app_keys)
+            .own_authorization_server(s.own_authorization_server))
     }
 }

@@ -462,6 +462,18 @@ impl TenantDirectory {
         }
     }
 
+    /// The tenant of an Identity Assertion JWT Authorization Grant: the issuer's one tenant. An
+    /// ID-JAG names the client of the vendor's authorization server, not the org's app
+    /// instance; an org with several instances of the app cannot say which one it is for, and
+    /// is refused rather than guessed.
+    pub(crate) fn route_org_grant(entry: &IssuerEntry) -> Result<&Arc<Tenant>, TokenError> {
+        match entry.tenants.as_slice() {
+            [tenant] => Ok(tenant),
+            [] => Err(TokenError::UnknownIssuer),
+            _ => Err(TokenError::AmbiguousTenant),
+        }
+    }
+
     /// Whether a JWT is an access token of an Okta org authorization server: its audience is
     /// the org itself (`aud` = `iss`), which no tenant of the issuer accepts. Okta does not
     /// publish the keys of those tokens: they are checked by introspection only.

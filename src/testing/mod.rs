@@ -35,11 +35,14 @@ mod org;
 mod respond;
 mod server;
 mod service_app;
+mod signer;
 mod ssf;
 mod state;
 mod token;
+mod token_exchange;
 
 pub use self::dpop::DpopKey;
 pub use self::org::{MockOkta, MockOktaBuilder};
+pub use self::signer::TestAccessTokenSigner;
 pub use self::state::{Endpoint, Fault, KeySetMistake, LogoutRequest};
 pub use self::token::TokenBuilder;

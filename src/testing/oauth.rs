@@ -1,6 +1,7 @@
 //! The mock's sign-in endpoints: authorize (auto-approves the configured user, or denies;
 //! `prompt=none` answers `login_required`: the mock has no Okta session),
-//! token (client auth, single-use codes bound to redirect_uri and PKCE), userinfo and logout,
+//! token (client auth, single-use codes bound to redirect_uri and PKCE; the Cross App Access
+//! token exchange in `token_exchange.rs`), userinfo and logout,
 //! with hooks that break the ID token or the userinfo `sub` on purpose.
 
 use std::collections::HashMap;
@@ -20,7 +21,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::org::MockOkta;
-use super::respond::enter;
+use super::respond::{enter, oauth_error};
 use super::state::{Endpoint, Grant, LogoutRequest, Shared, default_user};
 use super::token::{TokenBuilder, now};
 
@@ -245,25 +246,6 @@ async fn authorize(State(shared): Mock, RawQuery(query): RawQuery) -> Response {
     )
 }
 
-fn oauth_error(status: StatusCode, code: &str) -> Response {
-    let mut response = (
-        status,
-        [
-            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        json!({ "error": code, "error_description": format!("MockOkta: {code}") }).to_string(),
-    )
-        .into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(
-            WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"MockOkta\""),
-        );
-    }
-    response
-}
-
 /// Client credentials from `Authorization: Basic` or the form.
 fn client_auth(
     headers: &HeaderMap,
@@ -316,6 +298,10 @@ async fn token(State(shared): Mock, headers: HeaderMap, body: Bytes) -> Response
     state.oauth.last_auth_method = Some(method.to_owned());
     if let Some(refused) = state.refuse_client(&client_id, &secret) {
         return refused;
+    }
+    if form.get("grant_type").map(String::as_str) == Some(super::token_exchange::GRANT_TYPE) {
+        drop(state);
+        return super::token_exchange::exchange(&shared, &client_id, &form);
     }
     if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 
 use axum::body::Body;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -117,4 +117,25 @@ pub(super) fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// An OAuth error answer (RFC 6749 §5.2) as the mock's token endpoint gives it; `401` with
+/// `WWW-Authenticate: Basic`.
+pub(super) fn oauth_error(status: StatusCode, code: &str) -> Response {
+    let mut response = (
+        status,
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        json!({ "error": code, "error_description": format!("MockOkta: {code}") }).to_string(),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"MockOkta\""),
+        );
+    }
+    response
 }

@@ -283,6 +283,18 @@ pub(super) struct OAuthState {
     pub(super) userinfo_sub: Option<String>,
     pub(super) logouts: Vec<LogoutRequest>,
     pub(super) last_auth_method: Option<String>,
+    /// Cross App Access: the authorization servers (by issuer) the client may get an ID-JAG
+    /// for, and how.
+    pub(super) cross_app: HashMap<String, CrossApp>,
+}
+
+/// What the mock's Cross App Access policy says of one resource authorization server.
+#[derive(Clone, Debug)]
+pub(super) struct CrossApp {
+    /// The client's id at that authorization server (the ID-JAG's `client_id`).
+    pub(super) client_id: String,
+    /// The scopes the org grants there.
+    pub(super) scopes: Vec<String>,
 }
 
 impl fmt::Debug for OAuthState {

@@ -10,6 +10,7 @@ pub(crate) mod dpop_key;
 pub(crate) mod dpop_nonce;
 pub(crate) mod dpop_replay;
 pub(crate) mod global_token_revocation;
+pub(crate) mod id_jag;
 pub(crate) mod id_token;
 pub(crate) mod introspection;
 pub(crate) mod introspection_guard;
@@ -75,6 +76,13 @@ pub(crate) enum Expect<'a> {
         audience: &'a str,
         org_keys: &'a security_event::OrgKeys,
     },
+    /// An Identity Assertion JWT Authorization Grant (ID-JAG) presented to the application's
+    /// own authorization server at `audience` (its issuer) by the authenticated client
+    /// `client_id`. Rules: `verify/id_jag.rs`; its `jti` is used up like a logout signal's.
+    IdJag {
+        audience: &'a str,
+        client_id: &'a str,
+    },
 }
 
 impl Expect<'_> {
@@ -85,7 +93,8 @@ impl Expect<'_> {
             Expect::IdToken { .. } => Some(TokenKind::IdToken),
             Expect::GlobalTokenRevocation { .. }
             | Expect::LogoutToken
-            | Expect::SecurityEvent { .. } => None,
+            | Expect::SecurityEvent { .. }
+            | Expect::IdJag { .. } => None,
         }
     }
 }
@@ -400,6 +409,8 @@ impl Verifier {
             Expect::SecurityEvent { .. } => {
                 entry.tenants.first().ok_or(TokenError::UnknownIssuer)?
             }
+            // An ID-JAG names the vendor's client, not the org's app instance.
+            Expect::IdJag { .. } => TenantDirectory::route_org_grant(&entry)?,
         };
         let window = self.window();
         let back_channel = matches!(expect, Expect::IdToken { .. });
@@ -488,6 +499,10 @@ impl Verifier {
         }
         let user_credential =
             kind == TokenKind::IdToken || rules::is_id_token(&parsed.claims, tenant);
+        let user_tenant = tenant
+            .own_authorization_server
+            .then(|| id_jag::user_tenant(&parsed.raw_claims))
+            .flatten();
         let identity = Arc::new(Identity {
             claims: std::mem::take(&mut parsed.claims),
             raw: std::mem::take(&mut parsed.raw_claims).into_boxed_str(),
@@ -498,6 +513,7 @@ impl Verifier {
                 // What a logout revokes of an ID token without `jti` (#17).
                 token_digest: (user_credential && kind == TokenKind::Bearer)
                     .then(|| crate::store::token_digest(token).into_boxed_str()),
+                user_tenant,
                 ..Issuance::default()
             },
         });
@@ -535,6 +551,10 @@ impl Verifier {
                 security_event::check(parsed, tenant, audience, window)?;
                 None
             }
+            Expect::IdJag {
+                audience,
+                client_id,
+            } => Some(id_jag::check(parsed, tenant, audience, client_id, window)?),
             _ => Some(logout_token::check(parsed, tenant, window)?),
         };
         if let Some(marker) = marker {
@@ -610,6 +630,7 @@ impl Verifier {
                     .then(|| session.session_id.into_boxed_str()),
                 user_credential: true,
                 token_digest: None,
+                user_tenant: None,
             },
         };
         match self.check_revocations(&identity) {

@@ -230,7 +230,7 @@ impl Revocations {
             Ok(true) => Ok(()),
             Ok(false) => Err(TokenError::Replayed.into()),
             Err(e) => {
-                tracing::error!(error = %e, "logout signal refused: its jti cannot be recorded");
+                tracing::error!(error = %e, kind = marker.kind, "single-use signal refused: its jti cannot be recorded");
                 Err(AuthError::TemporarilyUnavailable {
                     retry_after: Some(STORE_RETRY_AFTER),
                 })
@@ -273,7 +273,19 @@ fn is_revoked(store: &dyn RevocationStore, identity: &Identity, now: UnixTime) -
         return false;
     }
     let now_ms = now.as_millis();
-    let tenant = &*identity.tenant.id;
+    // An access token of the app's own authorization server: its user's tenant revokes it too.
+    std::iter::once(&*identity.tenant.id)
+        .chain(identity.issuance.user_tenant.as_deref())
+        .any(|tenant| is_revoked_in(mirror, tenant, identity, now_ms))
+}
+
+/// Whether the mirror revokes `identity` in `tenant` at `now_ms`.
+fn is_revoked_in(
+    mirror: &crate::store::RevocationMirror,
+    tenant: &str,
+    identity: &Identity,
+    now_ms: u64,
+) -> bool {
     let claims = &identity.claims;
     let issued_ms = issued_ms(identity);
     let issued_before = |kind: RevocationKind, value: &str| {

@@ -20,6 +20,7 @@ pub(crate) enum CallKind {
     /// The token endpoint (code exchange).
     Token,
     /// The userinfo endpoint.
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
     Userinfo,
     /// The Shared Signals transmitter's configuration and stream API.
     SsfStream,

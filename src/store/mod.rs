@@ -37,7 +37,9 @@ mod redis_target;
 mod revocation;
 mod revocation_store;
 
-pub(crate) use self::markers::{DPOP_JTI, GTR_JTI, ID_JAG_JTI, LOGIN_STATE, LOGOUT_JTI};
+#[cfg(feature = "login")]
+pub(crate) use self::markers::LOGIN_STATE;
+pub(crate) use self::markers::{DPOP_JTI, GTR_JTI, ID_JAG_JTI, LOGOUT_JTI};
 pub use self::memory::{DroppedMarkers, MarkerLimits, MemoryStore};
 pub use self::mirror::RevocationMirror;
 #[cfg(feature = "redis")]

@@ -178,6 +178,7 @@ pub(crate) fn mirror_entries(entries: usize) {
 
 /// A sign-in `started`, `completed` or `failed`, and why (`ok` unless failed).
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+#[cfg_attr(not(feature = "login"), allow(dead_code))]
 pub(crate) fn login(result: &'static str, reason: &'static str) {
     #[cfg(feature = "metrics")]
     metrics::counter!(names::LOGINS_TOTAL, "result" => result, "reason" => reason).increment(1);

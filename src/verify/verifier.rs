@@ -85,7 +85,7 @@ pub(crate) struct Verifier {
     /// Opaque-token introspection and its cache.
     pub(crate) introspector: Arc<Introspector>,
     /// Verified tokens (`None` when turned off).
-    token_cache: Option<TokenCache>,
+    pub(super) token_cache: Option<TokenCache>,
     /// DPoP proofs, when the application accepts them.
     pub(crate) dpop: Option<DpopVerifier>,
     /// The revocation store, its mirror and the checks against it.

@@ -16,11 +16,14 @@ pub(crate) mod introspection;
 pub(crate) mod introspection_guard;
 pub(crate) mod jws;
 pub(crate) mod logout_token;
+mod request_credential;
 pub(crate) mod revocation;
 pub(crate) mod rules;
 pub(crate) mod security_event;
 #[cfg(feature = "login")]
 pub(crate) mod session;
+#[cfg(feature = "login")]
+mod session_identity;
 pub(crate) mod token_cache;
 pub(crate) mod token_front;
 mod verifier;

@@ -4,23 +4,19 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::future::{Either, ready};
 use http::request::Parts;
 
-use super::dpop::{DpopVerifier, ProofTarget};
-use super::introspection::{Call, Introspector};
+use super::dpop::DpopVerifier;
+use super::introspection::Introspector;
 use super::jws::{Parsed, ValidationOptions};
 use super::revocation::Revocations;
 use super::rules::{TokenKind, Window};
-#[cfg(feature = "login")]
-use super::session::SessionCredential;
 use super::token_cache::TokenCache;
 use super::{global_token_revocation, id_jag, id_token, jws, logout_token, rules, security_event};
 use crate::claims::{CredentialSource, Identity, Issuance};
 use crate::error::{AuthError, TokenError};
-use crate::provider::client_auth::ClientAuthMethod;
 use crate::provider::context::ProviderContext;
 use crate::provider::jwk::VerifyKey;
 use crate::provider::key_lookup::Refetch;
@@ -146,179 +142,9 @@ impl Verifier {
     }
 
     /// Refuses an identity the revocation mirror revokes.
-    fn check_revocations(&self, identity: &Identity) -> Result<(), AuthError> {
+    pub(super) fn check_revocations(&self, identity: &Identity) -> Result<(), AuthError> {
         let now = UnixTime::now(self.provider.clock.as_ref());
         self.revocations.check(identity, now)
-    }
-
-    /// Validates a bearer credential the verified-token cache does not hold (the layer looked
-    /// it up first, in its synchronous fast path; see [`access_token`](Self::access_token)); a
-    /// token bound to a DPoP key is refused (RFC 9449 §7.2).
-    pub(crate) async fn bearer(
-        &self,
-        token: &str,
-        request: &Parts,
-    ) -> Result<Arc<Identity>, AuthError> {
-        let identity = self.access_token(token, request).await?;
-        refuse_dpop_bound(&identity)?;
-        Ok(identity)
-    }
-
-    /// Validates a `DPoP` credential (RFC 9449 §7.1): the access token as for a bearer (from
-    /// the verified-token cache when it is there), then its proof, against the request's
-    /// method and its URI as clients reach it (the tenant's resource origin, else the
-    /// configured one, and the request's path before any `Router::nest` stripped it).
-    pub(crate) async fn dpop(
-        &self,
-        token: &str,
-        proof: &str,
-        request: &Parts,
-    ) -> Result<Arc<Identity>, AuthError> {
-        let Some(dpop) = &self.dpop else {
-            return Err(AuthError::MissingCredential);
-        };
-        let identity = match self.cached(token) {
-            Some(identity) => identity,
-            None => self.access_token(token, request).await?,
-        };
-        let tenant_origin = self
-            .tenants
-            .registry
-            .by_id(&identity.tenant.id)
-            .and_then(|t| {
-                t.resource
-                    .as_deref()
-                    .and_then(crate::protected_resource::origin)
-            });
-        let Some(origin) = tenant_origin.as_deref().or(dpop.default_origin()) else {
-            tracing::error!(
-                tenant = &*identity.tenant.id,
-                "DPoP proof, and no resource identifier to check its htu against"
-            );
-            return Err(AuthError::TemporarilyUnavailable { retry_after: None });
-        };
-        let uri = format!("{origin}{}", client_path(request));
-        let target = ProofTarget {
-            method: request.method.as_str(),
-            uri: &uri,
-        };
-        dpop.check(proof, token, &identity.claims, &target).await?;
-        Ok(identity)
-    }
-
-    /// Validates an access token the verified-token cache does not hold: a JWT locally (or,
-    /// for an Okta org authorization server's access token, by introspection), anything else by
-    /// introspection at the tenant the request names.
-    async fn access_token(&self, token: &str, request: &Parts) -> Result<Arc<Identity>, AuthError> {
-        let max = self.options.max_token_bytes;
-        if token.len() > max {
-            return Err(TokenError::TooLarge {
-                len: token.len(),
-                max,
-            }
-            .into());
-        }
-        if !jws::looks_like_jwt(token) {
-            self.introspector.check_shape(token)?;
-            // Boxed, like the introspection below: the JWT path's future stays small.
-            return Box::pin(async {
-                let tenant = self.tenants.for_opaque_token(request).await?;
-                self.introspect(token, tenant, request).await
-            })
-            .await;
-        }
-        let mut header = jws::HeaderBuf::new();
-        let mut parsed = jws::parse(token, &self.options, &mut header);
-        let parsed = parsed.as_mut().map_err(|e| e.clone())?;
-        let entry = self.issuer_entry(&parsed.claims.iss).await?;
-        if TenantDirectory::is_org_access_token(&entry, &parsed.claims) {
-            let Some(tenant) = self
-                .tenants
-                .for_org_access_token(&entry, &parsed.claims, request)
-            else {
-                return Err(TokenError::AudienceMismatch.into());
-            };
-            Self::screen_org_access_token(parsed, &entry, &tenant, self.window())?;
-            return Box::pin(self.introspect(token, tenant, request)).await;
-        }
-        let tenant = TenantDirectory::route_jwt(&entry, &parsed.claims)?;
-        let window = self.window();
-        let key = Self::key_of(parsed, &entry, tenant, window, false).await?;
-        self.accept(token, parsed, &key, tenant, Expect::Bearer, window)
-    }
-
-    /// What can be checked of an Okta org authorization server's access token before a call
-    /// is spent on it: the time rules (an expired one is refused without a call) and, when it
-    /// names a key the org publishes, its signature (a forgery is refused without a call).
-    /// Okta signs these tokens with keys it does not publish (see the Okta facts in
-    /// DESIGN.md): a token naming another key goes to introspection, within its client's share.
-    fn screen_org_access_token(
-        parsed: &Parsed<'_>,
-        entry: &IssuerEntry,
-        tenant: &Tenant,
-        window: Window,
-    ) -> Result<(), AuthError> {
-        rules::check_times(&parsed.claims, window)?;
-        rules::refuse_non_credential(parsed)?;
-        let kid = parsed.header.kid.as_deref();
-        if kid.is_some()
-            && let Some(key) = entry.current_key(tenant, kid, parsed.alg)
-        {
-            jws::verify_signature(parsed, &key)?;
-        }
-        Ok(())
-    }
-
-    /// Introspects an access token at the tenant's authorization server, within the budget
-    /// share of the client that sent `request`.
-    async fn introspect(
-        &self,
-        token: &str,
-        tenant: Arc<Tenant>,
-        request: &Parts,
-    ) -> Result<Arc<Identity>, AuthError> {
-        if tenant.client_id.is_none() || tenant.secrets.is_empty() {
-            // Retrying cannot help: without credentials no call will ever vouch for it.
-            return Err(TokenError::NoIntrospection.into());
-        }
-        let entry = self
-            .tenants
-            .registry
-            .by_issuer(&tenant.issuer)
-            .ok_or(TokenError::UnknownIssuer)?;
-        let metadata = entry.keys.ensure_metadata().await.map_err(|e| {
-            tracing::warn!(tenant = &*tenant.id, error = %e, "discovery unavailable for introspection");
-            AuthError::TemporarilyUnavailable {
-                retry_after: Some(Duration::from_secs(5)),
-            }
-        })?;
-        let Some(endpoint) = metadata.introspection_endpoint.clone() else {
-            tracing::warn!(
-                tenant = &*tenant.id,
-                "provider has no introspection endpoint"
-            );
-            return Err(
-                TokenError::Malformed("opaque token, and no introspection endpoint").into(),
-            );
-        };
-        let methods = metadata
-            .introspection_endpoint_auth_methods_supported
-            .as_deref()
-            .or(metadata.token_endpoint_auth_methods_supported.as_deref());
-        let call = Call {
-            tenant,
-            endpoint,
-            method: ClientAuthMethod::choose(methods),
-            fetcher: self.provider.fetcher.clone(),
-            clock: Arc::clone(&self.provider.clock),
-            client: self.introspector.client_of(request),
-            metrics: Arc::clone(&self.provider.metrics),
-        };
-        let identity = self.introspector.check(token, call).await?;
-        rules::check_binding(&identity.claims)?;
-        // Cached answers too: a user revoked since is refused without asking again.
-        self.check_revocations(&identity)?;
-        Ok(identity)
     }
 
     /// Validates a JWT bearer token into an identity (no introspection); a DPoP-bound token is
@@ -403,7 +229,7 @@ impl Verifier {
 
     /// The tenants of an issuer: registered ones at once, others through the loader. A future
     /// of a few words: the loader's, rare, is boxed rather than carried by every verification.
-    fn issuer_entry<'a>(
+    pub(super) fn issuer_entry<'a>(
         &'a self,
         issuer: &'a str,
     ) -> impl Future<Output = Result<Arc<IssuerEntry>, AuthError>> + Send + 'a {
@@ -414,7 +240,7 @@ impl Verifier {
     }
 
     /// The time rules' window now.
-    fn window(&self) -> Window {
+    pub(super) fn window(&self) -> Window {
         Window::new(self.provider.clock.now(), self.options.leeway)
     }
 
@@ -425,7 +251,7 @@ impl Verifier {
     ///
     /// The steps after it are plain functions ([`Self::accept`]), so that the parsed token is
     /// held once in the caller's future (which a move copies whole).
-    fn key_of<'a>(
+    pub(super) fn key_of<'a>(
         parsed: &Parsed<'a>,
         entry: &'a IssuerEntry,
         tenant: &'a Tenant,
@@ -452,7 +278,7 @@ impl Verifier {
 
     /// The steps after the key for a credential that becomes a request's identity: signature,
     /// rules, identity, the revocation mirror; and the verified-token cache for bearer tokens.
-    fn accept(
+    pub(super) fn accept(
         &self,
         token: &str,
         parsed: &mut Parsed<'_>,
@@ -563,81 +389,10 @@ impl Verifier {
             .use_up(&identity.claims.iss, marker, self.options.leeway, now)
             .await
     }
-
-    #[cfg(feature = "login")]
-    /// The identity of a session the login half opened: its tenant must still be known (it is
-    /// loaded again after a restart or an eviction) with the issuer and client id it signed in
-    /// with, and the revocation mirror must not revoke it. `None` when it is not (the session
-    /// counts as no credential: a page asks to sign in again).
-    pub(crate) async fn session(
-        &self,
-        session: SessionCredential,
-    ) -> Result<Option<Arc<Identity>>, AuthError> {
-        let Some(tenant) = self.tenants.tenant_by_id(&session.tenant_id).await? else {
-            tracing::debug!(
-                tenant = &*session.tenant_id,
-                "session of a tenant nobody knows"
-            );
-            return Ok(None);
-        };
-        if *tenant.issuer != session.issuer
-            || tenant.client_id.as_deref() != Some(session.client_id.as_str())
-        {
-            tracing::debug!(
-                tenant = &*session.tenant_id,
-                "session of a tenant that changed"
-            );
-            return Ok(None);
-        }
-        let Ok(raw) = serde_json::to_string(&session.claims) else {
-            return Ok(None);
-        };
-        let Ok(claims) = serde_json::from_value::<crate::claims::StandardClaims>(
-            serde_json::Value::Object(session.claims),
-        ) else {
-            return Ok(None);
-        };
-        let identity = Identity {
-            claims,
-            raw: raw.into_boxed_str(),
-            tenant: tenant.as_ref_info(),
-            source: CredentialSource::Session,
-            issuance: Issuance {
-                started_at: Some(session.signed_in_at),
-                session_id: (!session.session_id.is_empty())
-                    .then(|| session.session_id.into_boxed_str()),
-                user_credential: true,
-                token_digest: None,
-                user_tenant: None,
-            },
-        };
-        match self.check_revocations(&identity) {
-            Ok(()) => Ok(Some(Arc::new(identity))),
-            Err(AuthError::InvalidToken(TokenError::Revoked)) => {
-                tracing::info!(
-                    tenant = &*identity.tenant.id,
-                    "revoked session: sign in again"
-                );
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
-    }
-}
-
-/// The path of the request as the client sent it (a DPoP proof's `htu`): with feature `axum`,
-/// axum's `OriginalUri` when a `Router::nest` stripped a prefix before the layer; else the path
-/// the layer sees. (A reverse proxy in front that strips a prefix is not seen.)
-fn client_path(request: &Parts) -> &str {
-    #[cfg(feature = "axum")]
-    if let Some(axum::extract::OriginalUri(uri)) = request.extensions.get() {
-        return uri.path();
-    }
-    request.uri.path()
 }
 
 /// A token bound to a DPoP key is usable only with a proof (RFC 9449 §7.2).
-fn refuse_dpop_bound(identity: &Identity) -> Result<(), AuthError> {
+pub(super) fn refuse_dpop_bound(identity: &Identity) -> Result<(), AuthError> {
     if identity.claims.is_dpop_bound() {
         return Err(TokenError::DpopBoundAsBearer.into());
     }

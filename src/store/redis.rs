@@ -191,7 +191,7 @@ impl RedisStore {
         pipe.cmd("WAIT").arg(replicas).arg(wait_ms);
         let limit = config.command_timeout + config.replica_ack_timeout;
         let (acked,): (u32,) = self
-            .timed("record", limit, pipe.query_async(manager))
+            .timed("record", limit, manager.query_keys(&pipe))
             .await?;
         if acked >= replicas {
             return Ok(());
@@ -234,7 +234,7 @@ impl RevocationStore for RedisStore {
             }
             let pipe = write_pipeline(&self.inner, revocation);
             let limit = self.inner.config.command_timeout;
-            self.timed("record", limit, pipe.query_async::<()>(&mut manager))
+            self.timed("record", limit, manager.query_keys::<()>(&pipe))
                 .await
         })
     }

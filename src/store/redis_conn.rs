@@ -46,6 +46,28 @@ impl ConnectionLike for Conn {
 }
 
 impl Conn {
+    /// `pipe` on the revocation keys. While a cluster moves the slot of those keys (a
+    /// resharding), a pipeline may come back with `ASK`, `MOVED`, `TRYAGAIN` or `CLUSTERDOWN`
+    /// (the cluster client follows them for single commands): it is sent again, a little later
+    /// each time, until it goes through or the caller's time limit ends it. Any other error
+    /// is given back at once.
+    pub(super) async fn query_keys<T: FromRedisValue>(
+        &mut self,
+        pipe: &impl SlotQuery,
+    ) -> RedisResult<T> {
+        let mut delay = std::time::Duration::from_millis(5);
+        loop {
+            match pipe.send(self).await {
+                Err(e) if e.is_cluster_error() => {
+                    tracing::debug!(error = %e, "revocation write during a slot move: sent again");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_millis(200));
+                }
+                result => return result,
+            }
+        }
+    }
+
     /// `cmd` on the node that holds the revocations: the primary, or in a cluster the primary
     /// of the slot of `tagged_key` (every revocation key carries one hash tag). For keyless
     /// commands that read the revocations (`SCAN`, `INFO replication`).
@@ -70,5 +92,24 @@ impl Conn {
                 T::from_redis_value(value).map_err(Into::into)
             }
         }
+    }
+}
+
+/// A command or pipeline on the revocation keys, sent again while their slot moves
+/// ([`Conn::query_keys`]).
+pub(super) trait SlotQuery {
+    /// Sends it on `conn`.
+    fn send<'a, T: FromRedisValue + 'a>(&'a self, conn: &'a mut Conn) -> RedisFuture<'a, T>;
+}
+
+impl SlotQuery for redis::Pipeline {
+    fn send<'a, T: FromRedisValue + 'a>(&'a self, conn: &'a mut Conn) -> RedisFuture<'a, T> {
+        Box::pin(self.query_async(conn))
+    }
+}
+
+impl SlotQuery for Cmd {
+    fn send<'a, T: FromRedisValue + 'a>(&'a self, conn: &'a mut Conn) -> RedisFuture<'a, T> {
+        Box::pin(self.query_async(conn))
     }
 }

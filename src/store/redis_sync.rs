@@ -301,7 +301,7 @@ async fn full_sync_once(inner: &Inner) -> Result<(), String> {
             let mut mget = redis::cmd("MGET");
             mget.arg(chunk);
             let values: Vec<Option<Vec<u8>>> =
-                timed(timeout, "mget", mget.query_async(&mut manager)).await?;
+                timed(timeout, "mget", manager.query_keys(&mget)).await?;
             stored.extend(
                 values
                     .into_iter()
@@ -328,7 +328,7 @@ async fn full_sync_once(inner: &Inner) -> Result<(), String> {
                 pipe.add_command(cmd.clone()).ignore();
             }
         }
-        timed::<()>(timeout, "write back", pipe.query_async(&mut manager)).await?;
+        timed::<()>(timeout, "write back", manager.query_keys(&pipe)).await?;
     }
     inner.mirror.mark_synced(inner.config.clock.now());
     // Connected before the sync is counted: whoever waits for a sync sees both.

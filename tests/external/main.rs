@@ -188,5 +188,12 @@ fn redis_trials() -> Vec<Trial> {
 }
 
 fn main() {
+    // `RUST_LOG=okta_oidc=warn` shows the crate's own logs (why a store call failed, …).
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     harness::run(trials())
 }

@@ -110,6 +110,8 @@ pub(super) async fn credentials(
         id: client_id,
         secrets: tenant.secrets(),
         method: ClientAuthMethod::choose(methods),
+        // The doctor checks the secrets (Okta's answers to a wrong one tell which is stale).
+        key: None,
     };
     let form: &[(&str, &str)] = if introspect {
         &[("token", JUNK), ("token_type_hint", "access_token")]

@@ -381,6 +381,7 @@ impl SsfTransmitter {
             ("scope", app.scopes.as_str()),
         ];
         let answer = post_form_with_key(
+            CallKind::Token,
             &self.inner.fetcher,
             &self.inner.token_endpoint,
             &form,

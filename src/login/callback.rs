@@ -368,6 +368,7 @@ async fn exchange(
         id: tenant.client_id.as_deref().unwrap_or_default(),
         secrets: &tenant.secrets,
         method: ClientAuthMethod::choose(meta.token_endpoint_auth_methods_supported.as_deref()),
+        key: tenant.key.as_ref(),
     };
     let form = [
         ("grant_type", "authorization_code"),

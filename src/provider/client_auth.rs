@@ -74,11 +74,14 @@ impl ClientAuthMethod {
     }
 }
 
-/// The client making the call: its id and its secrets (one, or two during a rotation).
+/// The client making the call: its id and its secrets (one, or two during a rotation), or the
+/// key of its `private_key_jwt` assertions.
 pub(crate) struct Client<'a> {
     pub(crate) id: &'a str,
     pub(crate) secrets: &'a [ClientSecret],
     pub(crate) method: ClientAuthMethod,
+    /// With a key, the client authenticates with a signed assertion, never a secret.
+    pub(crate) key: Option<&'a ClientKey>,
 }
 
 /// The provider's answer (any status but a refused client).
@@ -109,6 +112,13 @@ pub(crate) async fn post_form(
     client: &Client<'_>,
     max_body: usize,
 ) -> Result<Answer, PostError> {
+    if let Some(key) = client.key {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        return post_form_with_key(kind, fetcher, endpoint, form, client.id, key, now, max_body)
+            .await;
+    }
     if client.secrets.is_empty() {
         return Err(PostError::NoSecret);
     }
@@ -223,7 +233,9 @@ fn unique_id() -> String {
 
 /// POSTs `form` to `endpoint` as `client_id`, authenticated by a client assertion signed with
 /// `key` (`private_key_jwt`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn post_form_with_key(
+    kind: CallKind,
     fetcher: &Fetcher,
     endpoint: &str,
     form: &[(&str, &str)],
@@ -243,7 +255,7 @@ pub(crate) async fn post_form_with_key(
         .post(endpoint)
         .header(ACCEPT, "application/json")
         .form(&fields);
-    let response = send(CallKind::Token, request)
+    let response = send(kind, request)
         .await
         .map_err(|e| PostError::Transport(describe(e)))?;
     let status = response.status();

@@ -7,6 +7,7 @@ use crate::error::ConfigError;
 use crate::protected_resource::check_resource_id;
 use crate::provider::client_auth::ClientSecret;
 use crate::provider::fetch::UrlPolicy;
+use crate::provider::private_key::ClientKey;
 
 /// One tenant: an app instance in a customer's Okta org (issuer + client).
 ///
@@ -29,6 +30,8 @@ pub struct Tenant {
     pub(crate) issuer: Arc<str>,
     pub(crate) client_id: Option<Arc<str>>,
     pub(crate) secrets: Vec<ClientSecret>,
+    /// `private_key_jwt`: the key that signs this client's assertions (then no secret is sent).
+    pub(crate) key: Option<ClientKey>,
     pub(crate) audiences: Vec<Arc<str>>,
     pub(crate) accept_id_tokens: bool,
     pub(crate) id_token_typ: Option<Vec<String>>,
@@ -49,6 +52,7 @@ impl Tenant {
             issuer: Arc::from(issuer.into()),
             client_id: None,
             secrets: Vec::new(),
+            key: None,
             audiences: Vec::new(),
             accept_id_tokens: true,
             id_token_typ: None,
@@ -72,6 +76,35 @@ impl Tenant {
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_id = Some(Arc::from(client_id.into()));
         self
+    }
+
+    /// Authenticates this app instance's client with `private_key_jwt` (RFC 7523 §2.2, OpenID
+    /// Connect Core §9) at the token endpoint (sign-in) and the introspection endpoint: a
+    /// short-lived client assertion signed with `key` (RS256, its `kid` in the header), instead
+    /// of a secret. In Okta: the app's *Client authentication* set to *Public key / Private key*,
+    /// with the public half of `key` added there. Needs [`client_id`](Self::client_id) (or
+    /// [`client`](Self::client)); a secret, if also set, is no longer sent.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), okta_oidc::ConfigError> {
+    /// use okta_oidc::{ClientKey, Tenant};
+    ///
+    /// let pem = std::fs::read_to_string("acme-client-key.pem").expect("the key, from your store");
+    /// let acme = Tenant::new("acme", "https://acme.okta.com")
+    ///     .client_id("0oa1acmeclient")
+    ///     .client_key(ClientKey::from_pkcs8_pem(&pem, Some("key-1"))?);
+    /// # let _ = acme;
+    /// # Ok(()) }
+    /// ```
+    pub fn client_key(mut self, key: ClientKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Whether this tenant's client can authenticate to Okta (a client id, and a secret or a
+    /// `private_key_jwt` key): introspection and the code exchange need it.
+    pub(crate) fn can_authenticate(&self) -> bool {
+        self.client_id.is_some() && (!self.secrets.is_empty() || self.key.is_some())
     }
 
     /// Adds a second client secret, accepted during a secret rotation (Okta lets an app hold

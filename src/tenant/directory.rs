@@ -508,7 +508,7 @@ impl TenantDirectory {
         claims: &StandardClaims,
         request: &Parts,
     ) -> Option<Arc<Tenant>> {
-        let with_secret = |t: &&Arc<Tenant>| !t.secrets.is_empty();
+        let with_secret = |t: &&Arc<Tenant>| t.can_authenticate();
         if let Some(cid) = claims.cid.as_deref()
             && let Some(t) = entry
                 .tenants
@@ -523,7 +523,7 @@ impl TenantDirectory {
             return entry.tenants.iter().find(|t| *t.id == *id).cloned();
         }
         match entry.tenants.as_slice() {
-            [only] if !only.secrets.is_empty() => Some(Arc::clone(only)),
+            [only] if only.can_authenticate() => Some(Arc::clone(only)),
             _ => None,
         }
     }

@@ -29,18 +29,25 @@ async fn introspect(
     if let Some(response) = enter(&shared, Endpoint::Introspect).await {
         return response;
     }
+    let by_key = form.contains_key("client_assertion");
+    if by_key && !super::service_app::assertion_authenticates(&shared, &form, "introspect") {
+        let body = json!({"error": "invalid_client", "error_description": "Client authentication failed."});
+        return json_response(StatusCode::UNAUTHORIZED, &body);
+    }
     let presented = basic_credentials(&headers).or_else(|| {
         Some((
             form.get("client_id")?.clone(),
             form.get("client_secret")?.clone(),
         ))
     });
-    let Some((id, secret)) = presented else {
-        let body = json!({"error": "invalid_client", "error_description": "Client authentication failed."});
-        return json_response(StatusCode::UNAUTHORIZED, &body);
-    };
-    if let Some(refused) = shared.lock().refuse_client(&id, &secret) {
-        return refused;
+    if !by_key {
+        let Some((id, secret)) = presented else {
+            let body = json!({"error": "invalid_client", "error_description": "Client authentication failed."});
+            return json_response(StatusCode::UNAUTHORIZED, &body);
+        };
+        if let Some(refused) = shared.lock().refuse_client(&id, &secret) {
+            return refused;
+        }
     }
     let Some(token) = form.get("token") else {
         let body = json!({"error": "invalid_request", "error_description": "token is required"});

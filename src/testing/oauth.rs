@@ -99,8 +99,8 @@ impl MockOkta {
         self.lock().oauth.logouts.clone()
     }
 
-    /// How the client authenticated at the last token request: `"client_secret_basic"` or
-    /// `"client_secret_post"`.
+    /// How the client authenticated at the last token request: `"client_secret_basic"`,
+    /// `"client_secret_post"` or `"private_key_jwt"`.
     pub fn last_token_auth_method(&self) -> Option<String> {
         self.lock().oauth.last_auth_method.clone()
     }
@@ -289,14 +289,25 @@ async fn token(State(shared): Mock, headers: HeaderMap, body: Bytes) -> Response
     if form.get("grant_type").map(String::as_str) == Some("client_credentials") {
         return super::service_app::client_credentials(&shared, &form);
     }
-    let (client_id, secret, method) = match client_auth(&headers, &form) {
-        Ok(c) => c,
-        Err("invalid_request") => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request"),
-        Err(e) => return oauth_error(StatusCode::UNAUTHORIZED, e),
+    let by_key = form.contains_key("client_assertion");
+    let (client_id, secret, method) = if by_key {
+        if !super::service_app::assertion_authenticates(&shared, &form, "token") {
+            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+        }
+        let id = form.get("client_id").cloned().unwrap_or_default();
+        (id, String::new(), "private_key_jwt")
+    } else {
+        match client_auth(&headers, &form) {
+            Ok(c) => c,
+            Err("invalid_request") => {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+            }
+            Err(e) => return oauth_error(StatusCode::UNAUTHORIZED, e),
+        }
     };
     let mut state = shared.lock();
     state.oauth.last_auth_method = Some(method.to_owned());
-    if let Some(refused) = state.refuse_client(&client_id, &secret) {
+    if !by_key && let Some(refused) = state.refuse_client(&client_id, &secret) {
         return refused;
     }
     if form.get("grant_type").map(String::as_str) == Some(super::token_exchange::GRANT_TYPE) {

@@ -31,35 +31,13 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> MutexGuard<'_, T> {
 /// use), every scope asked for granted to the app; an opaque token for an hour.
 pub(super) fn client_credentials(shared: &Shared, form: &HashMap<String, String>) -> Response {
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
-    if field("client_assertion_type") != JWT_BEARER || field("client_assertion").is_empty() {
+    if !assertion_authenticates(shared, form, "token") {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
     }
     let client_id = field("client_id");
     let Some(app) = lock(&shared.ssf.service_apps).get(client_id).cloned() else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
     };
-    let Ok(key) = DecodingKey::from_rsa_pem(app.public_pem.as_bytes()) else {
-        return oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error");
-    };
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_audience(&[format!("{}/oauth2/v1/token", shared.issuer)]);
-    validation.set_issuer(&[client_id]);
-    validation.sub = Some(client_id.to_owned());
-    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-    let claims = match jsonwebtoken::decode::<serde_json::Value>(
-        field("client_assertion"),
-        &key,
-        &validation,
-    ) {
-        Ok(data) if data.header.kid.as_deref() == Some(app.kid.as_str()) => data.claims,
-        _ => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client"),
-    };
-    let Some(jti) = claims["jti"].as_str() else {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-    };
-    if !lock(&shared.ssf.assertion_jtis).insert(jti.to_owned()) {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-    }
     let scopes: Vec<String> = field("scope")
         .split_whitespace()
         .map(str::to_owned)
@@ -78,6 +56,44 @@ pub(super) fn client_credentials(shared: &Shared, form: &HashMap<String, String>
             "scope": scopes.join(" "),
         }),
     )
+}
+
+/// Whether the form's client assertion (`private_key_jwt`, RFC 7523 §2.2, §3) authenticates its
+/// `client_id`, sent to the org's `/oauth2/v1/{endpoint}`: signed by the key registered for
+/// that client (a service app's, or the app's own with `MockOkta::use_private_key_jwt`), `iss`
+/// = `sub` = the client id, `aud` the endpoint, `exp` not passed, `jti` single use.
+pub(super) fn assertion_authenticates(
+    shared: &Shared,
+    form: &HashMap<String, String>,
+    endpoint: &str,
+) -> bool {
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
+    if field("client_assertion_type") != JWT_BEARER || field("client_assertion").is_empty() {
+        return false;
+    }
+    let client_id = field("client_id");
+    let Some(app) = lock(&shared.ssf.service_apps).get(client_id).cloned() else {
+        return false;
+    };
+    let Ok(key) = DecodingKey::from_rsa_pem(app.public_pem.as_bytes()) else {
+        return false;
+    };
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[format!("{}/oauth2/v1/{endpoint}", shared.issuer)]);
+    validation.set_issuer(&[client_id]);
+    validation.sub = Some(client_id.to_owned());
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    let claims = match jsonwebtoken::decode::<serde_json::Value>(
+        field("client_assertion"),
+        &key,
+        &validation,
+    ) {
+        Ok(data) if data.header.kid.as_deref() == Some(app.kid.as_str()) => data.claims,
+        _ => return false,
+    };
+    claims["jti"]
+        .as_str()
+        .is_some_and(|jti| lock(&shared.ssf.assertion_jtis).insert(jti.to_owned()))
 }
 
 /// Whether `authorization` is a service app's token with `scope`.
@@ -101,6 +117,18 @@ impl MockOkta {
     /// public key for `private_key_jwt`. Returns its private key (PKCS #8 PEM) and the key's
     /// `kid`, for [`ClientKey::from_pkcs8_pem`](crate::ClientKey::from_pkcs8_pem).
     pub fn add_service_app(&self, client_id: &str, scopes: &[&str]) -> (String, String) {
+        self.register_client_key(client_id, scopes)
+    }
+
+    /// The app's own client (`client_id()`) authenticates with `private_key_jwt` too, at the
+    /// token and introspection endpoints: returns its private key (PKCS #8 PEM) and `kid`, for
+    /// [`ClientKey::from_pkcs8_pem`](crate::ClientKey::from_pkcs8_pem) and
+    /// [`Tenant::client_key`](crate::Tenant::client_key). Its secret still works.
+    pub fn use_private_key_jwt(&self) -> (String, String) {
+        self.register_client_key(&self.client_id(), &[])
+    }
+
+    fn register_client_key(&self, client_id: &str, scopes: &[&str]) -> (String, String) {
         let index = self.lock().key_offset + 3;
         let material = keys::rsa(index);
         let kid = format!("svc-{client_id}");

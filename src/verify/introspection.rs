@@ -272,6 +272,7 @@ impl Introspector {
             id: client_id,
             secrets: &tenant.secrets,
             method: call.method,
+            key: tenant.key.as_ref(),
         };
         let form = [("token", token), ("token_type_hint", "access_token")];
         let unavailable = |retry: Duration| AuthError::TemporarilyUnavailable {

@@ -151,7 +151,7 @@ impl Verifier {
         tenant: Arc<Tenant>,
         request: &Parts,
     ) -> Result<Arc<Identity>, AuthError> {
-        if tenant.client_id.is_none() || tenant.secrets.is_empty() {
+        if !tenant.can_authenticate() {
             // Retrying cannot help: without credentials no call will ever vouch for it.
             return Err(TokenError::NoIntrospection.into());
         }

@@ -45,6 +45,7 @@ mod metrics;
 mod otel;
 mod pinned_keys;
 mod pipeline;
+mod private_key_jwt;
 mod properties;
 mod provider_urls;
 mod rejection_log;

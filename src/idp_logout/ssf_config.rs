@@ -120,6 +120,13 @@ impl SsfSettings {
 
     pub(super) fn count(&self, count: Count) {
         self.counts[count as usize].fetch_add(1, Ordering::Relaxed);
+        let event = match count {
+            Count::SessionRevoked => "session_revoked",
+            Count::CredentialChange => "credential_change",
+            Count::Verification => "verification",
+            Count::Ignored => "other",
+        };
+        crate::telemetry::metrics::security_event(event);
     }
 
     pub(super) fn counts(&self) -> SsfEventCounts {

@@ -19,6 +19,7 @@
 //! | [`REVOCATION_MIRROR_ENTRIES`] | gauge | (none) |
 //! | [`LOGINS_TOTAL`] | counter | `result` ([`LOGIN_RESULTS`]), `reason` ([`LOGIN_REASONS`]) |
 //! | [`TENANTS`] | gauge | `source` ([`TENANT_SOURCES`]) |
+//! | [`SECURITY_EVENTS_TOTAL`] | counter | `event` ([`SECURITY_EVENTS`]) |
 //!
 //! \* `tenant` is there only with `metrics_tenant_label(true)`: the id of a registered tenant,
 //! or the empty value (the same as no label, to Prometheus) for anything else: a loaded
@@ -57,6 +58,8 @@ pub const REVOCATION_MIRROR_ENTRIES: &str = "okta_oidc_revocation_mirror_entries
 pub const LOGINS_TOTAL: &str = "okta_oidc_logins_total";
 /// Tenants known, by source.
 pub const TENANTS: &str = "okta_oidc_tenants";
+/// Shared Signals events accepted at the push endpoint, by event.
+pub const SECURITY_EVENTS_TOTAL: &str = "okta_oidc_security_events_total";
 
 /// Every metric name, in the order of the table above.
 pub const NAMES: &[&str] = &[
@@ -70,6 +73,7 @@ pub const NAMES: &[&str] = &[
     REVOCATION_MIRROR_ENTRIES,
     LOGINS_TOTAL,
     TENANTS,
+    SECURITY_EVENTS_TOTAL,
 ];
 
 /// `outcome` of [`REQUESTS_TOTAL`]: the identity was accepted (also: an optional route with
@@ -133,6 +137,14 @@ pub const LOGIN_REASONS: &[&str] = &[
     "provider",
     "unavailable",
     "internal",
+];
+/// `event` of [`SECURITY_EVENTS_TOTAL`]: CAEP session revoked, CAEP credential change, the
+/// SSF stream verification, any other event type (accepted, ignored).
+pub const SECURITY_EVENTS: &[&str] = &[
+    "session_revoked",
+    "credential_change",
+    "verification",
+    "other",
 ];
 /// `source` of [`TENANTS`]: registered by the application, or loaded on demand by its loader.
 pub const TENANT_SOURCES: &[&str] = &["registered", "loaded"];

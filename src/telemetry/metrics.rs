@@ -162,6 +162,14 @@ pub(crate) fn revocation(source: &'static str) {
     metrics::counter!(names::REVOCATIONS_TOTAL, "source" => source).increment(1);
 }
 
+/// A Shared Signals event accepted (`session_revoked`, `credential_change`, `verification`,
+/// `other`).
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn security_event(event: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(names::SECURITY_EVENTS_TOTAL, "event" => event).increment(1);
+}
+
 /// Whether the revocation store is connected now.
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 pub(crate) fn store_connected(connected: bool) {
@@ -416,6 +424,10 @@ mod enabled {
             "Sign-ins started, completed and failed."
         );
         metrics::describe_gauge!(names::TENANTS, "Tenants known, by source.");
+        metrics::describe_counter!(
+            names::SECURITY_EVENTS_TOTAL,
+            "Shared Signals events accepted, by event."
+        );
     }
 }
 

@@ -332,3 +332,34 @@ async fn key_set_age_is_live() {
     assert_eq!(stack.status(&stack.mock.access_token().build()).await, 200);
     assert_eq!(series(&snapshotter)[&key], 600.0);
 }
+
+/// Shared Signals events accepted are counted by event, and the revocations they record by
+/// their source.
+#[tokio::test]
+async fn security_events_and_their_revocations_are_counted() {
+    use crate::ssf_receiver::{PUSH_AUTH, receiver};
+    let (snapshotter, _guard) = recorder();
+    let mock = okta_oidc::testing::MockOkta::start().await;
+    let app =
+        Instance::start_with_endpoints(&mock, |b| b.background_refresh(false), receiver).await;
+    app.create_ssf_stream(&mock, PUSH_AUTH).await;
+    assert_eq!(mock.end_okta_session_ssf("00u1mockuser").await, 202);
+    let all = series(&snapshotter);
+    assert_eq!(
+        all.get("okta_oidc_security_events_total{event=session_revoked}"),
+        Some(&1.0),
+        "{all:#?}"
+    );
+    assert_eq!(
+        all.get("okta_oidc_revocations_total{source=shared_signals}"),
+        Some(&1.0),
+        "{all:#?}"
+    );
+    for key in all
+        .keys()
+        .filter(|k| k.starts_with("okta_oidc_security_events_total"))
+    {
+        let event = key.split("event=").nth(1).unwrap().trim_end_matches('}');
+        assert!(names::SECURITY_EVENTS.contains(&event), "{key}");
+    }
+}

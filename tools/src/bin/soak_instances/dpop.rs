@@ -84,6 +84,10 @@ async fn replay_proof(shared: &Shared, i: usize, credential: &Credential) {
     );
 }
 
+/// The "status" a login replay is counted with when it made a session (`302` alone is also
+/// the answer of a refused callback that sends the browser back to sign in).
+pub(crate) const LOGIN_ACCEPTED: u16 = 1;
+
 /// Counts one replay's answer (`accepted` is the status that means it was accepted again).
 pub(crate) fn count_replay(
     shared: &Shared,
@@ -95,7 +99,12 @@ pub(crate) fn count_replay(
     match status {
         Some(s) if s == accepted => {
             add(&r.accepted_twice);
-            shared.detail(format!("accepted twice: {what}: {s}"));
+            let answer = if s == LOGIN_ACCEPTED {
+                "302 with a session".to_owned()
+            } else {
+                s.to_string()
+            };
+            shared.detail(format!("accepted twice: {what}: {answer}"));
         }
         Some(400 | 401) => add(&r.refused),
         Some(503) => {

@@ -78,7 +78,8 @@ pub(crate) async fn hostile(shared: Arc<Shared>) {
                 rng.text(43)
             )),
             2 => {
-                let real = shared.breaks.hostile && n % 10 == 2;
+                // One in five of this kind (n % 4 == 2).
+                let real = shared.breaks.hostile && n % 20 == 2;
                 let issuer = if real {
                     shared.mock.issuer()
                 } else {

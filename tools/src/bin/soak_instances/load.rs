@@ -112,7 +112,7 @@ pub(crate) async fn opaque_worker(shared: Arc<Shared>, i: usize) {
             .mock
             .opaque_token(json!({"sub": email, "uid": sub, "username": email}))
     };
-    let mut cached = vec![mint(), mint()];
+    let mut cached = [mint(), mint()];
     let mut last_fresh = Instant::now();
     for n in 0..MAX_REQUESTS_PER_WORKER {
         if shared.done() {

@@ -9,27 +9,41 @@
 //!
 //! Load (loopback only, bounded in time and in count), on every instance: bearer ID and access
 //! tokens of users never revoked (cached, and fresh ones minted every few hundred requests),
-//! session requests with real sign-ins, and new sign-ins. Logout signals at a steady rate,
-//! spread over the instances: Universal Logout by `iss_sub` and by email, back-channel logout by
-//! `sub` and by `sid`, RP logout (`/auth/logout`). Each signal's user signs in first; its
-//! session and bearer tokens are accepted on every instance before the signal (so they are
-//! cached), and after the signal's answer every one of them must be refused on every instance
-//! within the bound: 1 s while Redis is up, the end of a fault window plus the re-sync period
-//! after one.
+//! DPoP requests with a fresh proof each, opaque tokens answered by introspection (cached, and
+//! a fresh one every 3 s), session requests with real sign-ins, and new sign-ins. Logout
+//! signals at a steady rate, spread over the instances: Universal Logout by `iss_sub` and by
+//! email, back-channel logout by `sub` and by `sid`, RP logout (`/auth/logout`). Each signal's
+//! user signs in first; its session and bearer tokens are accepted on every instance before the
+//! signal (so they are cached), and after the signal's answer every one of them must be refused
+//! on every instance within the bound: 1 s while Redis is up, the end of a fault window plus
+//! the re-sync period after one.
 //!
-//! Faults, each in a window written to the report: instance C cut off from Redis (a TCP proxy
-//! in front of Redis for C) and restored; Redis killed and restarted empty on the same port (the
-//! instances write their mirrors back).
+//! Single use across instances: a DPoP proof, a login `state` (with a second code of its own)
+//! and a logout token's `jti`, each used on one instance, are replayed on another and must be
+//! refused. Hostile traffic beside the load (junk tokens, callback floods, random issuers, junk
+//! DPoP proofs, 50 a second from 127.0.0.2) must be refused, and valid credentials never.
 //!
-//! `SOAK_BREAK_PUBLISH=1` breaks propagation on purpose (instance C's store gets a key prefix of
-//! its own, so it never sees the others' revocations nor they its): the run must then report
-//! false accepts and exit non-zero.
+//! Faults, each in a window written to the report: the org's introspection answering 429 and
+//! 500; instance C cut off from Redis (a TCP proxy in front of Redis for C) and restored; Redis
+//! killed and restarted empty on the same port (the instances write their mirrors back); Redis
+//! killed and restarted from a snapshot taken a few seconds before, instance B cold-started
+//! while it is down (it must answer `503` with `Retry-After` until its first sync).
 //!
-//! Report (printed and written to `target/soak/instances-report.txt`, or `SOAK_REPORT`): signals
-//! by kind, false accepts (must be 0), propagation p50/p99/max by kind, spurious refusals of
-//! valid credentials outside fault windows (must be 0), 503s inside them (each with
-//! `Retry-After`), RSS, mirror sizes, Redis memory and a `SCAN` of every key for a TTL. Exits
-//! non-zero when a target is missed.
+//! Broken on purpose, each must make the run exit non-zero on its own line:
+//! `SOAK_BREAK_PUBLISH=1` (instance C's store gets a key prefix of its own: false accepts),
+//! `SOAK_BREAK_REPLAY=1` (replays go to a fourth instance with a memory store of its own:
+//! accepted twice), `SOAK_BREAK_VALID=1` (the driver spoils one bearer token in 50 and still
+//! counts it valid: spurious refusals), `SOAK_BREAK_HOSTILE=1` (one "random issuer" token in 5
+//! names the real issuer: hostile accepted), `SOAK_BREAK_COLD=1` (the cold-started instance is
+//! built with `fail_closed_until_first_sync(false)`: cold-start false accepts).
+//!
+//! Report (printed and written to `target/soak/instances-report.txt`, or `SOAK_REPORT`): load
+//! and signal rates (and the slowest minute's), signals by kind, false accepts (must be 0),
+//! propagation p50/p99/max by kind, spurious refusals of valid credentials outside fault
+//! windows (must be 0), 503s inside them (each with `Retry-After`), replays accepted twice,
+//! hostile requests accepted, cold-start false accepts (each must be 0), the longest refusal
+//! span per kind of fault, RSS after warm-up and at the end, mirror sizes, Redis memory and a
+//! `SCAN` of every key for a TTL. Exits non-zero when a target is missed.
 
 mod app;
 mod dpop;

@@ -72,7 +72,7 @@ async fn login_state(shared: &Shared, i: usize, n: u64) {
     let again = app::callback(&shared.http, second, jar).await;
     let status = match again {
         // Accepted twice: a session made from a spent state.
-        Ok((302, Some(_))) => Some(1),
+        Ok((302, Some(_))) => Some(dpop::LOGIN_ACCEPTED),
         Ok((status, _)) => Some(status),
         Err(_) => None,
     };
@@ -80,7 +80,7 @@ async fn login_state(shared: &Shared, i: usize, n: u64) {
         shared,
         r,
         status,
-        1,
+        dpop::LOGIN_ACCEPTED,
         &format!(
             "login state used on {}, replayed on {}",
             NAMES[i], target.name

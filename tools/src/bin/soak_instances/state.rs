@@ -258,7 +258,7 @@ pub(crate) struct Breaks {
     pub(crate) replay: bool,
     /// One bearer credential in 50 is corrupted by the driver, yet counted as valid.
     pub(crate) valid: bool,
-    /// One "random issuer" token in 10 carries the real issuer.
+    /// One "random issuer" token in 5 carries the real issuer.
     pub(crate) hostile: bool,
     /// The cold-started instance serves before its first sync (`fail_closed_until_first_sync(false)`).
     pub(crate) cold: bool,

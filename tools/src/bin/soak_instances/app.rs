@@ -25,6 +25,16 @@ pub const SESSION_SECRET: &[u8; 32] = b"soak-instances-session-secret-01";
 pub const RESOURCE: &str = "https://api.soak.example";
 pub const HTU: &str = "https://api.soak.example/api/me";
 
+/// `SOAK_REVOCATION_TTL_S`: how long user-wide revocations and sessions last (the builder's
+/// `revocation_ttl` and the login's `session_lifetime`, which raises it; default 24 h and 8 h).
+/// A short one lets a run outlast its revocations, to see the mirrors and the RSS level off.
+pub fn revocation_ttl() -> Option<Duration> {
+    std::env::var("SOAK_REVOCATION_TTL_S")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(|s: u64| Duration::from_secs(s.clamp(60, 86_400)))
+}
+
 /// Where a replay is sent: an instance's base URL and back-channel endpoint.
 #[derive(Clone)]
 pub struct Target {
@@ -58,7 +68,11 @@ async fn router(
     mock: &MockOkta,
     store: impl RevocationStore,
 ) -> Result<(Router, LogoutEndpoints), String> {
-    let oidc = OktaOidc::builder()
+    let mut builder = OktaOidc::builder();
+    if let Some(ttl) = revocation_ttl() {
+        builder = builder.revocation_ttl(ttl);
+    }
+    let oidc = builder
         .allow_loopback_http(true)
         .tenant(
             Tenant::new("soak", mock.issuer())
@@ -76,9 +90,14 @@ async fn router(
     // person does: the code exchange budget (60 a minute per client by default) is raised
     // so that it does not refuse them.
     let budget = CallBudget::new(60_000, 10_000, 64);
-    let config = LoginConfig::new(base)
+    let mut config = LoginConfig::new(base)
         .session_secret(SESSION_SECRET)
         .code_exchange_budget(budget, budget);
+    if let Some(ttl) = revocation_ttl() {
+        config = config
+            .session_lifetime(ttl)
+            .idle_timeout(ttl.min(Duration::from_secs(3600)));
+    }
     let login = Login::new(&oidc, config).map_err(|e| format!("{name}: {e}"))?;
     let endpoints = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(base))
         .map_err(|e| format!("{name}: {e}"))?;

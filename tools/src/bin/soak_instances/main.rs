@@ -216,7 +216,7 @@ async fn main() {
     let rss_start = rss_kib().0;
     println!(
         "soak_instances: {minutes} min, 3 instances ({}) on redis-server :{}, \
-         a signal every {} ms, faults every {} s{}",
+         a signal every {} ms, faults every {} s{}{}",
         if direct {
             "SOAK_NO_PROXY=1: C direct, no cut"
         } else {
@@ -229,7 +229,12 @@ async fn main() {
             String::new()
         } else {
             format!("; broken on purpose: {}", breaks.names())
-        }
+        },
+        app::revocation_ttl().map_or(String::new(), |t| format!(
+            "; SOAK_REVOCATION_TTL_S={}: revocations and sessions last {} s",
+            t.as_secs(),
+            t.as_secs()
+        ))
     );
     println!("  start: {at_start}");
 

@@ -30,13 +30,17 @@ pub(crate) fn report(shared: &Shared, r: &Run) -> (String, bool) {
     let broken = !shared.breaks.names().is_empty();
     let _ = writeln!(
         out,
-        "== soak_instances report ({:.1} min{})",
+        "== soak_instances report ({:.1} min{}{})",
         secs / 60.0,
         if broken {
             format!(", {}", shared.breaks.names())
         } else {
             String::new()
-        }
+        },
+        app::revocation_ttl().map_or(String::new(), |t| format!(
+            ", SOAK_REVOCATION_TTL_S={}",
+            t.as_secs()
+        ))
     );
     let _ = writeln!(
         out,

@@ -35,6 +35,16 @@ pub fn revocation_ttl() -> Option<Duration> {
         .map(|s: u64| Duration::from_secs(s.clamp(60, 86_400)))
 }
 
+/// `SOAK_TOKEN_CACHE_MIB`: each instance's verified-token cache bound (the builder's
+/// `token_cache_capacity`; default 32 MiB). Expired entries leave it only when looked up or
+/// evicted by weight, so with tokens never used again it fills to its bound.
+pub fn token_cache_mib() -> Option<usize> {
+    std::env::var("SOAK_TOKEN_CACHE_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(|m: usize| m.clamp(1, 1024))
+}
+
 /// Where a replay is sent: an instance's base URL and back-channel endpoint.
 #[derive(Clone)]
 pub struct Target {
@@ -71,6 +81,9 @@ async fn router(
     let mut builder = OktaOidc::builder();
     if let Some(ttl) = revocation_ttl() {
         builder = builder.revocation_ttl(ttl);
+    }
+    if let Some(mib) = token_cache_mib() {
+        builder = builder.token_cache_capacity(mib * 1024 * 1024);
     }
     let oidc = builder
         .allow_loopback_http(true)

@@ -37,6 +37,10 @@
 //! names the real issuer: hostile accepted), `SOAK_BREAK_COLD=1` (the cold-started instance is
 //! built with `fail_closed_until_first_sync(false)`: cold-start false accepts).
 //!
+//! Memory knobs (the public API's): `SOAK_REVOCATION_TTL_S` (the builder's `revocation_ttl` and
+//! the login's `session_lifetime`) and `SOAK_TOKEN_CACHE_MIB` (`token_cache_capacity`), to see
+//! what the mirrors and the RSS are bounded by in a run shorter than their defaults.
+//!
 //! Report (printed and written to `target/soak/instances-report.txt`, or `SOAK_REPORT`): load
 //! and signal rates (and the slowest minute's), signals by kind, false accepts (must be 0),
 //! propagation p50/p99/max by kind, spurious refusals of valid credentials outside fault
@@ -216,7 +220,7 @@ async fn main() {
     let rss_start = rss_kib().0;
     println!(
         "soak_instances: {minutes} min, 3 instances ({}) on redis-server :{}, \
-         a signal every {} ms, faults every {} s{}{}",
+         a signal every {} ms, faults every {} s{}{}{}",
         if direct {
             "SOAK_NO_PROXY=1: C direct, no cut"
         } else {
@@ -234,6 +238,9 @@ async fn main() {
             "; SOAK_REVOCATION_TTL_S={}: revocations and sessions last {} s",
             t.as_secs(),
             t.as_secs()
+        )),
+        app::token_cache_mib().map_or(String::new(), |m| format!(
+            "; SOAK_TOKEN_CACHE_MIB={m}: token caches of {m} MiB"
         ))
     );
     println!("  start: {at_start}");

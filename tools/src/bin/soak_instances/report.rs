@@ -30,7 +30,7 @@ pub(crate) fn report(shared: &Shared, r: &Run) -> (String, bool) {
     let broken = !shared.breaks.names().is_empty();
     let _ = writeln!(
         out,
-        "== soak_instances report ({:.1} min{}{})",
+        "== soak_instances report ({:.1} min{}{}{})",
         secs / 60.0,
         if broken {
             format!(", {}", shared.breaks.names())
@@ -40,7 +40,8 @@ pub(crate) fn report(shared: &Shared, r: &Run) -> (String, bool) {
         app::revocation_ttl().map_or(String::new(), |t| format!(
             ", SOAK_REVOCATION_TTL_S={}",
             t.as_secs()
-        ))
+        )),
+        app::token_cache_mib().map_or(String::new(), |m| format!(", SOAK_TOKEN_CACHE_MIB={m}"))
     );
     let _ = writeln!(
         out,

@@ -47,7 +47,26 @@ pub(crate) async fn bearer_worker(shared: Arc<Shared>, i: usize) {
             }
         }
         let (credential, what) = &tokens[(n as usize) % tokens.len()];
-        shared.valid(i, credential, what).await;
+        if shared.breaks.valid && n % 50 == 25 {
+            // Broken on purpose: a credential the driver spoiled, still counted as valid.
+            if let Credential::Bearer(t) = credential {
+                let spoiled = format!("{}A{}", &t[..t.len() - 6], &t[t.len() - 5..]);
+                let spoiled = if spoiled == *t {
+                    format!("{t}x")
+                } else {
+                    spoiled
+                };
+                shared
+                    .valid(
+                        i,
+                        &Credential::Bearer(spoiled),
+                        "spoiled token (SOAK_BREAK_VALID=1)",
+                    )
+                    .await;
+            }
+        } else {
+            shared.valid(i, credential, what).await;
+        }
         tokio::time::sleep(shared.pace).await;
     }
 }
@@ -79,5 +98,43 @@ pub(crate) async fn session_worker(shared: Arc<Shared>, i: usize) {
                 .await;
         }
         tokio::time::sleep(shared.pace).await;
+    }
+}
+
+/// Introspection load on instance `i`: opaque access tokens of a user never revoked, answered
+/// from the introspection cache, and a token never seen before every `FRESH_OPAQUE_EVERY`
+/// (one introspection call each, within the default client share of 60 a minute).
+pub(crate) async fn opaque_worker(shared: Arc<Shared>, i: usize) {
+    const FRESH_OPAQUE_EVERY: Duration = Duration::from_secs(3);
+    let (sub, email) = stable_user(2 * i + 1);
+    let mint = || {
+        shared
+            .mock
+            .opaque_token(json!({"sub": email, "uid": sub, "username": email}))
+    };
+    let mut cached = [mint(), mint()];
+    let mut last_fresh = Instant::now();
+    for n in 0..MAX_REQUESTS_PER_WORKER {
+        if shared.done() {
+            return;
+        }
+        if last_fresh.elapsed() >= FRESH_OPAQUE_EVERY {
+            last_fresh = Instant::now();
+            let fresh = mint();
+            add(&shared.load.fresh_opaque);
+            let status = shared
+                .valid(i, &Credential::Opaque(fresh.clone()), "fresh opaque token")
+                .await;
+            // Kept for the cached load once introspected.
+            if status == Some(200) {
+                cached[(n % 2) as usize] = fresh;
+            }
+        } else {
+            let token = &cached[(n % 2) as usize];
+            shared
+                .valid(i, &Credential::Opaque(token.clone()), "opaque token")
+                .await;
+        }
+        tokio::time::sleep(shared.pace * 4).await;
     }
 }

@@ -9,33 +9,55 @@
 //!
 //! Load (loopback only, bounded in time and in count), on every instance: bearer ID and access
 //! tokens of users never revoked (cached, and fresh ones minted every few hundred requests),
-//! session requests with real sign-ins, and new sign-ins. Logout signals at a steady rate,
-//! spread over the instances: Universal Logout by `iss_sub` and by email, back-channel logout by
-//! `sub` and by `sid`, RP logout (`/auth/logout`). Each signal's user signs in first; its
-//! session and bearer tokens are accepted on every instance before the signal (so they are
-//! cached), and after the signal's answer every one of them must be refused on every instance
-//! within the bound: 1 s while Redis is up, the end of a fault window plus the re-sync period
-//! after one.
+//! DPoP requests with a fresh proof each, opaque tokens answered by introspection (cached, and
+//! a fresh one every 3 s), session requests with real sign-ins, and new sign-ins. Logout
+//! signals at a steady rate, spread over the instances: Universal Logout by `iss_sub` and by
+//! email, back-channel logout by `sub` and by `sid`, RP logout (`/auth/logout`). Each signal's
+//! user signs in first; its session and bearer tokens are accepted on every instance before the
+//! signal (so they are cached), and after the signal's answer every one of them must be refused
+//! on every instance within the bound: 1 s while Redis is up, the end of a fault window plus
+//! the re-sync period after one.
 //!
-//! Faults, each in a window written to the report: instance C cut off from Redis (a TCP proxy
-//! in front of Redis for C) and restored; Redis killed and restarted empty on the same port (the
-//! instances write their mirrors back).
+//! Single use across instances: a DPoP proof, a login `state` (with a second code of its own)
+//! and a logout token's `jti`, each used on one instance, are replayed on another and must be
+//! refused. Hostile traffic beside the load (junk tokens, callback floods, random issuers, junk
+//! DPoP proofs, 50 a second from 127.0.0.2) must be refused, and valid credentials never.
 //!
-//! `SOAK_BREAK_PUBLISH=1` breaks propagation on purpose (instance C's store gets a key prefix of
-//! its own, so it never sees the others' revocations nor they its): the run must then report
-//! false accepts and exit non-zero.
+//! Faults, each in a window written to the report: the org's introspection answering 429 and
+//! 500; instance C cut off from Redis (a TCP proxy in front of Redis for C) and restored; Redis
+//! killed and restarted empty on the same port (the instances write their mirrors back); Redis
+//! killed and restarted from a snapshot taken a few seconds before, instance B cold-started
+//! while it is down (it must answer `503` with `Retry-After` until its first sync).
 //!
-//! Report (printed and written to `target/soak/instances-report.txt`, or `SOAK_REPORT`): signals
-//! by kind, false accepts (must be 0), propagation p50/p99/max by kind, spurious refusals of
-//! valid credentials outside fault windows (must be 0), 503s inside them (each with
-//! `Retry-After`), RSS, mirror sizes, Redis memory and a `SCAN` of every key for a TTL. Exits
-//! non-zero when a target is missed.
+//! Broken on purpose, each must make the run exit non-zero on its own line:
+//! `SOAK_BREAK_PUBLISH=1` (instance C's store gets a key prefix of its own: false accepts),
+//! `SOAK_BREAK_REPLAY=1` (replays go to a fourth instance with a memory store of its own:
+//! accepted twice), `SOAK_BREAK_VALID=1` (the driver spoils one bearer token in 50 and still
+//! counts it valid: spurious refusals), `SOAK_BREAK_HOSTILE=1` (one "random issuer" token in 5
+//! names the real issuer: hostile accepted), `SOAK_BREAK_COLD=1` (the cold-started instance is
+//! built with `fail_closed_until_first_sync(false)`: cold-start false accepts).
+//!
+//! Memory knobs (the public API's): `SOAK_REVOCATION_TTL_S` (the builder's `revocation_ttl` and
+//! the login's `session_lifetime`) and `SOAK_TOKEN_CACHE_MIB` (`token_cache_capacity`), to see
+//! what the mirrors and the RSS are bounded by in a run shorter than their defaults.
+//!
+//! Report (printed and written to `target/soak/instances-report.txt`, or `SOAK_REPORT`): load
+//! and signal rates (and the slowest minute's), signals by kind, false accepts (must be 0),
+//! propagation p50/p99/max by kind, spurious refusals of valid credentials outside fault
+//! windows (must be 0), 503s inside them (each with `Retry-After`), replays accepted twice,
+//! hostile requests accepted, cold-start false accepts (each must be 0), the longest refusal
+//! span per kind of fault, RSS after warm-up and at the end, mirror sizes, Redis memory and a
+//! `SCAN` of every key for a TTL. Exits non-zero when a target is missed.
 
 mod app;
+mod dpop;
 mod faults;
+mod hostile;
 mod load;
 mod measure;
 mod redis_server;
+mod replay;
+mod report;
 mod signals;
 mod state;
 
@@ -52,6 +74,13 @@ use serde_json::json;
 use app::{Credential, Instance};
 use redis_server::{Proxy, RedisServer};
 use {faults::*, load::*, measure::*, signals::*, state::*};
+
+/// Every store's configuration (the cold start builds one anew).
+pub(crate) fn store_config(url: &str) -> RedisStoreConfig {
+    RedisStoreConfig::new(url)
+        .reconnect_delay(RECONNECT)
+        .resync_interval(RESYNC)
+}
 
 /// The stores' full re-sync period (and how soon a lost connection is noticed when idle).
 pub(crate) const RESYNC: Duration = Duration::from_secs(2);
@@ -87,7 +116,8 @@ async fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(10.0);
     let duration = Duration::from_secs_f64((minutes * 60.0).clamp(10.0, 240.0 * 60.0));
-    let broken = std::env::var("SOAK_BREAK_PUBLISH").is_ok_and(|v| v == "1");
+    let breaks = Breaks::from_env();
+    let broken = breaks.publish;
     // A diagnostic knob: C reaches Redis directly, and the cut fault is skipped (to tell what
     // the in-process proxy adds).
     let direct = std::env::var("SOAK_NO_PROXY").is_ok_and(|v| v == "1");
@@ -125,11 +155,7 @@ async fn main() {
         .keys_cache_control(Some("max-age=20".into()))
         .build()
         .await;
-    let config = |url: &str| {
-        RedisStoreConfig::new(url)
-            .reconnect_delay(RECONNECT)
-            .resync_interval(RESYNC)
-    };
+    let config = store_config;
     let mut instances = Vec::new();
     for (i, name) in NAMES.into_iter().enumerate() {
         let mut c = if i == 2 && !direct {
@@ -154,6 +180,11 @@ async fn main() {
                 .expect("an app instance"),
         );
     }
+    let rogue = if breaks.replay {
+        Some(app::rogue(&mock).await.expect("the mis-wired instance"))
+    } else {
+        None
+    };
     let started = Instant::now();
     let shared = Arc::new(Shared {
         mock: mock.clone(),
@@ -170,7 +201,16 @@ async fn main() {
         kinds: Mutex::new(BTreeMap::new()),
         spurious_examples: Mutex::new(Vec::new()),
         false_accept_details: Mutex::new(Vec::new()),
+        details: Mutex::new(Vec::new()),
         signal_every,
+        replay_dpop: Replays::default(),
+        replay_state: Replays::default(),
+        replay_jti: Replays::default(),
+        hostile: Default::default(),
+        cold: ColdStart::default(),
+        revoked: Mutex::new(std::collections::VecDeque::new()),
+        rogue,
+        breaks,
         stop: AtomicBool::new(false),
         deadline: started + duration,
         started,
@@ -180,7 +220,7 @@ async fn main() {
     let rss_start = rss_kib().0;
     println!(
         "soak_instances: {minutes} min, 3 instances ({}) on redis-server :{}, \
-         a signal every {} ms, faults every {} s{}",
+         a signal every {} ms, faults every {} s{}{}{}",
         if direct {
             "SOAK_NO_PROXY=1: C direct, no cut"
         } else {
@@ -189,11 +229,19 @@ async fn main() {
         redis.port,
         signal_every.as_millis(),
         CYCLE.as_secs(),
-        if broken {
-            "; SOAK_BREAK_PUBLISH=1: C's store has a key prefix of its own"
+        if breaks.names().is_empty() {
+            String::new()
         } else {
-            ""
-        }
+            format!("; broken on purpose: {}", breaks.names())
+        },
+        app::revocation_ttl().map_or(String::new(), |t| format!(
+            "; SOAK_REVOCATION_TTL_S={}: revocations and sessions last {} s",
+            t.as_secs(),
+            t.as_secs()
+        )),
+        app::token_cache_mib().map_or(String::new(), |m| format!(
+            "; SOAK_TOKEN_CACHE_MIB={m}: token caches of {m} MiB"
+        ))
     );
     println!("  start: {at_start}");
 
@@ -201,7 +249,11 @@ async fn main() {
     for i in 0..3 {
         tasks.push(tokio::spawn(bearer_worker(Arc::clone(&shared), i)));
         tasks.push(tokio::spawn(session_worker(Arc::clone(&shared), i)));
+        tasks.push(tokio::spawn(dpop::dpop_worker(Arc::clone(&shared), i)));
+        tasks.push(tokio::spawn(opaque_worker(Arc::clone(&shared), i)));
     }
+    tasks.push(tokio::spawn(replay::replays(Arc::clone(&shared))));
+    tasks.push(tokio::spawn(hostile::hostile(Arc::clone(&shared))));
     let signal_task = tokio::spawn(signals(Arc::clone(&shared)));
     let fault_task = tokio::spawn(faults(
         Arc::clone(&shared),
@@ -212,10 +264,19 @@ async fn main() {
 
     let mut at_half = String::new();
     let mut rss_half = 0;
+    let mut at_warm = String::new();
+    let mut rss_warm = 0;
     let mut ticks = 0u64;
+    // Requests and signals in each full minute: the lowest, to show the rates held.
+    let (mut last_requests, mut last_signals) = (0u64, 0u64);
+    let (mut min_requests, mut min_signals) = (u64::MAX, u64::MAX);
     while Instant::now() < shared.deadline {
         tokio::time::sleep(Duration::from_secs(1).min(shared.deadline - Instant::now())).await;
         ticks += 1;
+        if at_warm.is_empty() && started.elapsed() >= Duration::from_secs(60).min(duration / 2) {
+            at_warm = snapshot(&shared, &url).await;
+            rss_warm = rss_kib().0;
+        }
         if at_half.is_empty() && started.elapsed() >= duration / 2 {
             at_half = snapshot(&shared, &url).await;
             rss_half = rss_kib().0;
@@ -231,6 +292,9 @@ async fn main() {
                         .sum::<u64>(),
                 )
             };
+            min_requests = min_requests.min(get(&l.requests) - last_requests);
+            min_signals = min_signals.min(signals - last_signals);
+            (last_requests, last_signals) = (get(&l.requests), signals);
             println!(
                 "  {:>5}s requests {:>9} spurious {} signals {signals} false accepts {lost}; {}",
                 started.elapsed().as_secs(),
@@ -256,157 +320,24 @@ async fn main() {
     let (rss_end, rss_peak) = rss_kib();
     let (keys, without_ttl, no_ttl_examples) = scan_ttls(&url).await;
 
-    // The report.
-    let l = &shared.load;
-    let mut out = String::new();
-    let secs = elapsed.as_secs_f64();
-    let _ = writeln!(
-        out,
-        "== soak_instances report ({:.1} min{})",
-        secs / 60.0,
-        if broken { ", SOAK_BREAK_PUBLISH=1" } else { "" }
-    );
-    let _ = writeln!(
-        out,
-        "load                 {} requests ({:.0}/s) with valid credentials, {} sign-ins, {} key rotations",
-        get(&l.requests),
-        get(&l.requests) as f64 / secs,
-        get(&l.sign_ins),
-        get(&l.rotations)
-    );
-    let _ = writeln!(
-        out,
-        "signals (answered; in a fault window; 503s retried; unexpected answers) and false accepts \
-         (late while Redis up / late after a fault / never refused) over 3 instances:"
-    );
-    let kinds = shared.kinds.lock().unwrap_or_else(|e| e.into_inner());
-    let (mut false_accepts, mut late_up, mut unexpected) = (0, 0, 0);
-    let mut all_up: Vec<Duration> = Vec::new();
-    for (kind, k) in kinds.iter() {
-        let mut up = k.propagation_up.clone();
-        up.sort();
-        let mut fault = k.propagation_fault.clone();
-        fault.sort();
-        all_up.extend(&up);
-        false_accepts += k.late_up + k.late_fault + k.lost;
-        late_up += k.late_up;
-        unexpected += k.unexpected_answers;
-        let _ = writeln!(
-            out,
-            "  {:<18} {:>5} ({:>3}; {:>3}; {}) false accepts {} ({}/{}/{}); propagation p50 {} p99 {} max {} (n {}); after a fault max {} (n {})",
-            kind.name(),
-            k.answered,
-            k.answered_in_fault,
-            k.retried_503,
-            k.unexpected_answers,
-            k.late_up + k.late_fault + k.lost,
-            k.late_up,
-            k.late_fault,
-            k.lost,
-            ms(percentile(&up, 0.5)),
-            ms(percentile(&up, 0.99)),
-            ms(up.last().copied().unwrap_or_default()),
-            up.len(),
-            ms(fault.last().copied().unwrap_or_default()),
-            fault.len()
-        );
-    }
-    drop(kinds);
-    all_up.sort();
-    let _ = writeln!(
-        out,
-        "  all kinds, Redis up: propagation p50 {} p99 {} max {} (bound {} ms)",
-        ms(percentile(&all_up, 0.5)),
-        ms(percentile(&all_up, 0.99)),
-        ms(all_up.last().copied().unwrap_or_default()),
-        BOUND_UP.as_millis()
-    );
-    let _ = writeln!(
-        out,
-        "false accepts        {false_accepts}  must be 0 (over the bound while Redis up: {late_up})"
-    );
-    let _ = writeln!(
-        out,
-        "spurious refusals    {} outside fault windows  must be 0 (failed sign-ins {}, pre-check failures {})",
-        get(&l.spurious) + get(&l.failed_sign_ins),
-        get(&l.failed_sign_ins),
-        get(&l.precheck_failures)
-    );
-    let _ = writeln!(
-        out,
-        "in fault windows     503 {} (without Retry-After {}), 401 {}, other {}, failed sign-ins {}, pre-check failures {}",
-        get(&l.in_window_503),
-        get(&l.missing_retry_after),
-        get(&l.in_window_401),
-        get(&l.in_window_other),
-        get(&l.failed_sign_ins_in_window),
-        get(&l.precheck_failures_in_window)
-    );
-    let _ = writeln!(out, "transport errors     {}", get(&l.transport_errors));
-    for e in shared
-        .spurious_examples
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-    {
-        let _ = writeln!(out, "  e.g. {e}");
-    }
-    for d in shared
-        .false_accept_details
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-    {
-        let _ = writeln!(out, "  false accept: {d}");
-    }
-    let _ = writeln!(out, "fault windows:");
-    for w in shared
-        .faults
-        .windows
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-    {
-        let _ = writeln!(
-            out,
-            "  {:>7.1}s–{:>7.1}s {} ({})",
-            (w.start - started).as_secs_f64(),
-            w.end.map_or(f64::NAN, |e| (e - started).as_secs_f64()),
-            w.what,
-            w.note
-        );
-    }
-    let _ = writeln!(out, "start                {at_start}");
-    let _ = writeln!(out, "half-way             {at_half}");
-    let _ = writeln!(out, "end                  {at_end}");
-    let _ = writeln!(
-        out,
-        "RSS                  start {}, half-way {}, end {}, peak {}",
-        mib(rss_start * 1024),
-        mib(rss_half * 1024),
-        mib(rss_end * 1024),
-        mib(rss_peak * 1024)
-    );
-    let _ = writeln!(
-        out,
-        "Redis keys           {keys}, without a TTL {without_ttl}  must be 0 {}",
-        no_ttl_examples.join(" ")
-    );
-    let ok = false_accepts == 0
-        && get(&l.spurious) == 0
-        && get(&l.failed_sign_ins) == 0
-        && get(&l.precheck_failures) == 0
-        && get(&l.missing_retry_after) == 0
-        && get(&l.transport_errors) == 0
-        && unexpected == 0
-        && without_ttl == 0
-        && keys > 0
-        && !all_up.is_empty();
-    let _ = writeln!(
-        out,
-        "result               {}",
-        if ok { "PASS" } else { "FAIL" }
-    );
+    let run = report::Run {
+        elapsed,
+        at_start,
+        at_warm,
+        at_half,
+        at_end,
+        rss_start,
+        rss_warm,
+        rss_half,
+        rss_end,
+        rss_peak,
+        keys,
+        without_ttl,
+        no_ttl_examples,
+        min_requests,
+        min_signals,
+    };
+    let (out, ok) = report::report(&shared, &run);
     print!("\n{out}");
     if let Some(dir) = std::path::Path::new(&report_path).parent() {
         let _ = std::fs::create_dir_all(dir);

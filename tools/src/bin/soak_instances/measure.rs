@@ -112,7 +112,7 @@ pub(crate) async fn snapshot(shared: &Shared, url: &str) -> String {
     let mirrors = shared
         .instances
         .iter()
-        .map(|i| format!("{} {}", i.name, i.store.mirror().len()))
+        .map(|i| format!("{} {}", i.name, i.store().mirror().len()))
         .collect::<Vec<_>>()
         .join(", ");
     format!(

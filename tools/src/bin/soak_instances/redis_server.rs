@@ -66,9 +66,25 @@ impl RedisServer {
         }
     }
 
-    /// Starts it again on the same port, empty; returns once it accepts connections.
+    /// Starts it again on the same port, empty (any snapshot removed); returns once it accepts
+    /// connections.
     pub async fn restart(&mut self) -> Result<(), String> {
         self.stop().await;
+        let _ = std::fs::remove_file(self.dir.join("dump.rdb"));
+        self.launch().await
+    }
+
+    /// Starts it again on the same port from the snapshot a `SAVE` left in its directory
+    /// (`dump.rdb`, loaded at start); returns once it accepts connections. Whether a snapshot
+    /// was there.
+    pub async fn restart_from_snapshot(&mut self) -> Result<bool, String> {
+        self.stop().await;
+        let there = self.dir.join("dump.rdb").exists();
+        self.launch().await?;
+        Ok(there)
+    }
+
+    async fn launch(&mut self) -> Result<(), String> {
         let mut child = Command::new(program())
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1"])

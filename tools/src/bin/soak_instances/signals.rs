@@ -13,6 +13,7 @@ pub(crate) async fn send_signal(
     session: &app::Session,
 ) -> Option<(u16, usize)> {
     let mock = &shared.mock;
+    let sent = Instant::now();
     for attempt in 0..60 {
         let i = (at + attempt) % shared.instances.len();
         let instance = &shared.instances[i];
@@ -47,7 +48,8 @@ pub(crate) async fn send_signal(
             (Kind::UniversalIssSub | Kind::UniversalEmail, 204)
             | (Kind::BackchannelSub | Kind::BackchannelSid, 200)
             | (Kind::RpLogout, 302 | 303) => return Some((status, i)),
-            (_, 503) => {
+            // Unreachable (a cold start in a fault window): the load balancer's next pick.
+            (_, 503) | (_, 0) if status == 503 || shared.faults.overlaps(sent, Instant::now()) => {
                 shared.kind(kind, |k| k.retried_503 += 1);
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
@@ -158,6 +160,14 @@ pub(crate) async fn check(
         check_instance(&shared, 1, t0, &creds),
         check_instance(&shared, 2, t0, &creds)
     );
+    if [&a, &b, &c].iter().all(|o| o.refused_after.is_some()) {
+        // Refused everywhere: probed again on an instance cold-started later.
+        let mut revoked = shared.revoked.lock().unwrap_or_else(|e| e.into_inner());
+        revoked.extend(creds.iter().cloned());
+        while revoked.len() > 24 {
+            revoked.pop_front();
+        }
+    }
     for (i, outcome) in [a, b, c].into_iter().enumerate() {
         if outcome.late {
             let mut d = shared
@@ -169,6 +179,8 @@ pub(crate) async fn check(
                     Credential::Session(_) => "session",
                     Credential::Bearer(_) if *c == 1 => "ID token",
                     Credential::Bearer(_) => "access token",
+                    Credential::Dpop { .. } => "DPoP",
+                    Credential::Opaque(_) => "opaque token",
                 };
                 d.push(format!(
                     "answered {:.1}s by {}: {} on {} {} (bound {}, {}; {} {})",

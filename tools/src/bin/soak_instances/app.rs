@@ -61,6 +61,7 @@ pub struct Instance {
     addr: std::net::SocketAddr,
     universal: String,
     backchannel: String,
+    ssf: String,
     store: std::sync::RwLock<RedisStore>,
     server: Mutex<Option<Server>>,
 }
@@ -112,8 +113,13 @@ async fn router(
             .idle_timeout(ttl.min(Duration::from_secs(3600)));
     }
     let login = Login::new(&oidc, config).map_err(|e| format!("{name}: {e}"))?;
-    let endpoints = LogoutEndpoints::new(&oidc, LogoutEndpointsConfig::new(base))
-        .map_err(|e| format!("{name}: {e}"))?;
+    let endpoints = LogoutEndpoints::new(
+        &oidc,
+        LogoutEndpointsConfig::new(base)
+            .ssf_push_authorization(SSF_PUSH_AUTHORIZATION)
+            .ssf_audience(SSF_AUDIENCE),
+    )
+    .map_err(|e| format!("{name}: {e}"))?;
     let app = Router::new()
         .route("/api/me", get(|c: Claims| async move { Json(c) }))
         .layer(login.layer())
@@ -139,6 +145,24 @@ fn serve(listener: tokio::net::TcpListener, app: Router) -> Server {
         }
     });
     Server { shutdown, task }
+}
+
+/// The receivers' audience: the app's one public URL behind the load balancer (each instance
+/// listens on a port of its own).
+pub(crate) const SSF_AUDIENCE: &str = "https://soak.example";
+
+/// The `Authorization` value of the Shared Signals stream (what Okta sends with each SET).
+pub(crate) const SSF_PUSH_AUTHORIZATION: &str = "Bearer soak-ssf-push-authorization";
+
+/// POSTs a Security Event Token to `url` as a transmitter does (RFC 8935 §2): the status.
+pub(crate) async fn push_set(http: &reqwest::Client, url: &str, set: &str) -> u16 {
+    http.post(url)
+        .header("authorization", SSF_PUSH_AUTHORIZATION)
+        .header("content-type", "application/secevent+jwt")
+        .body(set.to_owned())
+        .send()
+        .await
+        .map_or(0, |r| r.status().as_u16())
 }
 
 async fn bind(addr: &str) -> Result<tokio::net::TcpListener, String> {
@@ -168,6 +192,7 @@ impl Instance {
             name,
             universal: endpoints.universal_logout_url().to_owned(),
             backchannel: format!("{base}{}", endpoints.backchannel_logout_path()),
+            ssf: endpoints.ssf_events_url().unwrap_or_default().to_owned(),
             base,
             addr,
             store: std::sync::RwLock::new(store),
@@ -208,6 +233,11 @@ impl Instance {
     /// The back-channel logout endpoint's URL.
     pub fn backchannel(&self) -> String {
         self.backchannel.clone()
+    }
+
+    /// The Shared Signals push endpoint's URL.
+    pub fn ssf(&self) -> String {
+        self.ssf.clone()
     }
 
     pub fn target(&self) -> Target {

@@ -43,11 +43,21 @@ pub(crate) async fn send_signal(
             Kind::RpLogout => app::rp_logout(&shared.http, &instance.base, &session.cookie)
                 .await
                 .unwrap_or(0),
+            // Okta's CAEP session-revoked SET (a user's Okta session ended), pushed to the
+            // instance the load balancer picks.
+            Kind::SharedSignals => {
+                let set = mock
+                    .session_revoked_event(user)
+                    .claim("aud", app::SSF_AUDIENCE)
+                    .build();
+                app::push_set(&shared.http, &instance.ssf(), &set).await
+            }
         };
         match (kind, status) {
             (Kind::UniversalIssSub | Kind::UniversalEmail, 204)
             | (Kind::BackchannelSub | Kind::BackchannelSid, 200)
-            | (Kind::RpLogout, 302 | 303) => return Some((status, i)),
+            | (Kind::RpLogout, 302 | 303)
+            | (Kind::SharedSignals, 202) => return Some((status, i)),
             // Unreachable (a cold start in a fault window): the load balancer's next pick.
             (_, 503) | (_, 0) if status == 503 || shared.faults.overlaps(sent, Instant::now()) => {
                 shared.kind(kind, |k| k.retried_503 += 1);
@@ -256,7 +266,10 @@ pub(crate) async fn signals(shared: Arc<Shared>) {
         let mut creds = vec![Credential::Session(session.cookie.clone())];
         let mock = &shared.mock;
         match kind {
-            Kind::UniversalIssSub | Kind::UniversalEmail | Kind::BackchannelSub => {
+            Kind::UniversalIssSub
+            | Kind::UniversalEmail
+            | Kind::BackchannelSub
+            | Kind::SharedSignals => {
                 creds.push(Credential::Bearer(
                     mock.id_token()
                         .claim("sub", &user)

@@ -9,14 +9,16 @@ pub(crate) enum Kind {
     BackchannelSub,
     BackchannelSid,
     RpLogout,
+    SharedSignals,
 }
 
-pub(crate) const KINDS: [Kind; 5] = [
+pub(crate) const KINDS: [Kind; 6] = [
     Kind::UniversalIssSub,
     Kind::UniversalEmail,
     Kind::BackchannelSub,
     Kind::BackchannelSid,
     Kind::RpLogout,
+    Kind::SharedSignals,
 ];
 
 impl Kind {
@@ -27,6 +29,7 @@ impl Kind {
             Kind::BackchannelSub => "back-channel sub",
             Kind::BackchannelSid => "back-channel sid",
             Kind::RpLogout => "RP logout",
+            Kind::SharedSignals => "SSF session-revoked",
         }
     }
 }

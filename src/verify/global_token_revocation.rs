@@ -45,14 +45,5 @@ pub(crate) fn check<'p>(
         return Err(TokenError::AudienceMismatch);
     }
     check_times(claims, window)?;
-    let jti = claims
-        .jti
-        .as_deref()
-        .filter(|j| !j.is_empty())
-        .ok_or(TokenError::MissingClaim("jti"))?;
-    Ok(SingleUse {
-        kind: JTI_MARKER,
-        jti,
-        exp: claims.exp.unwrap_or_default(),
-    })
+    SingleUse::of_jti(claims, JTI_MARKER, claims.exp.unwrap_or_default())
 }

@@ -133,16 +133,7 @@ pub(crate) fn check<'p>(
             "exp is more than 5 minutes away: an ID-JAG is for one immediate exchange",
         ));
     }
-    let jti = claims
-        .jti
-        .as_deref()
-        .filter(|j| !j.is_empty())
-        .ok_or(TokenError::MissingClaim("jti"))?;
-    Ok(SingleUse {
-        kind: JTI_MARKER,
-        jti,
-        exp,
-    })
+    SingleUse::of_jti(claims, JTI_MARKER, exp)
 }
 
 #[cfg(test)]

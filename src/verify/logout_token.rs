@@ -52,11 +52,7 @@ pub(crate) fn check<'p>(
     {
         return Err(TokenError::Expired);
     }
-    let jti = claims
-        .jti
-        .as_deref()
-        .filter(|j| !j.is_empty())
-        .ok_or(TokenError::MissingClaim("jti"))?;
+    let marker = SingleUse::of_jti(claims, JTI_MARKER, claims.exp.unwrap_or_default())?;
     let raw: Value = serde_json::from_str(&parsed.raw_claims)
         .map_err(|_| TokenError::Malformed("payload is not a JSON object"))?;
     if !raw
@@ -77,9 +73,5 @@ pub(crate) fn check<'p>(
             "a logout token must not hold a nonce",
         ));
     }
-    Ok(SingleUse {
-        kind: JTI_MARKER,
-        jti,
-        exp: claims.exp.unwrap_or_default(),
-    })
+    Ok(marker)
 }

@@ -186,6 +186,22 @@ pub(crate) struct SingleUse<'a> {
     pub(crate) exp: i64,
 }
 
+impl<'a> SingleUse<'a> {
+    /// The marker of a token's `jti` (required, not empty), of `kind`, kept until `exp`.
+    pub(crate) fn of_jti(
+        claims: &'a StandardClaims,
+        kind: &'static str,
+        exp: i64,
+    ) -> Result<Self, TokenError> {
+        let jti = claims
+            .jti
+            .as_deref()
+            .filter(|j| !j.is_empty())
+            .ok_or(TokenError::MissingClaim("jti"))?;
+        Ok(SingleUse { kind, jti, exp })
+    }
+}
+
 /// `exp` required and not passed; `iat` required; `nbf` and `iat` not in the future.
 pub(crate) fn check_times(claims: &StandardClaims, window: Window) -> Result<(), TokenError> {
     let exp = claims.exp.ok_or(TokenError::MissingClaim("exp"))?;

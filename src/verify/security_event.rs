@@ -89,16 +89,11 @@ pub(crate) fn check(
 /// The single-use marker of a SET: its `jti` (required), remembered until `iat` plus the
 /// maximum age.
 pub(crate) fn single_use(claims: &StandardClaims) -> Result<SingleUse<'_>, TokenError> {
-    let jti = claims
-        .jti
-        .as_deref()
-        .filter(|j| !j.is_empty())
-        .ok_or(TokenError::MissingClaim("jti"))?;
-    Ok(SingleUse {
-        kind: JTI_MARKER,
-        jti,
-        exp: claims.iat.unwrap_or_default().saturating_add(MAX_AGE_SECS),
-    })
+    SingleUse::of_jti(
+        claims,
+        JTI_MARKER,
+        claims.iat.unwrap_or_default().saturating_add(MAX_AGE_SECS),
+    )
 }
 
 /// The org URL of an issuer: its origin (`https://acme.okta.com/oauth2/default` →
